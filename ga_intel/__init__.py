@@ -1,0 +1,1 @@
+"""ga-intel: GA4 sales intelligence."""
