@@ -1,0 +1,56 @@
+"""Create the databases and apply the Alembic migrations in `migrations/`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import URL
+
+from ga_intel import settings
+from ga_intel.errors import GaIntelError
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def ensure_database(url: URL) -> bool:
+    """Create `url.database` on its server if missing; returns whether it was created."""
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}
+            ).scalar()
+            if exists:
+                return False
+            conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+            return True
+    except sa.exc.OperationalError as exc:
+        raise GaIntelError(
+            f"cannot reach PostgreSQL at {url.host}:{url.port}: {exc.orig}".strip(),
+            hint="check GA_INTEL_DATABASE_URL, or unset it to use the embedded server",
+        ) from None
+    except sa.exc.ProgrammingError as exc:
+        raise GaIntelError(
+            f"database {url.database!r} does not exist and cannot be created: {exc.orig}".strip(),
+            hint="create it yourself, or grant CREATEDB to the user in GA_INTEL_DATABASE_URL",
+        ) from None
+    finally:
+        admin.dispose()
+
+
+def upgrade(revision: str = "head") -> str:
+    """Bring the platform database to `revision`; creates both databases if needed."""
+    urls = settings.database_urls()
+    ensure_database(urls.platform)
+    ensure_database(urls.dagster)
+    from ga_intel.db.engine import engine
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine().begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()

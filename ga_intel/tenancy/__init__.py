@@ -1,0 +1,1 @@
+"""Tenants: the tenant file, its validation, and encrypted storage of settings."""

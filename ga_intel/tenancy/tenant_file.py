@@ -1,0 +1,348 @@
+"""The tenant file: schema, `${ENV}` resolution and validation.
+
+One model serves the YAML file, the settings stored in the database and the dashboard's
+settings form, so a value is validated the same way wherever it comes from. Secret
+fields are typed `SecretStr`: they never show in a repr, an error message or a log, and
+`store` encrypts exactly these fields.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from ga_intel.errors import TenantFileError
+
+TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,62}$"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_FILE_NAME = re.compile(r"^[^/\\]+$")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+HOST_KEY_TYPES = {
+    "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_assignment=True)
+
+
+def _checks_paths(info: ValidationInfo) -> bool:
+    """Files named in a tenant file are read at `tenant add`; stored settings never re-check them."""
+    return bool(info.context and info.context.get("check_paths"))
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    if not _EMAIL.match(value):
+        raise ValueError("not a valid email address")
+    return value
+
+
+class BigQuerySettings(_Section):
+    project_id: str = Field(min_length=1)
+    dataset_id: str = Field(pattern=r"^[A-Za-z0-9_]{1,1024}$")
+    service_account: SecretStr | None = None
+    service_account_file: str | None = Field(default=None, exclude=True)
+    api_endpoint: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    location: str | None = None
+
+    @model_validator(mode="after")
+    def _credentials(self, info: ValidationInfo) -> "BigQuerySettings":
+        if self.service_account_file:
+            if self.service_account:
+                raise ValueError("give service_account or service_account_file, not both")
+            path = Path(self.service_account_file).expanduser()
+            if not path.is_file():
+                raise ValueError(f"service_account_file {str(path)!r} does not exist")
+            self.service_account = SecretStr(path.read_text())
+            self.service_account_file = None
+        if self.service_account is None:
+            if not self.api_endpoint:
+                raise ValueError(
+                    "service_account (JSON) or service_account_file is required "
+                    "(only an api_endpoint emulator may run without credentials)"
+                )
+            return self
+        try:
+            info_json = json.loads(self.service_account.get_secret_value())
+        except json.JSONDecodeError:
+            raise ValueError("service_account is not JSON (expected a service-account key file's content)") from None
+        if not isinstance(info_json, dict) or info_json.get("type") != "service_account":
+            raise ValueError('service_account JSON is not a service-account key ("type": "service_account")')
+        missing = [k for k in ("client_email", "private_key", "token_uri") if not info_json.get(k)]
+        if missing:
+            raise ValueError(f"service_account JSON lacks {', '.join(missing)}")
+        return self
+
+
+class PostgresSettings(_Section):
+    host: str = Field(min_length=1)
+    port: int = Field(default=5432, ge=1, le=65535)
+    database: str = Field(min_length=1)
+    username: str = Field(min_length=1)
+    password: SecretStr | None = None
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+
+
+class SftpSettings(_Section):
+    host: str = Field(min_length=1)
+    port: int = Field(default=22, ge=1, le=65535)
+    username: str = Field(min_length=1)
+    password: SecretStr | None = None
+    private_key: SecretStr | None = None
+    private_key_file: str | None = Field(default=None, exclude=True)
+    private_key_passphrase: SecretStr | None = None
+    host_key: str = Field(min_length=1, description="the server's public host key, e.g. 'ssh-ed25519 AAAA...'")
+    remote_path: str = "/"
+    user_file: str = Field(default="UserReport.xlsx", pattern=_FILE_NAME.pattern)
+    locations_file: str = Field(default="Locations_List.xlsx", pattern=_FILE_NAME.pattern)
+    timeout_seconds: float = Field(default=30, gt=0, le=600)
+
+    @field_validator("host_key")
+    @classmethod
+    def _host_key(cls, value: str) -> str:
+        parts = value.split()
+        # Accept a known_hosts line ("host keytype base64") as well as "keytype base64".
+        if len(parts) >= 3 and parts[1] in HOST_KEY_TYPES:
+            parts = parts[1:]
+        if len(parts) < 2 or parts[0] not in HOST_KEY_TYPES:
+            raise ValueError(f"expected '<key type> <base64 key>' with a type among {sorted(HOST_KEY_TYPES)}")
+        try:
+            blob = base64.b64decode(parts[1], validate=True)
+        except ValueError:
+            raise ValueError("the key part is not valid base64") from None
+        if parts[0].encode() not in blob[:64]:
+            raise ValueError("the key data does not match its key type")
+        return f"{parts[0]} {parts[1]}"
+
+    @field_validator("remote_path")
+    @classmethod
+    def _remote_path(cls, value: str) -> str:
+        if not value.startswith("/") or ".." in value.split("/"):
+            raise ValueError("must be an absolute path without '..'")
+        return value.rstrip("/") or "/"
+
+    @model_validator(mode="after")
+    def _auth(self) -> "SftpSettings":
+        if self.private_key_file:
+            if self.private_key:
+                raise ValueError("give private_key or private_key_file, not both")
+            path = Path(self.private_key_file).expanduser()
+            if not path.is_file():
+                raise ValueError(f"private_key_file {str(path)!r} does not exist")
+            self.private_key = SecretStr(path.read_text())
+            self.private_key_file = None
+        if not self.password and not self.private_key:
+            raise ValueError("password or private_key (or private_key_file) is required")
+        if self.private_key and "PRIVATE KEY" not in self.private_key.get_secret_value():
+            raise ValueError("private_key is not a PEM/OpenSSH private key")
+        return self
+
+
+class FolderSettings(_Section):
+    path: str = Field(min_length=1)
+    user_file: str = Field(default="UserReport.xlsx", pattern=_FILE_NAME.pattern)
+    locations_file: str = Field(default="Locations_List.xlsx", pattern=_FILE_NAME.pattern)
+
+    @field_validator("path")
+    @classmethod
+    def _exists(cls, value: str, info: ValidationInfo) -> str:
+        path = Path(value).expanduser().resolve()
+        if _checks_paths(info) and not path.is_dir():
+            raise ValueError(f"folder {str(path)!r} does not exist")
+        return str(path)
+
+
+class SmtpSettings(_Section):
+    server: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    user_name: str | None = None
+    password: SecretStr | None = None
+    use_tls: bool = Field(default=True, description="STARTTLS, required unless explicitly disabled")
+    use_ssl: bool = Field(default=False, description="implicit TLS (usually port 465)")
+    tls_ca_file: str | None = Field(default=None, description="PEM bundle to trust instead of the system CAs")
+    from_name: str = Field(min_length=1)
+    from_address: str
+    timeout_seconds: float = Field(default=30, gt=0, le=600)
+
+    _from = field_validator("from_address")(classmethod(lambda cls, v: _email(v)))
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> "SmtpSettings":
+        if self.password and not self.user_name:
+            raise ValueError("password is set but user_name is not")
+        if self.use_ssl and self.use_tls:
+            self.use_tls = False  # implicit TLS already encrypts; STARTTLS would be refused
+        if self.port == 465 and not self.use_ssl:
+            raise ValueError("port 465 is implicit TLS: set use_ssl: true")
+        if self.tls_ca_file and _checks_paths(info) and not Path(self.tls_ca_file).is_file():
+            raise ValueError(f"tls_ca_file {self.tls_ca_file!r} does not exist")
+        return self
+
+
+class Ga4Settings(_Section):
+    """Which GA4 fields identify customers, companies and branches, per tenant."""
+
+    customer_key: str = "webuserid"
+    customer_key_fallback: str | None = "user_id"
+    company_key: str = "webcustomerid"
+    branch_key: str = "default_branch_id"
+    no_results_event: str | None = "no_search_results"
+    no_results_param: str = "no_search_results_term"
+
+
+class RuleSettings(_Section):
+    """Task rule windows and thresholds (defaults from DESIGN.md)."""
+
+    cart_abandonment_hours: int = Field(default=24, ge=1, le=24 * 30)
+    cart_cooldown_days: int = Field(default=7, ge=0, le=365)
+    repeat_visitor_min_sessions: int = Field(default=3, ge=2, le=100)
+    repeat_visitor_days: int = Field(default=7, ge=1, le=90)
+    task_expiry_days: int = Field(default=30, ge=1, le=365)
+
+
+class Member(_Section):
+    email: str
+    role: Literal["admin", "manager", "rep"]
+    branch: str | None = None
+
+    _email = field_validator("email")(classmethod(lambda cls, v: _email(v)))
+
+
+class TenantConfig(_Section):
+    id: str = Field(pattern=TENANT_ID_PATTERN, description="lowercase letters, digits, '-' and '_'")
+    name: str = Field(min_length=1)
+    timezone: str
+    bigquery: BigQuerySettings
+    postgres: PostgresSettings | None = None
+    sftp: SftpSettings | None = None
+    folder: FolderSettings | None = None
+    smtp: SmtpSettings
+    ga4: Ga4Settings = Ga4Settings()
+    rules: RuleSettings = RuleSettings()
+    members: list[Member] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r} (e.g. 'Europe/Berlin')") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_master_data_source(self) -> "TenantConfig":
+        if bool(self.sftp) == bool(self.folder):
+            raise ValueError("give exactly one master-data source: sftp or folder")
+        emails = [m.email for m in self.members]
+        dupes = sorted({e for e in emails if emails.count(e) > 1})
+        if dupes:
+            raise ValueError(f"members lists {', '.join(dupes)} more than once")
+        return self
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    "bigquery": BigQuerySettings,
+    "postgres": PostgresSettings,
+    "sftp": SftpSettings,
+    "folder": FolderSettings,
+    "smtp": SmtpSettings,
+    "ga4": Ga4Settings,
+    "rules": RuleSettings,
+}
+
+
+def secret_fields(section: type[_Section]) -> list[str]:
+    return [name for name, f in section.model_fields.items() if SecretStr in getattr(f.annotation, "__args__", (f.annotation,))]
+
+
+def resolve_env(node: Any, path: str, problems: list[tuple[str, str]], env: dict[str, str]) -> Any:
+    """Replace `${NAME}` in every string; a missing variable is a problem at that path."""
+    if isinstance(node, dict):
+        return {k: resolve_env(v, f"{path}.{k}" if path else str(k), problems, env) for k, v in node.items()}
+    if isinstance(node, list):
+        return [resolve_env(v, f"{path}[{i}]", problems, env) for i, v in enumerate(node)]
+    if isinstance(node, str):
+        def sub(m: re.Match) -> str:
+            if m.group(1) not in env:
+                problems.append((path, f"environment variable {m.group(1)} is not set"))
+                return ""
+            return env[m.group(1)]
+
+        return _ENV_REF.sub(sub, node)
+    return node
+
+
+def _format_loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not str(part).startswith("function-"):
+            out += f".{part}" if out else str(part)
+    return out or "(file)"
+
+
+def validate(data: Any, source: str, check_paths: bool = False, pre_problems=()) -> TenantConfig:
+    """Validate tenant data; raise `TenantFileError` listing every problem at once."""
+    problems = list(pre_problems)
+    if not isinstance(data, dict):
+        raise TenantFileError(source, [("(file)", "expected a mapping of settings at the top level")])
+    config = None
+    try:
+        config = TenantConfig.model_validate(data, context={"check_paths": check_paths})
+    except ValidationError as exc:
+        for err in exc.errors(include_input=False, include_url=False):
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown setting (check the spelling; see docs/TENANT_FILE.md)"
+            problems.append((_format_loc(err["loc"]), msg))
+    if problems or config is None:
+        # A missing env var also blanks a value, which the model then reports a second time.
+        seen = {p for p, _ in pre_problems}
+        problems = list(pre_problems) + [p for p in problems[len(pre_problems):] if p[0] not in seen]
+        raise TenantFileError(source, problems)
+    return config
+
+
+def load_file(path: str | Path, env: dict[str, str] | None = None) -> TenantConfig:
+    """Read, resolve and validate a tenant YAML file."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise TenantFileError(source, [("(file)", "file not found")]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        raise TenantFileError(source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    problems: list[tuple[str, str]] = []
+    if isinstance(raw, dict):
+        raw = resolve_env(raw, "", problems, dict(os.environ if env is None else env))
+    # Relative file references are relative to the tenant file, not the caller's cwd.
+    if isinstance(raw, dict):
+        for section, key in (("bigquery", "service_account_file"), ("sftp", "private_key_file"),
+                             ("folder", "path"), ("smtp", "tls_ca_file")):
+            value = (raw.get(section) or {}).get(key) if isinstance(raw.get(section), dict) else None
+            if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+                raw[section][key] = str((path.parent / value).resolve())
+    return validate(raw, source, check_paths=True, pre_problems=problems)
