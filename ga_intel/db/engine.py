@@ -24,9 +24,14 @@ APP_ROLE = "ga_intel_app"
 TENANT_SETTING = "app.tenant_id"
 
 
+_ENGINES: list[Engine] = []
+
+
 @lru_cache(maxsize=8)
 def _engine_for(url: str) -> Engine:
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    eng = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    _ENGINES.append(eng)
+    return eng
 
 
 def engine() -> Engine:
@@ -55,14 +60,21 @@ def tenant_scope(tenant_id: str, conn: Connection | None = None) -> Iterator[Con
     if not tenant_id:
         raise ValueError("tenant_scope needs a tenant id")
     if conn is not None:
-        _enter_tenant(conn, tenant_id)
+        enter_tenant(conn, tenant_id)
         yield conn
         return
     with engine().begin() as conn:
-        _enter_tenant(conn, tenant_id)
+        enter_tenant(conn, tenant_id)
         yield conn
 
 
-def _enter_tenant(conn: Connection, tenant_id: str) -> None:
+def enter_tenant(conn: Connection, tenant_id: str) -> None:
     conn.execute(sa.text(f"SET LOCAL ROLE {APP_ROLE}"))
     conn.execute(sa.text("SELECT set_config(:k, :v, true)"), {"k": TENANT_SETTING, "v": tenant_id})
+
+
+def dispose_all() -> None:
+    """Close pooled connections (before stopping a server they point at)."""
+    while _ENGINES:
+        _ENGINES.pop().dispose()
+    _engine_for.cache_clear()

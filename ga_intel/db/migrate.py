@@ -54,3 +54,50 @@ def upgrade(revision: str = "head") -> str:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _script() -> "ScriptDirectory":
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg)
+
+
+def current_revision() -> str | None:
+    from ga_intel.db.engine import engine
+
+    with engine().connect() as conn:
+        has_table = conn.execute(sa.text("SELECT to_regclass('public.alembic_version') IS NOT NULL")).scalar()
+        if not has_table:
+            return None
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def ensure_current() -> None:
+    """Make sure the schema is at head before a command uses it.
+
+    The embedded server is ours, so it is upgraded on the spot. A server named by
+    GA_INTEL_DATABASE_URL is the operator's: we say what to run instead of migrating it
+    behind their back.
+    """
+    head = _script().get_current_head()
+    urls = settings.database_urls()
+    if urls.embedded:
+        ensure_database(urls.platform)
+    try:
+        current = current_revision()
+    except sa.exc.OperationalError as exc:
+        raise GaIntelError(
+            f"cannot reach the platform database {urls.platform.render_as_string(hide_password=True)}: {exc.orig}".strip(),
+            hint="check GA_INTEL_DATABASE_URL, or unset it to use the embedded server",
+        ) from None
+    if current == head:
+        return
+    if urls.embedded:
+        upgrade()
+        return
+    raise GaIntelError(
+        f"the platform database is at schema revision {current or '(none)'}, this ga-intel needs {head}",
+        hint="run `ga-intel db upgrade`",
+    )

@@ -71,8 +71,8 @@ class BigQuerySettings(_Section):
             path = Path(self.service_account_file).expanduser()
             if not path.is_file():
                 raise ValueError(f"service_account_file {str(path)!r} does not exist")
-            self.service_account = SecretStr(path.read_text())
-            self.service_account_file = None
+            # Write through __dict__: assignment would re-run this validator (validate_assignment).
+            self.__dict__.update(service_account=SecretStr(path.read_text()), service_account_file=None)
         if self.service_account is None:
             if not self.api_endpoint:
                 raise ValueError(
@@ -147,8 +147,7 @@ class SftpSettings(_Section):
             path = Path(self.private_key_file).expanduser()
             if not path.is_file():
                 raise ValueError(f"private_key_file {str(path)!r} does not exist")
-            self.private_key = SecretStr(path.read_text())
-            self.private_key_file = None
+            self.__dict__.update(private_key=SecretStr(path.read_text()), private_key_file=None)
         if not self.password and not self.private_key:
             raise ValueError("password or private_key (or private_key_file) is required")
         if self.private_key and "PRIVATE KEY" not in self.private_key.get_secret_value():
@@ -189,7 +188,7 @@ class SmtpSettings(_Section):
         if self.password and not self.user_name:
             raise ValueError("password is set but user_name is not")
         if self.use_ssl and self.use_tls:
-            self.use_tls = False  # implicit TLS already encrypts; STARTTLS would be refused
+            self.__dict__["use_tls"] = False  # implicit TLS already encrypts; STARTTLS would be refused
         if self.port == 465 and not self.use_ssl:
             raise ValueError("port 465 is implicit TLS: set use_ssl: true")
         if self.tls_ca_file and _checks_paths(info) and not Path(self.tls_ca_file).is_file():

@@ -1,0 +1,242 @@
+"""The `ga-intel` command line.
+
+Errors the user can fix (`GaIntelError`) print as one clear message and exit with 2; a
+traceback means a bug in ga-intel. No command ever prints a secret: tenant settings are
+shown through `store.redacted`.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from ga_intel.errors import GaIntelError
+
+
+def _fail(exc: GaIntelError) -> None:
+    click.secho(f"error: {exc.message}", fg="red", err=True)
+    if exc.hint:
+        click.echo(f"  hint: {exc.hint}", err=True)
+    sys.exit(2)
+
+
+def needs_database(fn: Callable) -> Callable:
+    """Run `fn` against an up-to-date platform database.
+
+    With no GA_INTEL_DATABASE_URL the embedded server is started for the command and
+    stopped afterwards, unless it was already running (e.g. under `make dev`)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from ga_intel import settings
+        from ga_intel.db import embedded, migrate
+
+        started = False
+        if settings.database_urls().embedded and not embedded.is_running():
+            embedded.start()
+            started = True
+        try:
+            migrate.ensure_current()
+            return fn(*args, **kwargs)
+        finally:
+            if started:
+                from ga_intel.db.engine import dispose_all
+
+                dispose_all()
+                embedded.stop()
+
+    return wrapper
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GaIntelError as exc:
+            _fail(exc)
+
+
+@click.group(cls=_Group)
+def main() -> None:
+    """ga-intel: GA4 sales intelligence, per tenant."""
+
+
+# --- db --------------------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """The platform database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create the databases if needed and apply every migration."""
+    from ga_intel import settings
+    from ga_intel.db import embedded, migrate
+
+    if settings.database_urls().embedded:
+        embedded.start()
+    revision = migrate.upgrade()
+    click.echo(f"platform database at revision {revision}")
+
+
+@db.command("start")
+def db_start() -> None:
+    """Start the embedded PostgreSQL (when GA_INTEL_DATABASE_URL is unset)."""
+    from ga_intel import settings
+    from ga_intel.db import embedded
+
+    if not settings.database_urls().embedded:
+        raise GaIntelError("GA_INTEL_DATABASE_URL is set: there is no embedded server to start")
+    url = embedded.start()
+    click.echo(f"embedded PostgreSQL running on {url.host}:{url.port}")
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL."""
+    from ga_intel.db import embedded
+
+    click.echo("stopped" if embedded.stop() else "not running")
+
+
+@db.command("url")
+@click.option("--dagster", is_flag=True, help="the Dagster storage database instead")
+def db_url(dagster: bool) -> None:
+    """Print the database URL (password hidden)."""
+    from ga_intel import settings
+
+    urls = settings.database_urls()
+    click.echo((urls.dagster if dagster else urls.platform).render_as_string(hide_password=True))
+
+
+# --- tenants ---------------------------------------------------------------------------
+
+@main.group()
+def tenant() -> None:
+    """Add, inspect, check and remove tenants."""
+
+
+@tenant.command("add")
+@click.argument("file", type=click.Path(path_type=Path))
+@needs_database
+def tenant_add(file: Path) -> None:
+    """Validate FILE (YAML) and store it as a new tenant, secrets encrypted."""
+    from ga_intel.tenancy import store, tenant_file
+
+    config = tenant_file.load_file(file)
+    store.add(config)
+    click.echo(f"added tenant {config.id!r} ({config.name}); secrets stored encrypted")
+
+
+@tenant.command("update")
+@click.argument("file", type=click.Path(path_type=Path))
+@needs_database
+def tenant_update(file: Path) -> None:
+    """Replace an existing tenant's settings with FILE."""
+    from ga_intel.tenancy import store, tenant_file
+
+    config = tenant_file.load_file(file)
+    store.update(config)
+    click.echo(f"updated tenant {config.id!r}")
+
+
+@tenant.command("list")
+@needs_database
+def tenant_list() -> None:
+    """List tenants (never their secrets)."""
+    from ga_intel.tenancy import store
+
+    tenants = store.list_tenants()
+    if not tenants:
+        click.echo("no tenants yet; add one with `ga-intel tenant add tenant.yaml`")
+        return
+    rows = [("ID", "NAME", "TIMEZONE", "SERVICES", "MEMBERS", "UPDATED")]
+    rows += [
+        (t.tenant_id, t.name, t.timezone, ",".join(s for s in t.sections if s not in ("ga4", "rules")),
+         str(t.members), t.updated_at.strftime("%Y-%m-%d %H:%M"))
+        for t in tenants
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+@tenant.command("show")
+@click.argument("tenant_id")
+@needs_database
+def tenant_show(tenant_id: str) -> None:
+    """Show a tenant's settings as YAML, secrets masked."""
+    import yaml
+
+    from ga_intel.tenancy import store
+
+    click.echo(yaml.safe_dump(store.redacted(store.get(tenant_id)), sort_keys=False, allow_unicode=True).rstrip())
+
+
+@tenant.command("check")
+@click.argument("tenant_id")
+@needs_database
+def tenant_check(tenant_id: str) -> None:
+    """Try every configured service and say what works; exits 1 if any fails."""
+    from ga_intel.connectors import check_all
+    from ga_intel.tenancy import store
+
+    results = check_all(store.get(tenant_id))
+    for r in results:
+        mark = click.style("ok  ", fg="green") if r.ok else click.style("FAIL", fg="red")
+        click.echo(f"{mark} {r.service:<9} {r.detail}")
+    if not all(r.ok for r in results):
+        sys.exit(1)
+
+
+@tenant.command("remove")
+@click.argument("tenant_id")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@needs_database
+def tenant_remove(tenant_id: str, yes: bool) -> None:
+    """Delete a tenant with its settings and all of its data."""
+    from ga_intel.tenancy import store
+
+    if not yes:
+        click.confirm(f"delete tenant {tenant_id!r}, its settings and ALL of its data?", abort=True)
+    deleted = store.remove(tenant_id)
+    total = sum(deleted.values())
+    click.echo(f"removed tenant {tenant_id!r} and {total} data row(s)")
+
+
+# --- keys ------------------------------------------------------------------------------
+
+@main.group()
+def keys() -> None:
+    """The encryption key for tenant secrets."""
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print a new Fernet key (for GA_INTEL_SECRET_KEY)."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@keys.command("rotate")
+@needs_database
+def keys_rotate() -> None:
+    """Re-encrypt every secret under a new key, without downtime for readers."""
+    from ga_intel import crypto
+    from ga_intel.tenancy import store
+
+    count = store.rotate_keys()
+    _, source = crypto.load_keys()
+    click.echo(f"re-encrypted {count} secret set(s) under the newest key in {source}")
+    if source == crypto.ENV_VAR:
+        click.echo(f"now remove the old key(s) from {crypto.ENV_VAR}")
+
+
+if __name__ == "__main__":
+    main()

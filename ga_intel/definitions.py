@@ -1,0 +1,16 @@
+"""The Dagster code location: `workspace.yaml` and `dagster dev -m` load `defs` from here.
+
+Each part of the pipeline contributes its own Definitions; this module only merges them.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ga_intel.orchestration.resources import build_resources
+from ga_intel.orchestration.tenant_sync import tenant_sync_sensor
+
+defs = dg.Definitions(
+    sensors=[tenant_sync_sensor],
+    resources=build_resources(),
+)

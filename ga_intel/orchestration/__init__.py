@@ -1,0 +1,1 @@
+"""Dagster wiring shared by every pipeline: partitions, resources, tenant sync."""

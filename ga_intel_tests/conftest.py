@@ -1,0 +1,128 @@
+"""Suite-wide fixtures: a real PostgreSQL and a throwaway ga-intel home.
+
+The suite runs against the embedded PostgreSQL (the same server `make dev` uses on a
+fresh machine) in a temporary GA_INTEL_HOME, never SQLite and never the developer's
+`.ga_intel/`. Set GA_INTEL_TEST_DATABASE_URL to run it against another server instead;
+a database of that name is then created and dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+pytest_plugins = ["ga_intel_tests.servers.fixtures"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ga_intel_home(tmp_path_factory):
+    """Isolate every test from the developer's own state and keys."""
+    from cryptography.fernet import Fernet
+
+    home = tmp_path_factory.mktemp("ga_intel_home")
+    saved = {k: os.environ.get(k) for k in ("GA_INTEL_HOME", "GA_INTEL_SECRET_KEY", "GA_INTEL_DATABASE_URL",
+                                             "GA_INTEL_DAGSTER_DATABASE_URL", "GA_INTEL_DEV_LOGIN")}
+    os.environ["GA_INTEL_HOME"] = str(home)
+    os.environ["GA_INTEL_SECRET_KEY"] = Fernet.generate_key().decode()
+    for k in ("GA_INTEL_DATABASE_URL", "GA_INTEL_DAGSTER_DATABASE_URL", "GA_INTEL_DEV_LOGIN"):
+        os.environ.pop(k, None)
+    yield home
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def platform_db(ga_intel_home):
+    """A migrated platform database; yields its SQLAlchemy URL."""
+    from ga_intel import crypto, settings
+    from ga_intel.db import embedded, migrate
+    from ga_intel.db.engine import dispose_all
+
+    external = os.environ.get("GA_INTEL_TEST_DATABASE_URL")
+    if external:
+        base = settings.sqlalchemy_url(external)
+        name = f"ga_intel_test_{uuid.uuid4().hex[:8]}"
+        os.environ["GA_INTEL_DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
+    else:
+        embedded.start()
+    crypto.reset_keyring()
+    migrate.upgrade()
+    yield settings.database_urls().platform
+    dispose_all()
+    if external:
+        admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for db in (name, f"{name}_dagster"):
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        admin.dispose()
+        os.environ.pop("GA_INTEL_DATABASE_URL", None)
+    else:
+        embedded.stop()
+
+
+@pytest.fixture
+def db(platform_db):
+    """A platform database emptied of tenants and tenant data before the test."""
+    from ga_intel.db import control
+    from ga_intel.tenancy.store import tenant_tables
+
+    with control() as conn:
+        conn.execute(sa.text("TRUNCATE control.tenants CASCADE"))
+        conn.execute(sa.text("DELETE FROM control.key_check"))
+        for table in tenant_tables(conn):
+            conn.execute(sa.text(f'TRUNCATE tenant_data."{table}"'))
+    return platform_db
+
+
+@pytest.fixture
+def secret_key(monkeypatch):
+    """A fresh encryption key for this test (the keyring cache is reset around it)."""
+    from cryptography.fernet import Fernet
+
+    from ga_intel import crypto
+
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("GA_INTEL_SECRET_KEY", key)
+    crypto.reset_keyring()
+    yield key
+    crypto.reset_keyring()
+
+
+SMTP_PASSWORD = "smtp-" + secrets.token_hex(8)
+SA_PRIVATE_KEY_MARKER = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" + secrets.token_hex(6)
+
+
+def tenant_data(tenant_id: str = "acme", folder: str = "/tmp", **overrides) -> dict:
+    """A valid tenant, as a parsed tenant file would give it."""
+    import json
+
+    data = {
+        "id": tenant_id,
+        "name": f"{tenant_id.title()} Supply",
+        "timezone": "America/Chicago",
+        "bigquery": {
+            "project_id": f"{tenant_id}-ga",
+            "dataset_id": "analytics_123",
+            "service_account": json.dumps({
+                "type": "service_account",
+                "client_email": f"ga@{tenant_id}.iam.gserviceaccount.com",
+                "private_key": f"-----BEGIN PRIVATE KEY-----\n{SA_PRIVATE_KEY_MARKER}\n-----END PRIVATE KEY-----\n",
+                "token_uri": "https://oauth2.googleapis.com/token",
+            }),
+        },
+        "folder": {"path": folder},
+        "smtp": {
+            "server": "127.0.0.1", "port": 2525, "user_name": "reports", "password": SMTP_PASSWORD,
+            "from_name": "Reports", "from_address": f"reports@{tenant_id}.example",
+        },
+        "members": [{"email": f"admin@{tenant_id}.example", "role": "admin"}],
+    }
+    data.update(overrides)
+    return data
