@@ -104,6 +104,36 @@ def db_stop() -> None:
     click.echo("stopped" if embedded.stop() else "not running")
 
 
+@db.command("drop")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def db_drop(yes: bool) -> None:
+    """Delete the platform and Dagster databases (every tenant, all data)."""
+    import shutil
+
+    import sqlalchemy as sa
+
+    from ga_intel import settings
+    from ga_intel.db import embedded
+
+    urls = settings.database_urls()
+    if urls.embedded:
+        where = str(settings.home() / "postgres")
+    else:
+        where = ", ".join(u.render_as_string(hide_password=True) for u in (urls.platform, urls.dagster))
+    if not yes:
+        click.confirm(f"delete ALL ga-intel data in {where}?", abort=True)
+    if urls.embedded:
+        embedded.stop()
+        shutil.rmtree(settings.home() / "postgres", ignore_errors=True)
+    else:
+        admin = sa.create_engine(urls.platform.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for url in (urls.platform, urls.dagster):
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        admin.dispose()
+    click.echo(f"deleted {where}")
+
+
 @db.command("url")
 @click.option("--dagster", is_flag=True, help="the Dagster storage database instead")
 def db_url(dagster: bool) -> None:
@@ -236,6 +266,18 @@ def keys_rotate() -> None:
     click.echo(f"re-encrypted {count} secret set(s) under the newest key in {source}")
     if source == crypto.ENV_VAR:
         click.echo(f"now remove the old key(s) from {crypto.ENV_VAR}")
+
+
+# --- dev -------------------------------------------------------------------------------
+
+@main.command("dev")
+@click.option("--dagster-port", default=3000, show_default=True, envvar="DAGSTER_PORT")
+@click.option("--streamlit-port", default=8501, show_default=True, envvar="STREAMLIT_PORT")
+def dev(dagster_port: int, streamlit_port: int) -> None:
+    """Run the product locally: database, Dagster UI + daemon, dashboard, demo tenant."""
+    from ga_intel import devrun
+
+    sys.exit(devrun.run(dagster_port, streamlit_port, echo=click.echo))
 
 
 if __name__ == "__main__":

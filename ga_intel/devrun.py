@@ -1,0 +1,212 @@
+"""`ga-intel dev` (what `make dev` runs): the whole product on one machine.
+
+It prepares the database (the embedded PostgreSQL unless GA_INTEL_DATABASE_URL is set),
+the Dagster instance home and the demo tenant, then runs the Dagster webserver, the
+Dagster daemon and Streamlit as children, each in its own process group with its output
+in `$GA_INTEL_HOME/logs/`. Ctrl-C (or any child dying) stops every child's whole group,
+then the embedded server if this command started it: no orphans.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ga_intel import settings
+from ga_intel.errors import GaIntelError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def log_dir() -> Path:
+    path = settings.home() / "logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def dagster_home() -> Path:
+    """$DAGSTER_HOME with the repository's dagster.yaml (linked, so edits apply)."""
+    home = settings.home() / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    link = home / "dagster.yaml"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(REPO / "dagster.yaml")
+    return home
+
+
+def child_env() -> dict[str, str]:
+    """The environment every child process shares."""
+    urls = settings.database_urls()
+    env = dict(os.environ)
+    env["GA_INTEL_HOME"] = str(settings.home())
+    env["DAGSTER_HOME"] = str(dagster_home())
+    env["GA_INTEL_DAGSTER_STORAGE_URL"] = urls.dagster.render_as_string(hide_password=False)
+    # Without compiled bytecode dagster and streamlit import in 14 s instead of 6 s.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    url: str | None = None
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def log(self) -> Path:
+        return log_dir() / f"{self.name}.log"
+
+    def start(self, env: dict[str, str]) -> None:
+        out = open(self.log, "ab")
+        out.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {' '.join(self.argv)}\n".encode())
+        out.flush()
+        # A new session per child: Ctrl-C in the terminal reaches only us, and we stop
+        # each child's whole process group (dagster-webserver forks a code server).
+        self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                     cwd=REPO, start_new_session=True)
+        out.close()
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.running():
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _wait_http(url: str, child: Child, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.running():
+            raise GaIntelError(f"{child.name} exited during start-up", hint=f"see {child.log} (or `make logs`)")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise GaIntelError(f"{child.name} did not answer on {url} within {timeout:.0f} s", hint=f"see {child.log}")
+
+
+def children(dagster_port: int, streamlit_port: int) -> list[Child]:
+    bin_dir = Path(sys.executable).parent
+    return [
+        Child("dagster-webserver",
+              [str(bin_dir / "dagster-webserver"), "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1",
+               "-p", str(dagster_port)],
+              url=f"http://127.0.0.1:{dagster_port}"),
+        Child("dagster-daemon", [str(bin_dir / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")]),
+        Child("streamlit",
+              [str(bin_dir / "streamlit"), "run", str(REPO / "streamlit_app" / "app.py"),
+               "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(streamlit_port),
+               "--browser.gatherUsageStats", "false"],
+              url=f"http://127.0.0.1:{streamlit_port}"),
+    ]
+
+
+def stop_all(kids: list[Child], grace: float = 15.0) -> None:
+    for kid in kids:
+        kid.signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for kid in kids:
+        if kid.proc is None:
+            continue
+        try:
+            kid.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        # The group can outlive its leader (a code server the webserver forked): kill it all.
+        try:
+            os.killpg(kid.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        kid.proc.wait()
+
+
+def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int:
+    from ga_intel.db import embedded, migrate
+    from ga_intel.db.engine import dispose_all
+
+    for name, port in (("Dagster UI", dagster_port), ("Streamlit", streamlit_port)):
+        if not _port_free(port):
+            raise GaIntelError(
+                f"port {port} for the {name} is already in use",
+                hint="stop what holds it, or choose others: make dev DAGSTER_PORT=3001 STREAMLIT_PORT=8502",
+            )
+    urls = settings.database_urls()
+    started_db = False
+    if urls.embedded and not embedded.is_running():
+        echo("starting the embedded PostgreSQL ...")
+        embedded.start()
+        started_db = True
+    kids: list[Child] = []
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        echo("applying migrations ...")
+        revision = migrate.upgrade()
+        echo(f"  platform database {settings.database_urls().platform.render_as_string(hide_password=True)} at {revision}")
+        from ga_intel.demo import ensure_demo_tenant
+
+        echo(ensure_demo_tenant())
+        dispose_all()
+        env = child_env()
+        env.setdefault("GA_INTEL_DEV_LOGIN", "1")
+        env.setdefault("GA_INTEL_DEV_USER", "admin@demo.example")
+        kids = children(dagster_port, streamlit_port)
+        for kid in kids:
+            kid.start(env)
+        echo("starting Dagster (webserver + daemon) and Streamlit ...")
+        for kid in kids:
+            if kid.url and not stopping:
+                _wait_http(kid.url, kid, timeout=120)
+        if not stopping:
+            echo("")
+            echo(f"  Dagster UI   http://127.0.0.1:{dagster_port}")
+            echo(f"  Dashboard    http://127.0.0.1:{streamlit_port}   (dev login as admin@demo.example)")
+            echo(f"  Logs         {log_dir()}  (make logs)")
+            echo("")
+            echo("Ctrl-C stops everything.")
+        while not stopping:
+            dead = [k for k in kids if not k.running()]
+            if dead:
+                echo(f"{dead[0].name} exited with code {dead[0].proc.returncode}; stopping (see {dead[0].log})")
+                return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        echo("stopping ...")
+        stop_all(kids)
+        dispose_all()
+        if started_db:
+            embedded.stop()
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+        echo("stopped.")
