@@ -1,0 +1,85 @@
+"""google-cloud-bigquery clients for a tenant's GA4 export, or for an emulator."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ga_intel.connectors import CheckResult
+from ga_intel.errors import ServiceError
+from ga_intel.tenancy.tenant_file import BigQuerySettings
+
+DAILY_TABLE = re.compile(r"^events_(\d{8})$")
+TIMEOUT_SECONDS = 15
+
+
+def client(settings: BigQuerySettings):
+    from google.cloud import bigquery
+
+    options = {"api_endpoint": settings.api_endpoint} if settings.api_endpoint else None
+    if settings.service_account is not None:
+        from google.oauth2 import service_account
+
+        try:
+            credentials = service_account.Credentials.from_service_account_info(
+                json.loads(settings.service_account.get_secret_value())
+            )
+        except (ValueError, KeyError) as exc:
+            # The library's message can quote the key; name only the problem.
+            raise ServiceError("bigquery", f"the service-account key cannot be used ({type(exc).__name__})",
+                               hint="store a fresh key from the GCP console with `ga-intel tenant update`") from None
+    else:
+        from google.auth.credentials import AnonymousCredentials
+
+        credentials = AnonymousCredentials()
+    return bigquery.Client(project=settings.project_id, credentials=credentials, client_options=options,
+                           location=settings.location)
+
+
+def explain(exc: Exception, settings: BigQuerySettings) -> ServiceError:
+    """A BigQuery/transport failure as a ServiceError a tenant admin can act on."""
+    from google.api_core import exceptions as gexc
+    from google.auth import exceptions as aexc
+
+    where = f"{settings.project_id}.{settings.dataset_id}"
+    if isinstance(exc, gexc.NotFound):
+        return ServiceError("bigquery", f"dataset {where} not found",
+                            hint="check project_id and dataset_id (the GA4 export dataset is analytics_<property id>)")
+    if isinstance(exc, gexc.Forbidden):
+        return ServiceError("bigquery", f"permission denied on {where}",
+                            hint="grant the service account BigQuery Data Viewer on the dataset and Job User on the project")
+    if isinstance(exc, (gexc.Unauthorized, aexc.RefreshError, aexc.DefaultCredentialsError)):
+        return ServiceError("bigquery", "the service-account credentials were rejected (revoked, expired or wrong)",
+                            hint="create a new key for the service account and store it with `ga-intel tenant update`")
+    if isinstance(exc, (gexc.RetryError, gexc.ServiceUnavailable, gexc.DeadlineExceeded, ConnectionError, TimeoutError)) \
+            or "Connection" in type(exc).__name__ or "Timeout" in type(exc).__name__:
+        target = settings.api_endpoint or "bigquery.googleapis.com"
+        return ServiceError("bigquery", f"cannot reach {target}: {type(exc).__name__}",
+                            hint="check the network, or the api_endpoint setting")
+    return ServiceError("bigquery", f"{type(exc).__name__}: {str(exc)[:300]}")
+
+
+def daily_tables(bq, settings: BigQuerySettings) -> list[str]:
+    """The dates (YYYYMMDD) of the dataset's daily export tables, sorted."""
+    from google.api_core.retry import Retry
+
+    dataset = f"{settings.project_id}.{settings.dataset_id}"
+    # list_tables of a missing dataset is not an error everywhere (the emulator returns
+    # nothing); asking for the dataset first gives a clear "not found".
+    bq.get_dataset(dataset, retry=Retry(timeout=TIMEOUT_SECONDS), timeout=TIMEOUT_SECONDS)
+    tables = bq.list_tables(dataset, retry=Retry(timeout=TIMEOUT_SECONDS), timeout=TIMEOUT_SECONDS)
+    return sorted(m.group(1) for t in tables if (m := DAILY_TABLE.match(t.table_id)))
+
+
+def check(settings: BigQuerySettings) -> CheckResult:
+    try:
+        bq = client(settings)
+        days = daily_tables(bq, settings)
+    except ServiceError as exc:
+        return CheckResult("bigquery", False, str(exc))
+    except Exception as exc:
+        return CheckResult("bigquery", False, str(explain(exc, settings)))
+    where = f"{settings.project_id}.{settings.dataset_id}"
+    if not days:
+        return CheckResult("bigquery", False, f"{where} is reachable but holds no events_YYYYMMDD tables yet")
+    return CheckResult("bigquery", True, f"{where}: {len(days)} daily table(s), latest events_{days[-1]}")

@@ -1,0 +1,89 @@
+"""SMTP connections for a tenant's reports: TLS required unless explicitly disabled."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ga_intel.connectors import CheckResult
+from ga_intel.errors import ServiceError
+from ga_intel.tenancy.tenant_file import SmtpSettings
+
+
+def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=settings.tls_ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ServiceError("smtp", f"cannot load tls_ca_file {settings.tls_ca_file}: {exc}") from None
+
+
+def _open(settings: SmtpSettings) -> smtplib.SMTP:
+    where = f"{settings.server}:{settings.port}"
+    context = _tls_context(settings) if (settings.use_tls or settings.use_ssl) else None
+    try:
+        if settings.use_ssl:
+            conn: smtplib.SMTP = smtplib.SMTP_SSL(settings.server, settings.port, timeout=settings.timeout_seconds,
+                                                  context=context)
+        else:
+            conn = smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout_seconds)
+        conn.ehlo()
+        if settings.use_tls and not settings.use_ssl:
+            if not conn.has_extn("starttls"):
+                conn.close()
+                raise ServiceError("smtp", f"{where} does not offer STARTTLS; refusing to send in clear text",
+                                   hint="use a server with TLS, use_ssl for port 465, or (for a trusted local relay only) use_tls: false")
+            conn.starttls(context=context)
+            conn.ehlo()
+        if settings.user_name:
+            conn.login(settings.user_name, settings.password.get_secret_value() if settings.password else "")
+        return conn
+    except smtplib.SMTPAuthenticationError as exc:
+        raise ServiceError("smtp", f"{where} rejected the login of {settings.user_name!r} ({exc.smtp_code} {_text(exc.smtp_error)})",
+                           hint="check smtp.user_name and smtp.password") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise ServiceError("smtp", f"TLS certificate of {where} not trusted: {exc.verify_message}",
+                           hint="fix the server's certificate, or point tls_ca_file at the CA that signed it") from None
+    except ssl.SSLError as exc:
+        raise ServiceError("smtp", f"TLS with {where} failed: {exc.reason or exc}",
+                           hint="check use_tls / use_ssl against the port (587: STARTTLS, 465: use_ssl)") from None
+    except smtplib.SMTPNotSupportedError as exc:
+        raise ServiceError("smtp", f"{where} does not support AUTH: {exc}",
+                           hint="remove user_name for a relay without AUTH, or enable AUTH on the server") from None
+    except smtplib.SMTPException as exc:
+        raise ServiceError("smtp", f"{where}: {type(exc).__name__}: {_text(getattr(exc, 'smtp_error', exc))}") from None
+    except (socket.timeout, TimeoutError):
+        raise ServiceError("smtp", f"timed out talking to {where} after {settings.timeout_seconds:g} s",
+                           hint="check server, port and firewall") from None
+    except OSError as exc:
+        raise ServiceError("smtp", f"cannot connect to {where}: {exc.strerror or exc}", hint="check server and port") from None
+
+
+def _text(value) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+@contextmanager
+def connect(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
+    """A connected, TLS-protected and logged-in SMTP session."""
+    conn = _open(settings)
+    try:
+        yield conn
+    finally:
+        try:
+            conn.quit()
+        except (smtplib.SMTPException, OSError):
+            conn.close()
+
+
+def check(settings: SmtpSettings) -> CheckResult:
+    try:
+        with connect(settings) as conn:
+            code, _ = conn.noop()
+    except ServiceError as exc:
+        return CheckResult("smtp", False, str(exc))
+    security = "implicit TLS" if settings.use_ssl else "STARTTLS" if settings.use_tls else "NO TLS"
+    auth = f", logged in as {settings.user_name}" if settings.user_name else ""
+    return CheckResult("smtp", code == 250, f"{settings.server}:{settings.port} ({security}{auth}) answers")
