@@ -109,6 +109,24 @@ def _wait_http(url: str, child: Child, timeout: float) -> None:
     raise GaIntelError(f"{child.name} did not answer on {url} within {timeout:.0f} s", hint=f"see {child.log}")
 
 
+def service_children() -> list[Child]:
+    """The demo tenant's stand-ins for BigQuery and SMTP (see ga_intel.demo)."""
+    from ga_intel import demo
+
+    demo.smtp_password()  # created 0600 before the sink reads it
+    return [
+        Child("bigquery-emulator",
+              [sys.executable, "-m", "bqemulator", "start", "--rest-port", str(demo.BIGQUERY_PORT), "--grpc-port", "0",
+               "--project", demo.DEMO_PROJECT, "--persistent", "--data-dir", str(demo.demo_dir() / "bigquery"),
+               "--log-level", "warning"],
+              url=f"http://127.0.0.1:{demo.BIGQUERY_PORT}/bigquery/v2/projects/{demo.DEMO_PROJECT}/datasets"),
+        Child("smtp-sink",
+              [sys.executable, "-m", "ga_intel.devservices.smtp_server", "--dir", str(demo.smtp_dir()),
+               "--port", str(demo.SMTP_PORT), "--user", demo.SMTP_USER,
+               "--password-file", str(demo.demo_dir() / "smtp-password")]),
+    ]
+
+
 def children(dagster_port: int, streamlit_port: int) -> list[Child]:
     bin_dir = Path(sys.executable).parent
     return [
@@ -148,7 +166,10 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int
     from ga_intel.db import embedded, migrate
     from ga_intel.db.engine import dispose_all
 
-    for name, port in (("Dagster UI", dagster_port), ("Streamlit", streamlit_port)):
+    from ga_intel import demo
+
+    for name, port in (("Dagster UI", dagster_port), ("Streamlit", streamlit_port),
+                       ("BigQuery emulator", demo.BIGQUERY_PORT), ("SMTP sink", demo.SMTP_PORT)):
         if not _port_free(port):
             raise GaIntelError(
                 f"port {port} for the {name} is already in use",
@@ -180,10 +201,13 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int
         env = child_env()
         env.setdefault("GA_INTEL_DEV_LOGIN", "1")
         env.setdefault("GA_INTEL_DEV_USER", "admin@demo.example")
-        kids = children(dagster_port, streamlit_port)
+        from ga_intel.devservices.bigquery_emulator import install_spatial_extension
+
+        install_spatial_extension()
+        kids = service_children() + children(dagster_port, streamlit_port)
         for kid in kids:
             kid.start(env)
-        echo("starting Dagster (webserver + daemon) and Streamlit ...")
+        echo("starting the BigQuery emulator, SMTP sink, Dagster (webserver + daemon) and Streamlit ...")
         for kid in kids:
             if kid.url and not stopping:
                 _wait_http(kid.url, kid, timeout=120)
@@ -191,6 +215,8 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int
             echo("")
             echo(f"  Dagster UI   http://127.0.0.1:{dagster_port}")
             echo(f"  Dashboard    http://127.0.0.1:{streamlit_port}   (dev login as admin@demo.example)")
+            echo(f"  BigQuery     http://127.0.0.1:{demo.BIGQUERY_PORT} (emulator, demo tenant)")
+            echo(f"  SMTP sink    127.0.0.1:{demo.SMTP_PORT} (STARTTLS + AUTH; mail in {demo.smtp_dir() / 'messages'})")
             echo(f"  Logs         {log_dir()}  (make logs)")
             echo("")
             echo("Ctrl-C stops everything.")
