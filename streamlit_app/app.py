@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ga_intel.errors import GaIntelError  # noqa: E402
 from streamlit_app.lib import context  # noqa: E402
 
-PAGES = Path(__file__).parent / "pages"
+# Not "pages/": Streamlit would also list that folder as pages of its own.
+PAGES = Path(__file__).parent / "views"
 
 st.set_page_config(page_title="ga-intel", page_icon="📈", layout="wide")
 
