@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ga_intel import settings
+from ga_intel import ports, settings
 from ga_intel.errors import GaIntelError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,16 +84,6 @@ class Child:
             except ProcessLookupError:
                 pass
 
-
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 def _wait_http(url: str, child: Child, timeout: float) -> None:
@@ -170,7 +160,7 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int
 
     for name, port in (("Dagster UI", dagster_port), ("Streamlit", streamlit_port),
                        ("BigQuery emulator", demo.BIGQUERY_PORT), ("SMTP sink", demo.SMTP_PORT)):
-        if not _port_free(port):
+        if not ports.is_free(port):
             raise GaIntelError(
                 f"port {port} for the {name} is already in use",
                 hint="stop what holds it, or choose others: make dev DAGSTER_PORT=3001 STREAMLIT_PORT=8502",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ga_intel import ports
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import SMTP_PASSWORD, tenant_data
 
@@ -25,16 +25,11 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def dashboard(db, secret_key, tmp_path):
     store.add(tenant_file.validate(tenant_data("acme", folder=str(tmp_path)), "test"))
-    port = _free_port()
+    port = ports.free_port()
     env = dict(os.environ, GA_INTEL_DEV_LOGIN="1", GA_INTEL_DEV_USER="admin@acme.example")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app" / "app.py"), "--server.headless", "true",

@@ -139,11 +139,9 @@ def test_smtp_server_without_starttls_is_refused(tmp_path):
         async def handle_DATA(self, server, session, envelope):
             return "250 OK"
 
-    import socket
+    from ga_intel import ports
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = ports.free_port()
     plain = Controller(Sink(), hostname="127.0.0.1", port=port)
     plain.start()
     try:

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import functools
 import os
-import socket
 import subprocess
 from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from ga_intel import settings
+from ga_intel import ports, settings
 from ga_intel.errors import GaIntelError
 
 # initdb refuses to run as root; the wheel's helpers create this user for us.
@@ -50,14 +49,6 @@ def _bin(name: str) -> str:
 def _port_file() -> Path:
     return _dir() / "port"
 
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 def port() -> int:
@@ -125,10 +116,8 @@ def start() -> URL:
             run_as, "initdb",
         )
     chosen = port()
-    if not _port_free(chosen):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            chosen = s.getsockname()[1]
+    if not ports.is_free(chosen):
+        chosen = ports.free_port()
     _port_file().write_text(f"{chosen}\n")
     log = base / "server.log"
     log.touch()

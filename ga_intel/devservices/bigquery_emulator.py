@@ -7,13 +7,13 @@ pinned `duckdb-extension-spatial` wheel, so its `INSTALL` finds it already there
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from ga_intel import ports
 from ga_intel.errors import GaIntelError
 
 
@@ -35,11 +35,6 @@ def install_spatial_extension() -> None:
         con.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class BigQueryEmulator:
     """`start()` / `stop()`; `.endpoint` is what a client's api_endpoint should be."""
@@ -48,7 +43,7 @@ class BigQueryEmulator:
                  log_file: Path | None = None):
         self.project = project
         self.data_dir = data_dir
-        self.port = port or _free_port()
+        self.port = port or ports.free_port()
         self.log_file = log_file
         self.proc: subprocess.Popen | None = None
 
@@ -58,7 +53,7 @@ class BigQueryEmulator:
 
     def argv(self) -> list[str]:
         argv = [sys.executable, "-m", "bqemulator", "start", "--rest-port", str(self.port),
-                "--grpc-port", str(_free_port()), "--project", self.project, "--log-level", "warning"]
+                "--grpc-port", str(ports.free_port()), "--project", self.project, "--log-level", "warning"]
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             argv += ["--persistent", "--data-dir", str(self.data_dir)]

@@ -113,11 +113,9 @@ class SmtpSink:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.cert_file, self.key_file)
         if not self.port:
-            import socket
+            from ga_intel import ports
 
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                self.port = s.getsockname()[1]
+            self.port = ports.free_port()
         self._controller = Controller(
             self._handler(), hostname="127.0.0.1", port=self.port, server_hostname="localhost",
             tls_context=context, require_starttls=True, auth_require_tls=True,

@@ -14,20 +14,17 @@ import subprocess
 import time
 from pathlib import Path
 
+from ga_intel import ports
+
 SSHD = "/usr/sbin/sshd"
 USER = "gaintel_sftp"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Sshd:
     def __init__(self, workdir: Path):
         self.workdir = Path(workdir)
-        self.port = _free_port()
+        self.port = ports.free_port()
         self.username = USER
         self.password = "pw-" + secrets.token_urlsafe(12)
         self.root = self.workdir / "drop"  # where tests put the files the server serves
