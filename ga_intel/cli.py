@@ -280,5 +280,27 @@ def dev(dagster_port: int, streamlit_port: int) -> None:
     sys.exit(devrun.run(dagster_port, streamlit_port, echo=click.echo))
 
 
+@main.command("run")
+@click.option("--tenant", "tenant_id", required=True)
+@click.option("--date", "start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="first day (YYYY-MM-DD)")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="last day (default: --date)")
+@needs_database
+def run_cmd(tenant_id: str, start, end) -> None:
+    """Materialize the pipeline for a tenant's days, in-process."""
+    from ga_intel.orchestration.run import run_partitions
+
+    failed = run_partitions(tenant_id, start.date(), (end or start).date(), echo=click.echo)
+    if failed:
+        sys.exit(1)
+
+
+def _register() -> None:
+    from ga_intel.ga4.cli import ga4
+
+    main.add_command(ga4)
+
+
+_register()
+
 if __name__ == "__main__":
     main()

@@ -17,13 +17,23 @@ import sqlalchemy as sa
 
 pytest_plugins = ["ga_intel_tests.servers.fixtures"]
 
+# Google's real GA4 sample (../shared/ga4-sample) is from 2020-11..2021-01; the daily
+# partitions are defined at import, so widen them before any test module imports them.
+os.environ.setdefault("GA_INTEL_PARTITION_START", "2020-11-01")
+
 
 @pytest.fixture(scope="session", autouse=True)
-def ga_intel_home(tmp_path_factory):
+def ga_intel_home():
     """Isolate every test from the developer's own state and keys."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     from cryptography.fernet import Fernet
 
-    home = tmp_path_factory.mktemp("ga_intel_home")
+    # Not under pytest's tmp folder: pytest keeps that 0700, and as root the embedded
+    # server runs as its own user, which must reach its data folder.
+    home = Path(tempfile.mkdtemp(prefix="ga-intel-test-home-"))
     saved = {k: os.environ.get(k) for k in ("GA_INTEL_HOME", "GA_INTEL_SECRET_KEY", "GA_INTEL_DATABASE_URL",
                                              "GA_INTEL_DAGSTER_DATABASE_URL", "GA_INTEL_DEV_LOGIN")}
     os.environ["GA_INTEL_HOME"] = str(home)
@@ -36,6 +46,7 @@ def ga_intel_home(tmp_path_factory):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -23,13 +23,21 @@ def test_definitions_snapshot():
 
     repo = defs.get_repository_def()
     snapshot = {
+        "assets": sorted(k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()),
+        "checks": sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in repo.asset_graph.asset_check_keys),
+        "jobs": sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")),
         "sensors": sorted(s.name for s in repo.sensor_defs),
         "schedules": sorted(s.name for s in repo.schedule_defs),
         "resources": sorted(repo.get_top_level_resources()),
     }
     assert snapshot == {
-        "sensors": ["tenant_sync_sensor"],
-        "schedules": [],
+        "assets": ["cart_adds", "data_availability", "item_views", "page_views", "purchase_items", "purchases",
+                   "searches", "sessions"],
+        "checks": ["data_availability:daily_table_present", "data_availability:row_counts_match",
+                   "purchases:no_duplicate_transaction_ids", "sessions:null_user_pseudo_id_share"],
+        "jobs": ["ga4_job"],
+        "sensors": ["ga4_export_sensor", "tenant_sync_sensor"],
+        "schedules": ["ga4_daily_refresh"],
         "resources": ["bigquery", "master_data", "smtp", "tenant_settings", "warehouse"],
     }
 

@@ -17,7 +17,10 @@ from ga_intel.db.rls import POLICY_NAME, TENANT_SCHEMA
 from ga_intel.tenancy.store import tenant_tables
 
 # Columns whose CHECK constraints a generic sample value would break: (table, column) -> value.
-SAMPLE_OVERRIDES: dict[tuple[str, str], object] = {}
+SAMPLE_OVERRIDES: dict[tuple[str, str], object] = {
+    ("purchases", "id_status"): "ok",
+    ("data_availability", "status"): "complete",
+}
 
 _BY_TYPE = {
     "text": "x", "character varying": "x", "boolean": True, "integer": 1, "bigint": 1, "smallint": 1,

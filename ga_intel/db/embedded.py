@@ -95,7 +95,8 @@ def is_running() -> bool:
     data = _dir() / "data"
     if not (data / "PG_VERSION").exists():
         return False
-    res = subprocess.run([_bin("pg_ctl"), "-D", str(data), "status"], capture_output=True, text=True, **_run_as())
+    res = subprocess.run([_bin("pg_ctl"), "-D", str(data), "status"], capture_output=True, text=True, cwd="/",
+                         **_run_as())
     return res.returncode == 0
 
 
@@ -142,7 +143,8 @@ def stop() -> bool:
 
 
 def _check(cmd: list[str], run_as: dict, what: str, log: Path | None = None) -> None:
-    res = subprocess.run(cmd, capture_output=True, text=True, **run_as)
+    # cwd "/": the server's user may not be allowed into the caller's working folder.
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd="/", **run_as)
     if res.returncode != 0:
         tail = log.read_text()[-2000:] if log and log.exists() else ""
         raise GaIntelError(

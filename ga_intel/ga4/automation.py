@@ -1,0 +1,107 @@
+"""When GA4 days are (re)loaded: a daily refresh with a lookback, and a sensor for
+export tables that landed or changed.
+
+Both request tenant × day partitions with run keys, so the same request is never run
+twice, and both read the tenant list from the control plane on every tick.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from ga_intel.ga4.ingest import RESTATEMENT_DAYS, local_today
+from ga_intel.orchestration.partitions import DATE_DIMENSION, TENANT_DIMENSION
+
+ga4_job = dg.define_asset_job("ga4_job", selection=dg.AssetSelection.groups("ga4"))
+
+# Local hour after which yesterday's export is normally complete (GA4 writes the daily
+# table in the early morning of the property's timezone).
+REFRESH_HOUR_LOCAL = 5
+
+
+def partition_key(tenant_id: str, day: dt.date) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({TENANT_DIMENSION: tenant_id, DATE_DIMENSION: day.isoformat()})
+
+
+def refresh_requests(tenants: list[tuple[str, str]], now: dt.datetime) -> list[dg.RunRequest]:
+    """Yesterday plus the RESTATEMENT_DAYS before it, for each tenant whose local
+    refresh hour has come today. `tenants` is [(id, timezone)]."""
+    requests = []
+    for tenant_id, tz in tenants:
+        local = now.astimezone(ZoneInfo(tz))
+        if local.hour < REFRESH_HOUR_LOCAL:
+            continue
+        today = local.date()
+        for back in range(1, RESTATEMENT_DAYS + 2):
+            day = today - dt.timedelta(days=back)
+            requests.append(dg.RunRequest(
+                run_key=f"ga4-refresh:{tenant_id}:{day}:{today}",
+                partition_key=partition_key(tenant_id, day),
+                tags={"ga_intel/trigger": "daily_refresh"},
+            ))
+    return requests
+
+
+@dg.schedule(job=ga4_job, cron_schedule="15 * * * *", name="ga4_daily_refresh",
+             default_status=dg.DefaultScheduleStatus.RUNNING,
+             description="Hourly tick; each tenant's yesterday + 3 restated days once its local morning has come.")
+def ga4_daily_refresh(context: dg.ScheduleEvaluationContext):
+    from ga_intel.tenancy import store
+
+    tenants = [(t.tenant_id, t.timezone) for t in store.list_tenants()]
+    now = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
+    requests = refresh_requests(tenants, now)
+    return requests or dg.SkipReason("no tenant has reached its refresh hour")
+
+
+def changed_tables(seen: dict[str, str], current: dict[str, str]) -> list[str]:
+    """Days (YYYYMMDD) whose table is new or whose modified time moved."""
+    return sorted(day for day, modified in current.items() if seen.get(day) != modified)
+
+
+@dg.sensor(job=ga4_job, name="ga4_export_sensor", minimum_interval_seconds=300,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Requests the tenant × day partitions whose events_YYYYMMDD table landed or changed.")
+def ga4_export_sensor(context: dg.SensorEvaluationContext):
+    from ga_intel.connectors.bigquery import client, daily_tables
+    from ga_intel.tenancy import store
+
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    requests, errors = [], []
+    known_partitions = set(context.instance.get_dynamic_partitions(TENANT_DIMENSION))
+    for summary in store.list_tenants():
+        tenant_id = summary.tenant_id
+        if tenant_id not in known_partitions:
+            continue  # the tenant sync sensor adds it first
+        try:
+            config = store.get(tenant_id)
+            bq = client(config.bigquery)
+            days = daily_tables(bq, config.bigquery)
+            # Only recent tables still change (GA4 restates up to 72 h); older ones are
+            # checked by name alone, which keeps a tick cheap with years of history.
+            recent_from = (local_today(config.timezone) - dt.timedelta(days=RESTATEMENT_DAYS + 1)).strftime("%Y%m%d")
+            seen = cursor.get(tenant_id, {})
+            current = {}
+            for day in days:
+                if day >= recent_from or day not in seen:
+                    table = bq.get_table(f"{config.bigquery.project_id}.{config.bigquery.dataset_id}.events_{day}")
+                    current[day] = table.modified.isoformat() if table.modified else "unknown"
+                else:
+                    current[day] = seen[day]
+        except Exception as exc:  # one tenant's broken credentials must not stop the others
+            errors.append(f"{tenant_id}: {getattr(exc, 'message', None) or type(exc).__name__}")
+            continue
+        for day in changed_tables(seen, current):
+            date = dt.datetime.strptime(day, "%Y%m%d").date()
+            requests.append(dg.RunRequest(run_key=f"ga4-table:{tenant_id}:{day}:{current[day]}",
+                                          partition_key=partition_key(tenant_id, date),
+                                          tags={"ga_intel/trigger": "export_sensor"}))
+        cursor[tenant_id] = current
+    for line in errors:
+        context.log.warning(f"ga4_export_sensor skipped {line}")
+    context.update_cursor(json.dumps(cursor, sort_keys=True))
+    return requests or dg.SkipReason("no new or changed GA4 export tables" + (f"; errors: {errors}" if errors else ""))

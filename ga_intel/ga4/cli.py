@@ -1,0 +1,53 @@
+"""`ga-intel ga4 ...`: load GA4 export files into BigQuery (or the emulator), generate
+synthetic ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+
+@click.group("ga4")
+def ga4() -> None:
+    """GA4 export data: load NDJSON into BigQuery, generate synthetic days."""
+
+
+@ga4.command("load")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--project", required=True, help="BigQuery project")
+@click.option("--dataset", required=True, help="dataset to load into (created if missing)")
+@click.option("--endpoint", help="an emulator's URL (anonymous credentials)")
+@click.option("--credentials", type=click.Path(exists=True, path_type=Path),
+              help="service-account key JSON (default: application default credentials)")
+def load_cmd(folder: Path, project: str, dataset: str, endpoint: str | None, credentials: Path | None) -> None:
+    """Load every events_YYYYMMDD.ndjson in FOLDER as a daily export table."""
+    from google.cloud import bigquery
+
+    from ga_intel.ga4.load import load_folder
+
+    options = {"api_endpoint": endpoint} if endpoint else None
+    if endpoint:
+        from google.auth.credentials import AnonymousCredentials
+
+        client = bigquery.Client(project=project, credentials=AnonymousCredentials(), client_options=options)
+    elif credentials:
+        client = bigquery.Client.from_service_account_json(str(credentials), project=project)
+    else:
+        client = bigquery.Client(project=project)
+    loaded = load_folder(client, f"{project}.{dataset}", folder, progress=click.echo)
+    click.echo(f"loaded {sum(loaded.values())} events into {len(loaded)} daily table(s) of {project}.{dataset}")
+
+
+@ga4.command("generate")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--days", type=int, default=30, show_default=True)
+@click.option("--events-per-day", type=int, default=20_000, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+def generate_cmd(folder: Path, start: dt.datetime, days: int, events_per_day: int, seed: int) -> None:
+    """Write synthetic B2B-shop GA4 export days (NDJSON) matching the demo master data."""
+    from ga_intel.ga4.generator import write_days
+
+    write_days(folder, start.date(), days, events_per_day, seed, progress=click.echo)

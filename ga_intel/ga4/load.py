@@ -1,0 +1,73 @@
+"""Load GA4 export NDJSON files (`events_YYYYMMDD.ndjson`) into BigQuery daily tables.
+
+Tables are created with the export's explicit schema (schema/events_schema.json), never
+autodetected: autodetection turns INT64-as-string into STRING and drops all-null fields.
+Both NDJSON shapes load: null fields written as `null`, or left out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+from ga_intel.errors import GaIntelError
+
+SCHEMA_FILE = Path(__file__).parent / "schema" / "events_schema.json"
+FILE_NAME = re.compile(r"^events_(\d{8})\.ndjson$")
+
+
+@cache
+def export_schema() -> list:
+    from google.cloud import bigquery
+
+    return [bigquery.SchemaField.from_api_repr(f) for f in json.loads(SCHEMA_FILE.read_text())]
+
+
+def daily_files(folder: Path) -> list[tuple[str, Path]]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise GaIntelError(f"{folder} is not a folder", hint="give the folder holding events_YYYYMMDD.ndjson files")
+    files = sorted((m.group(1), p) for p in folder.iterdir() if (m := FILE_NAME.match(p.name)))
+    if not files:
+        raise GaIntelError(f"{folder} holds no events_YYYYMMDD.ndjson files")
+    return files
+
+
+def load_day(client, dataset: str, day: str, source, *, replace: bool = True) -> int:
+    """Load one day's NDJSON (a path or a binary file object) into `<dataset>.events_<day>`."""
+    from google.api_core import exceptions as gexc
+    from google.cloud import bigquery
+
+    table_id = f"{dataset}.events_{day}"
+    client.create_table(bigquery.Table(table_id, schema=export_schema()), exists_ok=True)
+    config = bigquery.LoadJobConfig(
+        schema=export_schema(), source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
+        write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE if replace else bigquery.WriteDisposition.WRITE_APPEND,
+    )
+    fh = open(source, "rb") if isinstance(source, (str, Path)) else source
+    try:
+        job = client.load_table_from_file(fh, table_id, job_config=config, rewind=True)
+        job.result()
+    except gexc.BadRequest as exc:
+        where = f" ({source})" if isinstance(source, (str, Path)) else ""
+        raise GaIntelError(f"BigQuery rejected events_{day}{where}: {exc.message}",
+                           hint="the file must be a GA4 export in NDJSON (bq extract --destination_format "
+                                "NEWLINE_DELIMITED_JSON)") from None
+    finally:
+        if fh is not source:
+            fh.close()
+    return job.output_rows or 0
+
+
+def load_folder(client, dataset: str, folder: Path, progress: Callable[[str], None] = print) -> dict[str, int]:
+    """Create the dataset if needed and load every daily file in `folder`."""
+    client.create_dataset(dataset, exists_ok=True)
+    files = daily_files(folder)
+    loaded = {}
+    for i, (day, path) in enumerate(files, 1):
+        loaded[day] = load_day(client, dataset, day, path)
+        progress(f"[{i}/{len(files)}] events_{day}: {loaded[day]} events")
+    return loaded

@@ -1,0 +1,7 @@
+-- One row per item of each view_item by an identified customer or company.
+WITH {events}
+SELECT
+  e.customer_id, e.company_id, e.branch_id, e.user_pseudo_id, e.ga_session_id, e.event_time, e.event_timestamp,
+  pos AS line_no, i.item_id, i.item_name, i.item_category, i.price, e.page_location
+FROM events AS e, UNNEST(e.items) AS i WITH OFFSET AS pos
+WHERE e.event_name = 'view_item' AND (e.customer_id IS NOT NULL OR e.company_id IS NOT NULL)

@@ -1,0 +1,6 @@
+-- One row per page_view of a logged-in (identified) customer.
+WITH {events}
+SELECT customer_id, company_id, branch_id, user_pseudo_id, ga_session_id, event_time, event_timestamp,
+       page_location, page_title
+FROM events
+WHERE event_name = 'page_view' AND customer_id IS NOT NULL

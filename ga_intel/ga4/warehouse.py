@@ -1,0 +1,103 @@
+"""Replace one tenant × day of the GA4 tables in PostgreSQL, atomically.
+
+Delete and COPY happen in one transaction under the tenant's row-level security, so a
+re-run gives identical tables and a failed run leaves the previous day in place. Rows
+arrive as Arrow record batches and go to COPY as CSV written by Arrow's C++ writer,
+batch by batch, never as one DataFrame (and never through `DataFrame.to_sql`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from collections.abc import Iterable
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+SCHEMA = "tenant_data"
+
+
+def _with_keys(batch: pa.RecordBatch, tenant_id: str, day: dt.date) -> pa.RecordBatch:
+    n = batch.num_rows
+    return pa.RecordBatch.from_arrays(
+        [pa.array([tenant_id] * n, pa.string()), pa.array([day] * n, pa.date32()), *batch.columns],
+        names=["tenant_id", "event_date", *batch.schema.names],
+    )
+
+
+def copy_batches(conn: Connection, table: str, batches: Iterable[pa.RecordBatch], tenant_id: str,
+                 day: dt.date) -> int:
+    """Load batches into tenant_data.<table>; returns rows written.
+
+    PostgreSQL refuses COPY into a table under row-level security, so rows are COPYed
+    into a transaction-local staging table and moved over with one INSERT ... SELECT,
+    which the tenant policy's WITH CHECK still vets row by row."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    stage = f"stage_{table}"
+    conn.execute(sa.text(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {SCHEMA}.{table}) ON COMMIT DROP"))
+    conn.execute(sa.text(f"TRUNCATE {stage}"))
+    written = 0
+    columns = None
+    options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        batch = _with_keys(batch, tenant_id, day)
+        buf = io.BytesIO()
+        pacsv.write_csv(batch, buf, write_options=options)
+        buf.seek(0)
+        columns = ", ".join(f'"{c}"' for c in batch.schema.names)
+        cursor.copy_expert(f"COPY {stage} ({columns}) FROM STDIN WITH (FORMAT csv)", buf)
+        written += batch.num_rows
+    if columns:
+        conn.execute(sa.text(f"INSERT INTO {SCHEMA}.{table} ({columns}) SELECT {columns} FROM {stage}"))
+    return written
+
+
+def delete_day(conn: Connection, tables: Iterable[str], tenant_id: str, day: dt.date) -> None:
+    for table in tables:
+        conn.execute(sa.text(f"DELETE FROM {SCHEMA}.{table} WHERE tenant_id = :t AND event_date = :d"),
+                     {"t": tenant_id, "d": day})
+
+
+def record_availability(conn: Connection, tenant_id: str, day: dt.date, *, source_table: str, status: str,
+                        bq_modified_at=None, bq_row_count=None, rows_written=None, run_id=None,
+                        message=None) -> None:
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO {SCHEMA}.data_availability
+              (tenant_id, event_date, source_table, status, bq_modified_at, bq_row_count, rows_written, run_id,
+               message, updated_at)
+            VALUES (:t, :d, :src, :status, :mod, :cnt, CAST(:rows AS jsonb), :run, :msg, now())
+            ON CONFLICT (tenant_id, event_date) DO UPDATE SET
+              source_table = EXCLUDED.source_table, status = EXCLUDED.status,
+              bq_modified_at = EXCLUDED.bq_modified_at, bq_row_count = EXCLUDED.bq_row_count,
+              rows_written = EXCLUDED.rows_written, run_id = EXCLUDED.run_id, message = EXCLUDED.message,
+              updated_at = now()
+            """
+        ),
+        {"t": tenant_id, "d": day, "src": source_table, "status": status, "mod": bq_modified_at,
+         "cnt": bq_row_count, "rows": json.dumps(rows_written or {}), "run": run_id, "msg": message},
+    )
+
+
+def mark_failed(conn: Connection, tenant_id: str, day: dt.date, source_table: str, run_id: str | None,
+                message: str) -> None:
+    """Record a failed load without touching the day's data (or its last good status
+    figures, other than the status itself)."""
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO {SCHEMA}.data_availability (tenant_id, event_date, source_table, status, run_id, message)
+            VALUES (:t, :d, :src, 'failed', :run, :msg)
+            ON CONFLICT (tenant_id, event_date) DO UPDATE SET
+              status = 'failed', run_id = EXCLUDED.run_id, message = EXCLUDED.message, updated_at = now()
+            """
+        ),
+        {"t": tenant_id, "d": day, "src": source_table, "run": run_id, "msg": message[:2000]},
+    )
