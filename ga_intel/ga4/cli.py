@@ -20,22 +20,19 @@ def ga4() -> None:
 @click.option("--dataset", required=True, help="dataset to load into (created if missing)")
 @click.option("--endpoint", help="an emulator's URL (anonymous credentials)")
 @click.option("--credentials", type=click.Path(exists=True, path_type=Path),
-              help="service-account key JSON (default: application default credentials)")
+              help="service-account key JSON")
 def load_cmd(folder: Path, project: str, dataset: str, endpoint: str | None, credentials: Path | None) -> None:
     """Load every events_YYYYMMDD.ndjson in FOLDER as a daily export table."""
-    from google.cloud import bigquery
-
+    from ga_intel.connectors.bigquery import client as bigquery_client
     from ga_intel.ga4.load import load_folder
+    from ga_intel.tenancy.tenant_file import BigQuerySettings
 
-    options = {"api_endpoint": endpoint} if endpoint else None
-    if endpoint:
-        from google.auth.credentials import AnonymousCredentials
-
-        client = bigquery.Client(project=project, credentials=AnonymousCredentials(), client_options=options)
-    elif credentials:
-        client = bigquery.Client.from_service_account_json(str(credentials), project=project)
-    else:
-        client = bigquery.Client(project=project)
+    if not endpoint and not credentials:
+        raise click.UsageError("give --credentials (a service-account key file) or --endpoint (an emulator)")
+    # The same client (and the same credential errors) as the pipeline uses.
+    client = bigquery_client(BigQuerySettings(
+        project_id=project, dataset_id=dataset, api_endpoint=endpoint,
+        service_account=credentials.read_text() if credentials else None))
     loaded = load_folder(client, f"{project}.{dataset}", folder, progress=click.echo)
     click.echo(f"loaded {sum(loaded.values())} events into {len(loaded)} daily table(s) of {project}.{dataset}")
 

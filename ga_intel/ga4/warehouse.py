@@ -24,7 +24,7 @@ SCHEMA = "tenant_data"
 def _with_keys(batch: pa.RecordBatch, tenant_id: str, day: dt.date) -> pa.RecordBatch:
     n = batch.num_rows
     return pa.RecordBatch.from_arrays(
-        [pa.array([tenant_id] * n, pa.string()), pa.array([day] * n, pa.date32()), *batch.columns],
+        [pa.repeat(pa.scalar(tenant_id, pa.string()), n), pa.repeat(pa.scalar(day, pa.date32()), n), *batch.columns],
         names=["tenant_id", "event_date", *batch.schema.names],
     )
 

@@ -7,6 +7,7 @@ events AS (
   SELECT
     event_name,
     event_timestamp,
+    event_bundle_sequence_id,
     TIMESTAMP_MICROS(event_timestamp) AS event_time,
     user_pseudo_id,
     (SELECT p.value.int_value FROM UNNEST(event_params) AS p WHERE p.key = 'ga_session_id') AS ga_session_id,

@@ -2,7 +2,7 @@
 WITH {events},
 purchases AS (
   SELECT *,
-    ROW_NUMBER() OVER (PARTITION BY transaction_id ORDER BY event_timestamp, user_pseudo_id) AS dup_rank,
+    ROW_NUMBER() OVER (PARTITION BY transaction_id ORDER BY event_timestamp, user_pseudo_id, event_bundle_sequence_id, purchase_revenue DESC) AS dup_rank,
     (transaction_id IS NULL OR TRIM(transaction_id) = '' OR transaction_id = '(not set)') AS unkeyed
   FROM events WHERE event_name = 'purchase'
 )

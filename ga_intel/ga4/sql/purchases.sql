@@ -1,12 +1,13 @@
 -- One row per transaction: duplicates of a real transaction_id collapse to the first
 -- event (GA4 duplicates purchases); null and '(not set)' ids are kept, each event a row,
--- flagged in id_status.
+-- flagged in id_status. The order is total (timestamp, device, bundle, revenue) so a
+-- re-run always keeps the same copy.
 WITH {events},
 purchases AS (
   SELECT *,
     CASE WHEN transaction_id IS NULL OR TRIM(transaction_id) = '' THEN 'null'
          WHEN transaction_id = '(not set)' THEN 'not_set' ELSE 'ok' END AS id_status,
-    ROW_NUMBER() OVER (PARTITION BY transaction_id ORDER BY event_timestamp, user_pseudo_id) AS dup_rank,
+    ROW_NUMBER() OVER (PARTITION BY transaction_id ORDER BY event_timestamp, user_pseudo_id, event_bundle_sequence_id, purchase_revenue DESC) AS dup_rank,
     COUNT(*) OVER (PARTITION BY transaction_id) AS copies
   FROM events WHERE event_name = 'purchase'
 )
