@@ -17,16 +17,53 @@ class CheckResult:
     detail: str
 
 
-def guarded(service: str, fn, *args) -> CheckResult:
-    """Run a check; any error becomes a failed result with the error's message."""
+def _secrets(settings) -> list[str]:
+    """The secret values of a settings section, longest first."""
+    import json
+
+    from pydantic import SecretStr
+
+    values = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name, None)
+        if not isinstance(value, SecretStr):
+            continue
+        texts = [value.get_secret_value()]
+        try:
+            # A library quotes the decoded private key of a service-account JSON, not the JSON.
+            parsed = json.loads(texts[0])
+            if isinstance(parsed, dict):
+                texts += [parsed[k] for k in ("private_key", "private_key_id") if isinstance(parsed.get(k), str)]
+        except ValueError:
+            pass
+        for text in texts:
+            values.append(text)
+            # A key can also leak a line at a time.
+            values.extend(line.strip() for line in text.splitlines() if len(line.strip()) >= 16)
+    return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
+
+
+def redact(text: str, settings) -> str:
+    """`text` with every secret of `settings` masked.
+
+    The messages built in this package never quote a secret; this is the backstop for
+    text we do not control (a library's or a server's error message)."""
+    for secret in _secrets(settings):
+        text = text.replace(secret, "***")
+    return text
+
+
+def guarded(service: str, fn, settings) -> CheckResult:
+    """Run `fn(settings)`; any error becomes a failed result, and no detail shows a secret."""
     from ga_intel.errors import GaIntelError
 
     try:
-        return fn(*args)
+        result = fn(settings)
     except GaIntelError as exc:
-        return CheckResult(service, False, str(exc))
+        result = CheckResult(service, False, str(exc))
     except Exception as exc:  # a check must report, never crash the command
-        return CheckResult(service, False, f"{type(exc).__name__}: {exc}")
+        result = CheckResult(service, False, f"{type(exc).__name__}: {str(exc)[:500]}")
+    return CheckResult(result.service, result.ok, redact(result.detail, settings))
 
 
 def check_all(config) -> list[CheckResult]:

@@ -10,7 +10,10 @@ from ga_intel.errors import ServiceError
 from ga_intel.tenancy.tenant_file import BigQuerySettings
 
 DAILY_TABLE = re.compile(r"^events_(\d{8})$")
-TIMEOUT_SECONDS = 15
+TIMEOUT_SECONDS = 15  # per request: a hung endpoint fails within this
+# How long `check` keeps retrying transient failures (a refused connection is one): it
+# answers a person waiting on "Test connection", where a blip is rarer than a wrong endpoint.
+CHECK_RETRY_SECONDS = 5
 
 
 def client(settings: BigQuerySettings):
@@ -59,22 +62,22 @@ def explain(exc: Exception, settings: BigQuerySettings) -> ServiceError:
     return ServiceError("bigquery", f"{type(exc).__name__}: {str(exc)[:300]}")
 
 
-def daily_tables(bq, settings: BigQuerySettings) -> list[str]:
+def daily_tables(bq, settings: BigQuerySettings, retry_seconds: float = TIMEOUT_SECONDS) -> list[str]:
     """The dates (YYYYMMDD) of the dataset's daily export tables, sorted."""
     from google.api_core.retry import Retry
 
     dataset = f"{settings.project_id}.{settings.dataset_id}"
     # list_tables of a missing dataset is not an error everywhere (the emulator returns
     # nothing); asking for the dataset first gives a clear "not found".
-    bq.get_dataset(dataset, retry=Retry(timeout=TIMEOUT_SECONDS), timeout=TIMEOUT_SECONDS)
-    tables = bq.list_tables(dataset, retry=Retry(timeout=TIMEOUT_SECONDS), timeout=TIMEOUT_SECONDS)
+    bq.get_dataset(dataset, retry=Retry(timeout=retry_seconds), timeout=TIMEOUT_SECONDS)
+    tables = bq.list_tables(dataset, retry=Retry(timeout=retry_seconds), timeout=TIMEOUT_SECONDS)
     return sorted(m.group(1) for t in tables if (m := DAILY_TABLE.match(t.table_id)))
 
 
 def check(settings: BigQuerySettings) -> CheckResult:
     try:
         bq = client(settings)
-        days = daily_tables(bq, settings)
+        days = daily_tables(bq, settings, retry_seconds=CHECK_RETRY_SECONDS)
     except ServiceError as exc:
         return CheckResult("bigquery", False, str(exc))
     except Exception as exc:

@@ -6,23 +6,33 @@ from ga_intel.connectors import CheckResult
 from ga_intel.tenancy.tenant_file import PostgresSettings
 
 
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def check(settings: PostgresSettings) -> CheckResult:
     import psycopg2
 
+    where = f"{settings.host}:{settings.port}/{settings.database}"
     try:
         conn = psycopg2.connect(
             host=settings.host, port=settings.port, dbname=settings.database, user=settings.username,
             password=settings.password.get_secret_value() if settings.password else None,
             sslmode=settings.sslmode, connect_timeout=10,
         )
-    except psycopg2.OperationalError as exc:
+    except psycopg2.Error as exc:
         # libpq's message names host and user, never the password.
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return CheckResult("postgres", False, f"cannot connect to {settings.host}:{settings.port}/{settings.database}: {first}")
+        return CheckResult("postgres", False, f"postgres: cannot connect to {where} as {settings.username}: "
+                                              f"{_first_line(exc)}")
     try:
         with conn.cursor() as cur:
-            cur.execute("SHOW server_version")
+            cur.execute("select version()")
             version = cur.fetchone()[0]
+    except psycopg2.Error as exc:
+        return CheckResult("postgres", False, f"postgres: connected to {where}, but select version() failed: "
+                                              f"{_first_line(exc)}")
     finally:
         conn.close()
-    return CheckResult("postgres", True, f"{settings.host}:{settings.port}/{settings.database}: PostgreSQL {version}")
+    # "PostgreSQL 16.4 on x86_64-pc-linux-gnu, compiled by ..." - the first two words say enough.
+    return CheckResult("postgres", True, f"{where}: {' '.join(version.split()[:2])}")

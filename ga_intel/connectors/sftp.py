@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import logging
 import posixpath
 import socket
 import stat as stat_mod
@@ -22,6 +23,12 @@ import paramiko
 from ga_intel.connectors import CheckResult
 from ga_intel.errors import ServiceError
 from ga_intel.tenancy.tenant_file import SftpSettings
+
+# paramiko logs transport failures with a traceback; with no logging configured, Python's
+# last-resort handler would print it under our clear ServiceError (e.g. in `tenant check`).
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+
+KEY_HINT = "set private_key_passphrase to the key's passphrase, or store the key unencrypted"
 
 
 @dataclass(frozen=True)
@@ -45,10 +52,13 @@ def _private_key(settings: SftpSettings) -> paramiko.PKey:
         try:
             return cls.from_private_key(io.StringIO(text), password=passphrase)
         except paramiko.PasswordRequiredException:
-            raise ServiceError("sftp", "the private key is encrypted and no private_key_passphrase is set") from None
-        except (paramiko.SSHException, ValueError):
+            raise ServiceError("sftp", "the private key is encrypted and no private_key_passphrase is set",
+                               hint=KEY_HINT) from None
+        except (paramiko.SSHException, ValueError, TypeError):
+            # Each class refuses another type's key; the last refusal is not the interesting one.
             continue
-    raise ServiceError("sftp", "private_key could not be read as an Ed25519, ECDSA or RSA key (or the passphrase is wrong)")
+    raise ServiceError("sftp", "private_key could not be read as an Ed25519, ECDSA or RSA key (or the passphrase is wrong)",
+                       hint="paste the whole private key (OpenSSH or PEM), and check private_key_passphrase")
 
 
 def _host_entry(settings: SftpSettings) -> str:
@@ -119,7 +129,8 @@ def open_session(settings: SftpSettings) -> Iterator[SftpSession]:
         client.close()
         raise ServiceError(
             "sftp", f"{where} presented a different host key ({exc.key.get_name()} "
-            f"SHA256:{_fingerprint(exc.key)}) than the configured one",
+            f"SHA256:{_fingerprint(exc.key)}) than the configured one ({exc.expected_key.get_name()} "
+            f"SHA256:{_fingerprint(exc.expected_key)})",
             hint="if the server's key really changed, confirm it with its owner and update sftp.host_key",
         ) from None
     except paramiko.SSHException as exc:
@@ -134,6 +145,11 @@ def open_session(settings: SftpSettings) -> Iterator[SftpSession]:
         if isinstance(exc, paramiko.AuthenticationException):
             raise ServiceError("sftp", f"authentication failed for {where}",
                                hint="check sftp.username and the password or private key") from None
+        if "protocol banner" in msg or msg == "No existing session":
+            # paramiko's words for "no SSH greeting" and "handshake not finished in time".
+            within = f" within {settings.timeout_seconds:g} s" if msg == "No existing session" else ""
+            raise ServiceError("sftp", f"{where} did not answer as an SSH server{within}",
+                               hint="check host and port (SFTP is usually port 22)") from None
         raise ServiceError("sftp", f"SSH error with {where}: {msg}") from None
     except (socket.timeout, TimeoutError):
         client.close()
@@ -144,7 +160,11 @@ def open_session(settings: SftpSettings) -> Iterator[SftpSession]:
         raise ServiceError("sftp", f"cannot connect to {where}: {exc.strerror or exc}",
                            hint="check host and port") from None
     try:
-        sftp = client.open_sftp()
+        try:
+            sftp = client.open_sftp()
+        except (paramiko.SSHException, OSError) as exc:
+            raise ServiceError("sftp", f"{where} accepted the login but not an SFTP session: {exc}",
+                               hint="the account must be allowed the sftp subsystem") from None
         sftp.get_channel().settimeout(settings.timeout_seconds)
         try:
             st = sftp.stat(settings.remote_path)
@@ -189,6 +209,10 @@ def check(settings: SftpSettings) -> CheckResult:
             names = set(session.listdir())
     except ServiceError as exc:
         return CheckResult("sftp", False, str(exc))
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        # A connection dropped mid-session; the messages carry no credentials.
+        return CheckResult("sftp", False, f"sftp: connection to {settings.host}:{settings.port} failed: "
+                                          f"{type(exc).__name__}: {exc}")
     missing = [f for f in (settings.user_file, settings.locations_file) if f not in names]
     where = f"{settings.host}:{settings.remote_path}"
     if missing:

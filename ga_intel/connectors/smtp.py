@@ -20,26 +20,40 @@ def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
         raise ServiceError("smtp", f"cannot load tls_ca_file {settings.tls_ca_file}: {exc}") from None
 
 
-def _open(settings: SmtpSettings) -> smtplib.SMTP:
+def _handshake(conn: smtplib.SMTP, settings: SmtpSettings, context: ssl.SSLContext | None) -> None:
     where = f"{settings.server}:{settings.port}"
+    conn.ehlo()
+    if settings.use_tls and not settings.use_ssl:
+        if not conn.has_extn("starttls"):
+            raise ServiceError("smtp", f"{where} does not offer STARTTLS; refusing to send in clear text",
+                               hint="use a server with TLS, use_ssl for port 465, or (for a trusted local relay only) use_tls: false")
+        conn.starttls(context=context)
+        conn.ehlo()
+    if settings.user_name:
+        conn.login(settings.user_name, settings.password.get_secret_value() if settings.password else "")
+
+
+def _open(settings: SmtpSettings) -> smtplib.SMTP:
     context = _tls_context(settings) if (settings.use_tls or settings.use_ssl) else None
+    conn: smtplib.SMTP | None = None
     try:
         if settings.use_ssl:
-            conn: smtplib.SMTP = smtplib.SMTP_SSL(settings.server, settings.port, timeout=settings.timeout_seconds,
-                                                  context=context)
+            conn = smtplib.SMTP_SSL(settings.server, settings.port, timeout=settings.timeout_seconds, context=context)
         else:
             conn = smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout_seconds)
-        conn.ehlo()
-        if settings.use_tls and not settings.use_ssl:
-            if not conn.has_extn("starttls"):
-                conn.close()
-                raise ServiceError("smtp", f"{where} does not offer STARTTLS; refusing to send in clear text",
-                                   hint="use a server with TLS, use_ssl for port 465, or (for a trusted local relay only) use_tls: false")
-            conn.starttls(context=context)
-            conn.ehlo()
-        if settings.user_name:
-            conn.login(settings.user_name, settings.password.get_secret_value() if settings.password else "")
+        _handshake(conn, settings, context)
         return conn
+    except BaseException:
+        # A refused login or TLS failure would otherwise leave the socket to the GC.
+        if conn is not None:
+            conn.close()
+        raise
+
+
+def _connect(settings: SmtpSettings) -> smtplib.SMTP:
+    where = f"{settings.server}:{settings.port}"
+    try:
+        return _open(settings)
     except smtplib.SMTPAuthenticationError as exc:
         raise ServiceError("smtp", f"{where} rejected the login of {settings.user_name!r} ({exc.smtp_code} {_text(exc.smtp_error)})",
                            hint="check smtp.user_name and smtp.password") from None
@@ -68,7 +82,7 @@ def _text(value) -> str:
 @contextmanager
 def connect(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
     """A connected, TLS-protected and logged-in SMTP session."""
-    conn = _open(settings)
+    conn = _connect(settings)
     try:
         yield conn
     finally:

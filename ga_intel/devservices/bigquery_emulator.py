@@ -35,7 +35,6 @@ def install_spatial_extension() -> None:
         con.close()
 
 
-
 class BigQueryEmulator:
     """`start()` / `stop()`; `.endpoint` is what a client's api_endpoint should be."""
 
@@ -61,12 +60,18 @@ class BigQueryEmulator:
 
     def start(self, timeout: float = 60) -> "BigQueryEmulator":
         install_spatial_extension()
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self.proc = subprocess.Popen(self.argv(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        argv = self.argv()
+        if self.log_file:
+            with open(self.log_file, "ab") as out:  # the child keeps its own copy of the descriptor
+                self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        else:
+            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise GaIntelError(f"the BigQuery emulator exited with code {self.proc.returncode} at start",
+                code, self.proc = self.proc.returncode, None
+                raise GaIntelError(f"the BigQuery emulator exited with code {code} at start",
                                    hint=f"see {self.log_file}" if self.log_file else None)
             try:
                 with urllib.request.urlopen(f"{self.endpoint}/bigquery/v2/projects/{self.project}/datasets", timeout=2):

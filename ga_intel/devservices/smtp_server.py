@@ -6,13 +6,17 @@ memory and written as an .eml file, so tests can assert on exactly what was sent
 dashboard can show what the demo "sent". Addresses in `reject` get a 550 at RCPT, to
 exercise partial refusals.
 
+    python -m ga_intel.devservices.smtp_server --dir D --port P --user U --password P
     python -m ga_intel.devservices.smtp_server --dir D --port P --user U --password-file F
+
+Prefer --password-file outside throwaway tests: an argv password shows in `ps`.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hmac
 import ipaddress
 import ssl
 import threading
@@ -83,7 +87,8 @@ class SmtpSink:
 
         class Handler:
             async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-                if address.lower() in sink.reject:
+                # Read at each RCPT, so a test can change the refusals of a running sink.
+                if address.lower() in {r.lower() for r in sink.reject}:
                     return "550 5.1.1 mailbox unavailable"
                 envelope.rcpt_tos.append(address)
                 return "250 OK"
@@ -103,8 +108,9 @@ class SmtpSink:
     def _authenticator(self, server, session, envelope, mechanism, auth_data):
         from aiosmtpd.smtp import AuthResult, LoginPassword
 
-        ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.user
-              and auth_data.password.decode() == self.password)
+        ok = (isinstance(auth_data, LoginPassword)
+              and hmac.compare_digest(auth_data.login, self.user.encode())
+              and hmac.compare_digest(auth_data.password, self.password.encode()))
         return AuthResult(success=ok, handled=False)
 
     def start(self) -> "SmtpSink":
@@ -145,9 +151,14 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--port", type=int, default=8025)
     parser.add_argument("--user", required=True)
-    parser.add_argument("--password-file", type=Path, required=True, help="file holding the password (never argv)")
+    secret = parser.add_mutually_exclusive_group(required=True)
+    secret.add_argument("--password", help="the AUTH password (visible in `ps`: for throwaway use)")
+    secret.add_argument("--password-file", type=Path, help="file holding the AUTH password")
+    parser.add_argument("--reject", action="append", default=[], metavar="ADDRESS",
+                        help="answer 550 at RCPT for this address (repeatable)")
     args = parser.parse_args()
-    sink = SmtpSink(args.dir, args.user, args.password_file.read_text().strip(), port=args.port).start()
+    password = args.password if args.password is not None else args.password_file.read_text().strip()
+    sink = SmtpSink(args.dir, args.user, password, port=args.port, reject=set(args.reject)).start()
     print(f"SMTP sink on 127.0.0.1:{sink.port} (STARTTLS, AUTH as {args.user}); messages in {args.dir / 'messages'}",
           flush=True)
     try:

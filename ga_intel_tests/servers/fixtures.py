@@ -1,4 +1,10 @@
-"""pytest fixtures for the real servers (loaded by conftest's pytest_plugins)."""
+"""pytest fixtures for the real servers.
+
+A test module imports the fixtures it uses by name (`from ga_intel_tests.servers.fixtures
+import sshd, smtp_sink, smtp_sink_session, bigquery_emulator`), so it does not depend on
+whichever conftest happens to register this module as a plugin. Servers start on first
+use only, and once per session.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +23,20 @@ def sshd():
 
     # Not under pytest's tmp folder: that is 0700 root, and the SFTP user must reach it.
     workdir = Path(tempfile.mkdtemp(prefix="ga-intel-sshd-"))
-    server = Sshd(workdir).start()
+    try:
+        server = Sshd(workdir).start()
+    except RuntimeError as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
+        # A failure, not a skip: the SFTP tests are the only proof host-key pinning works.
+        pytest.fail(str(exc), pytrace=False)
     yield server
     server.stop()
     shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def _smtp_sink(tmp_path_factory):
+def smtp_sink_session(tmp_path_factory):
+    """One SMTP sink for the session (use `smtp_sink` in tests)."""
     from ga_intel.devservices.smtp_server import SmtpSink
 
     sink = SmtpSink(tmp_path_factory.mktemp("smtp"), user="reports", password="smtp-" + secrets.token_hex(8)).start()
@@ -33,11 +45,12 @@ def _smtp_sink(tmp_path_factory):
 
 
 @pytest.fixture
-def smtp_sink(_smtp_sink):
+def smtp_sink(smtp_sink_session):
     """The session's SMTP server, emptied of messages and refusals for this test."""
-    _smtp_sink.clear()
-    _smtp_sink.reject.clear()
-    yield _smtp_sink
+    smtp_sink_session.clear()
+    smtp_sink_session.reject.clear()
+    yield smtp_sink_session
+    smtp_sink_session.reject.clear()
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ password is checked against /etc/shadow, and only the SFTP subsystem is offered.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import shutil
@@ -18,7 +19,29 @@ from ga_intel import ports
 
 SSHD = "/usr/sbin/sshd"
 USER = "gaintel_sftp"
+# Machine-wide, like the user: where the user's password is kept between sessions.
+STATE = Path("/var/lib/ga-intel-tests")
 
+
+def ensure_user() -> str:
+    """Create the test login user if missing; return its password.
+
+    The user is shared by every test session on the machine, and sessions do run at the
+    same time (a full suite next to one module). A fresh password per session would lock
+    out the other sessions' logins, so the password is drawn once and kept, root-only."""
+    STATE.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(STATE / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored = STATE / "sftp-password"
+        if not stored.exists():
+            stored.touch(mode=0o600)
+            stored.write_text("pw-" + secrets.token_urlsafe(12))
+        password = stored.read_text().strip()
+        if subprocess.run(["id", USER], capture_output=True).returncode != 0:
+            subprocess.run(["useradd", "--system", "--create-home", "--shell", "/bin/sh", USER], check=True)
+        # Setting the same value again is harmless to a session already logged in.
+        subprocess.run(["chpasswd"], input=f"{USER}:{password}\n", text=True, check=True)
+    return password
 
 
 class Sshd:
@@ -26,14 +49,9 @@ class Sshd:
         self.workdir = Path(workdir)
         self.port = ports.free_port()
         self.username = USER
-        self.password = "pw-" + secrets.token_urlsafe(12)
+        self.password = ""  # set at start()
         self.root = self.workdir / "drop"  # where tests put the files the server serves
         self.proc: subprocess.Popen | None = None
-
-    def _ensure_user(self) -> None:
-        if subprocess.run(["id", USER], capture_output=True).returncode != 0:
-            subprocess.run(["useradd", "--system", "--create-home", "--shell", "/bin/sh", USER], check=True)
-        subprocess.run(["chpasswd"], input=f"{USER}:{self.password}\n", text=True, check=True)
 
     def _keygen(self, path: Path, comment: str) -> None:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)], check=True)
@@ -48,7 +66,7 @@ class Sshd:
         self.root.mkdir(exist_ok=True)
         self.root.chmod(0o755)
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege-separation dir
-        self._ensure_user()
+        self.password = ensure_user()
         host_key = self.workdir / "ssh_host_ed25519_key"
         client_key = self.workdir / "client_ed25519"
         if not host_key.exists():
@@ -81,8 +99,8 @@ LogLevel VERBOSE
         if check.returncode != 0:
             raise RuntimeError(f"sshd rejected its test config: {check.stderr}")
         self.log = self.workdir / "sshd.log"
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=open(self.log, "wb"),
-                                     stderr=subprocess.STDOUT)
+        with open(self.log, "wb") as out:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -102,6 +120,11 @@ LogLevel VERBOSE
     @property
     def client_private_key(self) -> str:
         return (self.workdir / "client_ed25519").read_text()
+
+    def authorize(self, public_key_line: str) -> None:
+        """Also accept this client key ("ssh-ed25519 AAAA... comment") for the test user."""
+        with open(self.workdir / "authorized_keys" / USER, "a") as fh:
+            fh.write(public_key_line.strip() + "\n")
 
     def put(self, name: str, data: bytes) -> Path:
         path = self.root / name
@@ -124,5 +147,9 @@ LogLevel VERBOSE
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(10)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         self.proc = None
