@@ -294,6 +294,26 @@ def run_cmd(tenant_id: str, start, end) -> None:
         sys.exit(1)
 
 
+@main.command("bench")
+@click.argument("suites", nargs=-1, type=click.Choice(["ingest"]))
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per measurement")
+@click.option("--rows", default=200_000, show_default=True, help="rows for the load-stage benchmark")
+@click.option("--events", multiple=True, type=int, default=[100_000], show_default=True,
+              help="events per day for the end-to-end benchmark (repeatable, e.g. --events 1000000)")
+@needs_database
+def bench_cmd(suites: tuple[str, ...], as_json: bool, rows: int, events: tuple[int, ...]) -> None:
+    """Measure speed and memory against same-run baselines (see docs/PERFORMANCE.md)."""
+    from ga_intel.devrun import REPO
+
+    sys.path.insert(0, str(REPO))  # bench/ lives beside the package, not in it
+    from bench import ingest
+
+    for suite in suites or ("ingest",):
+        if suite == "ingest":
+            for m in ingest.run(click.echo, rows=rows, events=events):
+                click.echo(m.line() if as_json else m.text())
+
+
 def _register() -> None:
     from ga_intel.ga4.cli import ga4
 

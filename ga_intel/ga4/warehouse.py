@@ -29,30 +29,45 @@ def _with_keys(batch: pa.RecordBatch, tenant_id: str, day: dt.date) -> pa.Record
     )
 
 
+def _csv(batch: pa.RecordBatch) -> io.BytesIO:
+    buf = io.BytesIO()
+    # all_valid quotes every non-null value, so an empty string stays '' and only a
+    # real null arrives as NULL.
+    pacsv.write_csv(batch, buf, write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+    buf.seek(0)
+    return buf
+
+
 def copy_batches(conn: Connection, table: str, batches: Iterable[pa.RecordBatch], tenant_id: str,
                  day: dt.date) -> int:
     """Load batches into tenant_data.<table>; returns rows written.
 
     PostgreSQL refuses COPY into a table under row-level security, so rows are COPYed
     into a transaction-local staging table and moved over with one INSERT ... SELECT,
-    which the tenant policy's WITH CHECK still vets row by row."""
+    which the tenant policy's WITH CHECK still vets row by row. The next batch's CSV is
+    written (by Arrow, outside the GIL) while the current one streams to the server."""
+    from concurrent.futures import ThreadPoolExecutor
+
     cursor = conn.connection.dbapi_connection.cursor()
     stage = f"stage_{table}"
     conn.execute(sa.text(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {SCHEMA}.{table}) ON COMMIT DROP"))
     conn.execute(sa.text(f"TRUNCATE {stage}"))
     written = 0
     columns = None
-    options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        batch = _with_keys(batch, tenant_id, day)
-        buf = io.BytesIO()
-        pacsv.write_csv(batch, buf, write_options=options)
-        buf.seek(0)
-        columns = ", ".join(f'"{c}"' for c in batch.schema.names)
-        cursor.copy_expert(f"COPY {stage} ({columns}) FROM STDIN WITH (FORMAT csv)", buf)
-        written += batch.num_rows
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            batch = _with_keys(batch, tenant_id, day)
+            columns = ", ".join(f'"{c}"' for c in batch.schema.names)
+            ready, pending = pending, (pool.submit(_csv, batch), batch.num_rows)
+            if ready:
+                cursor.copy_expert(f"COPY {stage} ({columns}) FROM STDIN WITH (FORMAT csv)", ready[0].result())
+                written += ready[1]
+        if pending:
+            cursor.copy_expert(f"COPY {stage} ({columns}) FROM STDIN WITH (FORMAT csv)", pending[0].result())
+            written += pending[1]
     if columns:
         conn.execute(sa.text(f"INSERT INTO {SCHEMA}.{table} ({columns}) SELECT {columns} FROM {stage}"))
     return written
