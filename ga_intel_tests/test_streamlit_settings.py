@@ -1,27 +1,46 @@
-"""The dashboard's Settings page, with AppTest, against the real platform database."""
+"""The dashboard's sign-in, tenant context and Settings page, with AppTest, against the real
+platform database (the embedded PostgreSQL of conftest's `platform_db`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from google.protobuf import text_format
 from streamlit.testing.v1 import AppTest
 
+from ga_intel import ports
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import SA_PRIVATE_KEY_MARKER, SMTP_PASSWORD, tenant_data
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app" / "app.py")
+DEV_BANNER = "Dev login is on — no identity provider"
 
 
 @pytest.fixture
-def tenants(db, secret_key, tmp_path, monkeypatch):
-    (tmp_path / "UserReport.xlsx").write_bytes(b"u")
-    (tmp_path / "Locations_List.xlsx").write_bytes(b"l")
-    acme = tenant_data("acme", folder=str(tmp_path), members=[
+def smtp_port():
+    """A port nothing listens on, so the SMTP check fails fast and predictably."""
+    return ports.free_port()
+
+
+@pytest.fixture
+def tenants(db, secret_key, tmp_path, monkeypatch, smtp_port):
+    folder = tmp_path / "master-data"
+    folder.mkdir()
+    (folder / "UserReport.xlsx").write_bytes(b"u")
+    (folder / "Locations_List.xlsx").write_bytes(b"l")
+    acme = tenant_data("acme", folder=str(folder), members=[
         {"email": "admin@acme.example", "role": "admin"},
         {"email": "rep@acme.example", "role": "rep", "branch": "CHI"},
+        {"email": "multi@both.example", "role": "admin"},
     ])
-    beta = tenant_data("beta", folder=str(tmp_path), members=[{"email": "other@beta.example", "role": "admin"}])
+    # An emulator endpoint: no check in these tests may reach Google.
+    acme["bigquery"]["api_endpoint"] = "http://127.0.0.1:9"
+    acme["smtp"]["port"] = smtp_port
+    beta = tenant_data("beta", folder=str(folder), members=[
+        {"email": "other@beta.example", "role": "admin"},
+        {"email": "multi@both.example", "role": "rep"},
+    ])
     for data in (acme, beta):
         store.add(tenant_file.validate(data, "test"))
     monkeypatch.setenv("GA_INTEL_DEV_LOGIN", "1")
@@ -35,75 +54,260 @@ def app_as(monkeypatch, email: str) -> AppTest:
     return at
 
 
-def all_text(at: AppTest) -> str:
-    parts = []
-    for kind in ("markdown", "caption", "title", "subheader", "success", "error", "warning", "info", "text"):
-        parts += [str(e.value) for e in getattr(at, kind)]
-    parts += [str(w.value) for w in at.text_input]
-    parts += [str(getattr(w, "placeholder", "")) for w in at.text_input]
+def rendered(at: AppTest) -> str:
+    """Everything the app sent to the browser (every element's and block's proto: labels,
+    values, placeholders, help, table data), every widget's value, and session state."""
+    parts: list[str] = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(text_format.MessageToString(proto, as_utf8=True))
+            parts.append(proto.SerializeToString().decode("utf-8", "replace"))
+        try:
+            parts.append(str(getattr(node, "value", "")))
+        except Exception:  # some elements have no value to read
+            pass
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    parts += [f"{key}={value!r}" for key, value in at.session_state.items()]
     return "\n".join(parts)
 
 
-def test_admin_sees_settings_with_the_dev_banner_and_no_secret(tenants, monkeypatch):
+def texts(at: AppTest) -> str:
+    return "\n".join(
+        str(e.value)
+        for kind in ("title", "markdown", "caption", "success", "error", "warning", "info", "subheader", "toast")
+        for e in getattr(at, kind)
+    )
+
+
+def submit(at: AppTest, section: str) -> None:
+    next(b for b in at.button if b.form_id.startswith(f"form-{section}-")).click()
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_admin_sees_settings_with_the_dev_banner(tenants, monkeypatch):
     at = app_as(monkeypatch, "admin@acme.example")
     assert at.title[0].value == "Settings"
-    assert "Dev login is on" in at.warning[0].value
-    text = all_text(at)
-    assert "acme-ga" in text  # the BigQuery project id is shown
-    assert SMTP_PASSWORD not in text and SA_PRIVATE_KEY_MARKER not in text
-    password = next(w for w in at.text_input if w.key == "acme:smtp:password")
-    assert password.value == "" and "stored" in password.placeholder
+    assert DEV_BANNER in at.warning[0].value
+    assert at.text_input(key="acme:bigquery:project_id").value == "acme-ga"
+    assert "SMTP (email reports)" in rendered(at)
+    for name in ("acme:smtp:password", "acme:bigquery:service_account"):
+        secret = at.text_input(key=name)
+        assert secret.value == "" and secret.placeholder == "stored — leave blank to keep"
 
 
-def test_rep_is_not_shown_settings(tenants, monkeypatch):
+def test_no_secret_is_rendered_anywhere(tenants, monkeypatch):
+    at = app_as(monkeypatch, "admin@acme.example")
+    everything = rendered(at)
+    # Also the failure details of the checks that use secrets (SMTP login, service-account key).
+    for service in ("smtp", "bigquery"):
+        at.button(key=f"test-{service}").click()
+        at.run()
+        assert [e.value for e in at.error if e.value.startswith(f"Failed — {service}")]
+        everything += rendered(at)
+    assert "acme-ga" in everything and "reports@acme.example" in everything  # the walk does see values
+    assert store.MASK not in everything
+    for secret in (SMTP_PASSWORD, SA_PRIVATE_KEY_MARKER):
+        # Any 10 characters of it: a truncated or sliced secret is still a leak.
+        for i in range(len(secret) - 9):
+            assert secret[i:i + 10] not in everything, f"a part of a secret is rendered: {secret[i:i + 10]!r}"
+
+
+def test_rep_sees_admins_only(tenants, monkeypatch):
     at = app_as(monkeypatch, "rep@acme.example")
-    assert not [t for t in at.title if t.value == "Settings"]
-    assert "admins only" in all_text(at)
+    assert "Settings" not in [t.value for t in at.title]
+    assert "admins only" in texts(at)
+    assert DEV_BANNER in at.warning[0].value
+    assert not [w for w in at.text_input if w.key and w.key.startswith("acme:")]
 
 
 def test_user_without_membership_sees_no_access(tenants, monkeypatch):
     at = app_as(monkeypatch, "stranger@nowhere.example")
     assert at.title[0].value == "No access"
-    assert "acme" not in all_text(at).replace("stranger", "")
+    assert DEV_BANNER in at.warning[0].value
+    shown = rendered(at).replace("stranger@nowhere.example", "")
+    for tenant_word in ("acme", "beta", "Acme", "Beta"):
+        assert tenant_word not in shown
 
 
 def test_session_state_cannot_reach_another_tenant(tenants, monkeypatch):
     at = app_as(monkeypatch, "admin@acme.example")
     at.session_state["tenant"] = "beta"
     at.run()
-    text = all_text(at)
-    assert "`acme`" in text and "beta-ga" not in text and "`beta`" not in text
+    assert not at.exception
+    shown = rendered(at)
+    assert "`acme`" in shown and "beta-ga" not in shown and "`beta`" not in shown
+    assert at.session_state["tenant"] == "acme"
 
 
-def test_invalid_save_names_the_field_and_changes_nothing(tenants, monkeypatch):
+def test_tenant_selector_offers_only_own_tenants_with_the_role_of_each(tenants, monkeypatch):
+    at = app_as(monkeypatch, "multi@both.example")
+    picker = at.sidebar.selectbox(key="tenant")
+    assert list(picker.options) == ["acme", "beta"]
+    assert at.title[0].value == "Settings"  # admin of acme
+    picker.set_value("beta").run()
+    assert "admins only" in texts(at)  # rep of beta
+    assert "beta-ga" not in rendered(at)
+
+    # Forged before the first run (AppTest cannot send a value the selectbox does not offer):
+    # no membership there, so back to the user's first tenant.
+    monkeypatch.setenv("GA_INTEL_DEV_USER", "multi@both.example")
+    forged = AppTest.from_file(APP, default_timeout=30)
+    forged.session_state["tenant"] = "gamma"
+    forged.run()
+    assert not forged.exception, forged.exception
+    assert forged.title[0].value == "Settings" and "`acme`" in rendered(forged)
+
+
+def test_date_range_defaults_to_the_last_30_days(tenants, monkeypatch):
+    from streamlit_app.lib.context import default_dates
+
+    at = app_as(monkeypatch, "admin@acme.example")
+    start, end = default_dates()
+    assert tuple(at.sidebar.date_input(key="date_range").value) == (start, end)
+    assert (end - start).days + 1 == 30
+
+
+def test_invalid_save_names_the_fields_and_changes_nothing(tenants, monkeypatch, smtp_port):
     at = app_as(monkeypatch, "admin@acme.example")
     at.text_input(key="acme:smtp:from_address").set_value("not-an-email")
     at.number_input(key="acme:smtp:port").set_value(0)
-    next(b for b in at.button if b.label == "Save" and "smtp" in str(b.form_id)).click()
-    at.run()
-    text = all_text(at)
-    assert "Nothing was saved" in text and "smtp.from_address" in text and "smtp.port" in text
+    submit(at, "smtp")
+    errors = "\n".join(e.value for e in at.error)
+    assert "Nothing was saved" in errors and "`smtp.from_address`" in errors and "`smtp.port`" in errors
+    # The form keeps what the admin typed, to fix it.
+    assert at.text_input(key="acme:smtp:from_address").value == "not-an-email"
     stored = store.get("acme").smtp
-    assert stored.port == 2525 and stored.from_address == "reports@acme.example"
-
-
-def test_valid_save_persists_and_keeps_the_password(tenants, monkeypatch):
-    at = app_as(monkeypatch, "admin@acme.example")
-    at.text_input(key="acme:smtp:from_name").set_value("Acme Sales Desk")
-    next(b for b in at.button if b.label == "Save" and "smtp" in str(b.form_id)).click()
-    at.run()
-    assert not at.exception
-    stored = store.get("acme").smtp
-    assert stored.from_name == "Acme Sales Desk"
+    assert stored.port == smtp_port and stored.from_address == "reports@acme.example"
     assert stored.password.get_secret_value() == SMTP_PASSWORD
 
 
-def test_test_connection_uses_the_stored_settings(tenants, monkeypatch):
+def test_valid_save_persists_and_keeps_the_stored_password(tenants, monkeypatch):
+    at = app_as(monkeypatch, "admin@acme.example")
+    at.text_input(key="acme:smtp:from_name").set_value("Acme Sales Desk")
+    submit(at, "smtp")
+    assert any(s.value == "Saved." for s in at.success)
+    assert any("saved" in t.value for t in at.toast)
+    stored = store.get("acme").smtp
+    assert stored.from_name == "Acme Sales Desk"
+    assert stored.password.get_secret_value() == SMTP_PASSWORD
+    assert at.text_input(key="acme:smtp:from_name:v1").value == "Acme Sales Desk"
+
+
+def test_a_typed_secret_is_stored_and_not_shown_back(tenants, monkeypatch):
+    at = app_as(monkeypatch, "admin@acme.example")
+    new_password = "new-" + SMTP_PASSWORD[::-1]
+    at.text_input(key="acme:smtp:password").set_value(new_password)
+    submit(at, "smtp")
+    assert store.get("acme").smtp.password.get_secret_value() == new_password
+    # After the save the form is a new one: the secret input is empty again.
+    assert at.text_input(key="acme:smtp:password:v1").value == ""
+    assert new_password not in rendered(at)
+
+
+def test_adding_a_postgres_section(tenants, monkeypatch):
+    at = app_as(monkeypatch, "admin@acme.example")
+    assert at.number_input(key="acme:postgres:port").value == 5432  # the model's default
+    at.text_input(key="acme:postgres:host").set_value("db.acme.example")
+    at.text_input(key="acme:postgres:database").set_value("sales")
+    at.text_input(key="acme:postgres:username").set_value("ga")
+    at.text_input(key="acme:postgres:password").set_value("pg-" + SMTP_PASSWORD)
+    submit(at, "postgres")
+    stored = store.get("acme").postgres
+    assert (stored.host, stored.port, stored.database, stored.sslmode) == ("db.acme.example", 5432, "sales", "prefer")
+    assert stored.password.get_secret_value() == "pg-" + SMTP_PASSWORD
+    assert at.text_input(key="acme:postgres:password:v1").placeholder == "stored — leave blank to keep"
+    assert "pg-" + SMTP_PASSWORD not in rendered(at)
+
+
+def test_test_connection_runs_the_check_on_the_stored_settings(tenants, monkeypatch):
     at = app_as(monkeypatch, "admin@acme.example")
     at.button(key="test-folder").click()
     at.run()
-    assert any("UserReport.xlsx and Locations_List.xlsx present" in s.value for s in at.success)
+    assert any(s.value.startswith("OK") and "UserReport.xlsx and Locations_List.xlsx present" in s.value
+               for s in at.success)
+    # Unsaved edits do not count: the stored SMTP server (a closed port) is what is tried.
+    at.text_input(key="acme:smtp:server").set_value("unsaved.example")
     at.button(key="test-smtp").click()
     at.run()
-    assert any("cannot connect" in e.value for e in at.error)  # nothing listens on 2525 here
-    assert SMTP_PASSWORD not in all_text(at)
+    failures = [e.value for e in at.error if e.value.startswith("Failed")]
+    assert failures and "unsaved.example" not in failures[0]
+
+
+def test_members_are_edited_in_the_table(tenants, monkeypatch):
+    at = app_as(monkeypatch, "admin@acme.example")
+    table = at.data_editor(key="acme:members:editor")
+    emails = list(table.value["email"])
+    at.session_state["acme:members:editor"] = {
+        "edited_rows": {emails.index("rep@acme.example"): {"branch": "NYC"}},
+        "added_rows": [{"email": "New@Acme.example", "role": "manager"}],
+        "deleted_rows": [emails.index("multi@both.example")],
+    }
+    at.button(key="save-members").click()
+    at.run()
+    assert not at.exception, at.exception
+    members = {m.email: (m.role, m.branch) for m in store.get("acme").members}
+    assert members == {
+        "admin@acme.example": ("admin", None),
+        "rep@acme.example": ("rep", "NYC"),
+        "new@acme.example": ("manager", None),
+    }
+    # A new editor shows what is stored, not the stored rows plus the old edits again.
+    assert sorted(at.data_editor(key="acme:members:editor:v1").value["email"]) == sorted(members)
+
+
+def test_members_save_refuses_to_drop_your_own_admin_role(tenants, monkeypatch):
+    at = app_as(monkeypatch, "admin@acme.example")
+    emails = list(at.data_editor(key="acme:members:editor").value["email"])
+    at.session_state["acme:members:editor"] = {
+        "edited_rows": {emails.index("admin@acme.example"): {"role": "rep"}}, "added_rows": [], "deleted_rows": [],
+    }
+    at.button(key="save-members").click()
+    at.run()
+    assert any("your own admin access" in e.value for e in at.error)
+    assert {m.email: m.role for m in store.get("acme").members}["admin@acme.example"] == "admin"
+
+
+def test_unreachable_database_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("GA_INTEL_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{ports.free_port()}/ga_intel")
+    monkeypatch.setenv("GA_INTEL_DEV_LOGIN", "1")
+    at = app_as(monkeypatch, "admin@acme.example")
+    assert any("cannot reach the platform database" in e.value for e in at.error)
+    assert any("GA_INTEL_DATABASE_URL" in c.value for c in at.caption)
+
+
+def test_without_login_configured_the_app_explains_and_shows_nothing(monkeypatch):
+    monkeypatch.delenv("GA_INTEL_DEV_LOGIN", raising=False)
+    at = app_as(monkeypatch, "admin@acme.example")
+    assert any("Sign-in is not configured" in e.value for e in at.error)
+    assert not at.warning and not at.text_input
+
+
+def test_oidc_login_wins_over_the_dev_login(tenants, monkeypatch):
+    monkeypatch.setenv("GA_INTEL_DEV_USER", "rep@acme.example")
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+        "client_id": "ga-intel", "client_secret": "s",
+        "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
+    }
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert not at.exception, at.exception
+    assert [b.label for b in at.button] == ["Log in"]
+    assert not at.warning  # the dev flag is set, but it is not what signs users in
+
+    at.user = {"is_logged_in": True, "email": "Admin@Acme.example", "email_verified": True}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Settings" and not at.warning
+
+    at.user = {"is_logged_in": True, "email": "admin@acme.example", "email_verified": False}
+    at.run()
+    assert "Settings" not in [t.value for t in at.title]
+    assert any("not verified" in e.value for e in at.error)

@@ -1,58 +1,73 @@
 """The ga-intel dashboard: sign-in, tenant and date selection, then the pages.
 
-Run with `streamlit run streamlit_app/app.py` (make dev does).
+Run with `streamlit run streamlit_app/app.py` (`make dev` does).
+
+To add a page: put its script in `views/` and add a `PageSpec` to `PAGES` with the roles
+that may open it. A page reads who and where from `lib.context.current()`.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-# Streamlit runs this file as a script; make the repository importable.
+# Streamlit runs this file as a script, not as part of the package; make the repository importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ga_intel.errors import GaIntelError  # noqa: E402
-from streamlit_app.lib import context  # noqa: E402
+from streamlit_app import auth  # noqa: E402
+from streamlit_app.lib import context, ui  # noqa: E402
 
-# Not "pages/": Streamlit would also list that folder as pages of its own.
-PAGES = Path(__file__).parent / "views"
+# Not "pages/": on a run that never reaches st.navigation (sign-in, no access), Streamlit
+# would list that folder in the sidebar and serve its scripts by URL.
+VIEWS = Path(__file__).parent / "views"
 
-st.set_page_config(page_title="ga-intel", page_icon="📈", layout="wide")
 
-if context.dev_login_enabled():
-    st.warning("Dev login is on — no identity provider checks who you are. Never use this in production.", icon="⚠️")
+@dataclass(frozen=True)
+class PageSpec:
+    script: str
+    title: str
+    icon: str
+    url_path: str
+    roles: frozenset[str]
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("settings.py", "Settings", ":material/settings:", "settings", frozenset({"admin"})),
+)
 
 
 def no_access(email: str) -> None:
     st.title("No access")
     st.write(f"**{email}** is not a member of any tenant.")
-    st.write("Ask your tenant's admin to add you (tenant file `members`, or the Settings page).")
+    st.write("Ask your tenant's admin to add you (Settings → Members, or `members` in the tenant file).")
+
+
+def nothing_for_role(ctx: context.Context) -> None:
+    st.title(ctx.tenant_id)
+    st.info("There is no page for your role yet. Settings are for tenant admins only.")
 
 
 def main() -> None:
-    email = context.signed_in_email()
+    st.set_page_config(page_title="ga-intel", page_icon="📈", layout="wide")
+    auth.dev_banner()
+    context.forget()
+    email = auth.signed_in_email()
     if email is None:
         st.stop()
-    try:
+    with ui.stop_on_error():
         ctx = context.resolve(email)
-    except GaIntelError as exc:
-        st.error(exc.message)
-        if exc.hint:
-            st.caption(exc.hint)
-        st.stop()
     if ctx is None:
         no_access(email)
         st.stop()
-    st.session_state["_context"] = ctx
-    pages = []
-    if ctx.is_admin:
-        pages.append(st.Page(PAGES / "settings.py", title="Settings", icon="⚙️", url_path="settings"))
+    pages = [
+        st.Page(VIEWS / spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path)
+        for spec in PAGES if ctx.role in spec.roles
+    ]
     if not pages:
-        st.title(f"{ctx.tenant_id}")
-        st.info("The dashboard's analytics pages arrive with the data behind them. "
-                "Settings are for tenant admins only.")
+        nothing_for_role(ctx)
         st.stop()
     st.navigation(pages).run()
 

@@ -1,19 +1,21 @@
-"""Who is signed in, which tenant they are looking at, and with what role.
+"""Which tenant the signed-in user is looking at, with what role, over which dates.
 
-Recomputed on every rerun from the control plane: session state only remembers which
-tenant the user last picked, and that pick is dropped unless the user is a member of it,
-so neither a URL nor edited session state can reach another tenant.
+Recomputed on every rerun from the control plane. Session state only remembers which
+tenant the user last picked, and that pick is dropped unless the user is a member of it
+now, so neither edited session state nor a stale session can reach another tenant (or
+keep a role the admin has since taken away).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 
 import streamlit as st
 
-DEV_FLAG = "GA_INTEL_DEV_LOGIN"
+TENANT_KEY = "tenant"
+DATE_RANGE_KEY = "date_range"
+_CONTEXT_KEY = "_context"
 
 
 @dataclass(frozen=True)
@@ -31,68 +33,66 @@ class Context:
         return self.role == "admin"
 
 
-def dev_login_enabled() -> bool:
-    return os.environ.get(DEV_FLAG, "").lower() in ("1", "true", "yes")
+def default_dates(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The last 30 complete days: today's GA4 export is still incomplete."""
+    today = today or dt.date.today()
+    return today - dt.timedelta(days=30), today - dt.timedelta(days=1)
 
 
-def _oidc_configured() -> bool:
-    try:
-        return "auth" in st.secrets
-    except FileNotFoundError:
-        return False
-    except Exception:  # a malformed secrets.toml: treat as not configured, say so below
-        return False
+def _pick_tenant(tenants: tuple[str, ...]) -> str:
+    chosen = st.session_state.get(TENANT_KEY)
+    if chosen not in tenants:
+        chosen = tenants[0]
+    # Written before the selectbox exists in this run, so the widget shows the validated pick.
+    st.session_state[TENANT_KEY] = chosen
+    if len(tenants) > 1:
+        chosen = st.sidebar.selectbox("Tenant", tenants, key=TENANT_KEY)
+    else:
+        st.sidebar.caption(f"Tenant: **{chosen}**")
+    if chosen not in tenants:  # cannot happen through the widget; refuse rather than trust it
+        st.stop()
+    return chosen
 
 
-def signed_in_email() -> str | None:
-    """The user's email, or None after rendering what they need to sign in."""
-    if _oidc_configured():
-        if st.user.is_logged_in:
-            return str(st.user.email).strip().lower()
-        st.title("ga-intel")
-        st.write("Sign in with your company account to see your sales intelligence.")
-        st.button("Log in", on_click=st.login, type="primary")
-        return None
-    if dev_login_enabled():
-        default = os.environ.get("GA_INTEL_DEV_USER", "")
-        email = st.sidebar.text_input("Dev login as", value=default, key="dev_login_email",
-                                      help="Only because GA_INTEL_DEV_LOGIN is set; no identity provider checks this.")
-        return email.strip().lower() or None
-    st.title("ga-intel")
-    st.error("Sign-in is not configured.")
-    st.markdown(
-        "Configure an OpenID Connect provider in `.streamlit/secrets.toml` under `[auth]` "
-        "(see Streamlit's `st.login` docs), or, for local use only, start the app with "
-        f"`{DEV_FLAG}=1`."
-    )
-    return None
+def _pick_dates() -> tuple[dt.date, dt.date]:
+    start, end = default_dates()
+    picked = st.sidebar.date_input("Dates", value=(start, end), max_value=dt.date.today(), key=DATE_RANGE_KEY)
+    if isinstance(picked, (tuple, list)):
+        # While the user is between the two clicks of a range, the widget holds one date.
+        if len(picked) == 2:
+            return picked[0], picked[1]
+        if len(picked) == 1:
+            return picked[0], picked[0]
+        return start, end
+    return picked, picked
 
 
 def resolve(email: str) -> Context | None:
-    """The context for this run; None (after saying why) for a user with no membership."""
+    """This run's context, rendering the sidebar pickers; None when the email has no membership."""
     from ga_intel.tenancy import store
 
     memberships = dict(store.members_for(email))
     if not memberships:
         return None
     tenants = tuple(sorted(memberships))
-    chosen = st.session_state.get("tenant")
-    if chosen not in memberships:
-        chosen = tenants[0]
-    st.session_state["tenant"] = chosen
-    chosen = st.sidebar.selectbox("Tenant", tenants, key="tenant") if len(tenants) > 1 else chosen
-    if len(tenants) == 1:
-        st.sidebar.caption(f"Tenant: **{chosen}**")
-    today = dt.date.today()
-    picked = st.sidebar.date_input("Dates", value=(today - dt.timedelta(days=30), today - dt.timedelta(days=1)),
-                                   key="date_range")
-    start, end = (picked if isinstance(picked, (tuple, list)) and len(picked) == 2 else (picked, picked))
-    member = memberships[chosen]
-    st.sidebar.caption(f"Signed in as {email} ({member.role}{', ' + member.branch if member.branch else ''})")
-    return Context(email=email, tenant_id=chosen, role=member.role, branch=member.branch, tenants=tenants,
-                   start=start, end=end)
+    tenant_id = _pick_tenant(tenants)
+    start, end = _pick_dates()
+    member = memberships[tenant_id]
+    st.sidebar.caption(f"Signed in as {email} ({member.role}{', branch ' + member.branch if member.branch else ''})")
+    ctx = Context(email=email, tenant_id=tenant_id, role=member.role, branch=member.branch, tenants=tenants,
+                  start=start, end=end)
+    st.session_state[_CONTEXT_KEY] = ctx
+    return ctx
+
+
+def forget() -> None:
+    """Drop the previous run's context, so nothing on this run can act on a stale one."""
+    st.session_state.pop(_CONTEXT_KEY, None)
 
 
 def current() -> Context:
-    """The context app.py resolved for this run (pages call this)."""
-    return st.session_state["_context"]
+    """The context app.py resolved on this run (pages call this)."""
+    ctx = st.session_state.get(_CONTEXT_KEY)
+    if not isinstance(ctx, Context):
+        raise RuntimeError("no dashboard context: pages run only through streamlit_app/app.py")
+    return ctx

@@ -1,8 +1,11 @@
 """Settings: a tenant admin views and edits the tenant's services and members.
 
-Secrets are never sent to the browser: their inputs start empty, and an empty input
-keeps the stored value. Every save is validated as a whole by the same model as the
-tenant file; nothing is written when anything is invalid.
+Secrets never reach the browser: their inputs start empty, and an empty input keeps the
+stored value. Every save is validated as a whole by the same model as the tenant file;
+when anything is invalid nothing is written and each problem is shown at its field.
+
+A save reruns the page (`st.rerun`) so that what is shown afterwards is what is stored:
+on success the form's widgets get new keys, which also empties any secret just typed.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ import typing
 import pandas as pd
 import streamlit as st
 from pydantic import SecretStr
+from pydantic_core import PydanticUndefined
 
-from ga_intel.errors import GaIntelError, TenantFileError
+from ga_intel.errors import TenantFileError
 from ga_intel.tenancy import store
 from ga_intel.tenancy.tenant_file import SECTIONS, secret_fields
-from streamlit_app.lib import context
+from streamlit_app.lib import context, ui
 
 SERVICE_TITLES = {
     "bigquery": "BigQuery (GA4 export)",
@@ -28,7 +32,15 @@ SERVICE_TITLES = {
     "ga4": "GA4 identity fields",
     "rules": "Task rules",
 }
-CHECKABLE = {"bigquery", "postgres", "sftp", "folder", "smtp"}
+CHECKABLE = ("bigquery", "postgres", "sftp", "folder", "smtp")
+OPTIONAL = ("postgres",)  # sections an admin may add here
+# A PEM key pasted into a one-line input loses its line breaks, and with them its format.
+MULTILINE_SECRETS = {"private_key"}
+STORED_PLACEHOLDER = "stored — leave blank to keep"
+
+# Per "<tenant>:<form>": the outcome of the last save, and how often it succeeded.
+_OUTCOMES = st.session_state.setdefault("settings_outcomes", {})
+_VERSIONS = st.session_state.setdefault("settings_versions", {})
 
 ctx = context.current()
 st.title("Settings")
@@ -36,15 +48,19 @@ if not ctx.is_admin:
     st.warning("Settings are for tenant admins only.")
     st.stop()
 
-try:
+with ui.stop_on_error():
     config = store.get(ctx.tenant_id)
-except GaIntelError as exc:
-    st.error(exc.message)
-    if exc.hint:
-        st.caption(exc.hint)
-    st.stop()
 
 st.caption(f"{config.name} · `{config.id}` · timezone {config.timezone}")
+
+
+def _slot(form: str) -> str:
+    return f"{ctx.tenant_id}:{form}"
+
+
+def _key(form: str, name: str) -> str:
+    version = _VERSIONS.get(_slot(form), 0)
+    return f"{_slot(form)}:{name}" + (f":v{version}" if version else "")
 
 
 def _base_type(annotation):
@@ -55,98 +71,175 @@ def _base_type(annotation):
     return annotation
 
 
-def _field_widget(section: str, name: str, field, current, secret: bool):
-    key = f"{ctx.tenant_id}:{section}:{name}"
+def _field_widget(key: str, name: str, field, current, secret: bool):
     label = name.replace("_", " ")
     help_text = field.description
     kind = _base_type(field.annotation)
     if secret or kind is SecretStr:
-        placeholder = "stored — leave blank to keep" if current is not None else "not set"
-        return st.text_input(label, value="", type="password", placeholder=placeholder, key=key, help=help_text)
+        # Only whether a value is stored is known here; the value itself is never rendered.
+        placeholder = STORED_PLACEHOLDER if current is not None else "not set"
+        if name in MULTILINE_SECRETS:
+            return st.text_area(label, value="", placeholder=placeholder, key=key, help=help_text)
+        return st.text_input(label, value="", type="password", placeholder=placeholder, key=key,
+                             help=help_text, autocomplete="new-password")
     if typing.get_origin(kind) is typing.Literal:
         options = list(typing.get_args(kind))
-        return st.selectbox(label, options, index=options.index(current) if current in options else 0, key=key,
-                            help=help_text)
+        return st.selectbox(label, options, index=options.index(current) if current in options else 0,
+                            key=key, help=help_text)
     if kind is bool:
         return st.checkbox(label, value=bool(current), key=key, help=help_text)
+    # No min/max on numbers: the model's bounds apply, and its message names the field.
     if kind is int:
-        return st.number_input(label, value=int(current) if current is not None else 0, step=1, key=key,
+        return st.number_input(label, value=None if current is None else int(current), step=1, key=key,
                                help=help_text)
     if kind is float:
-        return st.number_input(label, value=float(current) if current is not None else 0.0, key=key, help=help_text)
+        return st.number_input(label, value=None if current is None else float(current), key=key,
+                               help=help_text)
     return st.text_input(label, value="" if current is None else str(current), key=key, help=help_text)
 
 
-def _show_problems(exc: TenantFileError) -> None:
-    st.error("Nothing was saved. Fix these fields:")
-    for path, message in exc.problems:
-        st.markdown(f"- `{path}`: {message}")
+def _split_problems(section: str, problems) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+    """Problems at a field of this section (shown under the field), and the rest."""
+    at_field: dict[str, list[str]] = {}
+    other = []
+    for path, message in problems:
+        head, _, field = path.partition(".")
+        if head == section and field and field.split(".")[0].split("[")[0] in SECTIONS[section].model_fields:
+            at_field.setdefault(field.split(".")[0].split("[")[0], []).append(f"`{path}`: {message}")
+        else:
+            other.append((path, message))
+    return at_field, other
+
+
+def _show_outcome(form: str, title: str) -> None:
+    outcome = _OUTCOMES.get(_slot(form))
+    if not outcome:
+        return
+    if outcome[0] == "saved":
+        _OUTCOMES.pop(_slot(form))
+        st.success("Saved.")
+        st.toast(f"{title} saved", icon="✅")
+    elif outcome[0] == "error":
+        st.error(f"Nothing was saved: {outcome[1]}")
+        if outcome[2]:
+            st.caption(f"Hint: {outcome[2]}")
+
+
+def _save(form: str, section: str, values: dict | list | None) -> None:
+    """Write, remember the outcome for the rerun, rerun."""
+    slot = _slot(form)
+    try:
+        store.update_section(ctx.tenant_id, section, values)
+    except TenantFileError as exc:
+        _OUTCOMES[slot] = ("problems", list(exc.problems))
+    except Exception as exc:
+        err = ui.user_error(exc)
+        if err is None:
+            raise
+        _OUTCOMES[slot] = ("error", err.message, err.hint)
+    else:
+        _OUTCOMES[slot] = ("saved",)
+        _VERSIONS[slot] = _VERSIONS.get(slot, 0) + 1
+    st.rerun()
 
 
 def section_form(section: str, model) -> None:
+    """One form per section; `model` is None when the section is being added."""
     model_cls = SECTIONS[section]
     secrets = set(secret_fields(model_cls))
-    with st.form(f"form-{section}"):
+    outcome = _OUTCOMES.get(_slot(section))
+    problems = outcome[1] if outcome and outcome[0] == "problems" else []
+    at_field, other = _split_problems(section, problems)
+    with st.form(f"form-{section}-{_VERSIONS.get(_slot(section), 0)}"):
         values = {}
         for name, field in model_cls.model_fields.items():
-            if field.exclude:  # *_file helpers are read at `tenant add`, not stored
+            if field.exclude:  # *_file helpers are read by `tenant add`, never stored
                 continue
-            current = getattr(model, name) if model is not None else None
-            values[name] = _field_widget(section, name, field, current, name in secrets)
-        submitted = st.form_submit_button("Save", type="primary")
+            if model is not None:
+                current = getattr(model, name)
+            else:
+                current = None if field.default is PydanticUndefined else field.default
+            values[name] = _field_widget(_key(section, name), name, field, current, name in secrets)
+            for message in at_field.get(name, []):
+                st.error(message)
+        if problems:
+            st.error(f"Nothing was saved: {len(problems)} problem(s)" + (":" if other else " (see the fields above)."))
+            for path, message in other:
+                st.markdown(f"- `{path}`: {message}")
+        submitted = st.form_submit_button("Save" if model is not None else f"Add {section}", type="primary")
+    _show_outcome(section, SERVICE_TITLES[section])
     if submitted:
-        cleaned = {k: (None if v == "" else v) for k, v in values.items()}
-        try:
-            store.update_section(ctx.tenant_id, section, cleaned)
-        except TenantFileError as exc:
-            _show_problems(exc)
-        except GaIntelError as exc:
-            st.error(str(exc))
-        else:
-            st.toast(f"{SERVICE_TITLES[section]} saved")
-            st.success("Saved.")
+        cleaned = {}
+        for name, value in values.items():
+            if isinstance(value, str) and not value.strip():
+                value = None  # blank: unset, or for a secret, keep the stored one
+            cleaned[name] = value
+        _save(section, section, cleaned)
 
 
 def test_button(section: str) -> None:
-    if st.button("Test connection", key=f"test-{section}"):
-        from ga_intel.connectors import check_section
+    if not st.button("Test connection", key=f"test-{section}"):
+        return
+    from ga_intel.connectors import check_section
 
-        with st.spinner(f"Connecting to {SERVICE_TITLES[section]} ..."):
+    with st.spinner(f"Connecting to {SERVICE_TITLES[section]} …"):
+        try:
             result = check_section(section, store.get(ctx.tenant_id))
-        (st.success if result.ok else st.error)(result.detail)
+        except Exception as exc:
+            err = ui.user_error(exc)
+            if err is None:
+                raise
+            ui.show_error(err)
+            return
+    if result.ok:
+        st.success(f"OK — {result.detail}")
+    else:
+        st.error(f"Failed — {result.detail}")
 
 
 for section in SECTIONS:
     model = getattr(config, section)
     if model is None:
         continue
-    with st.expander(SERVICE_TITLES[section], expanded=section in CHECKABLE):
+    open_ = section in CHECKABLE or _slot(section) in _OUTCOMES
+    with st.expander(SERVICE_TITLES[section], expanded=open_):
         section_form(section, model)
         if section in CHECKABLE:
             test_button(section)
+            st.caption("Tests the saved settings, not unsaved edits in the form.")
 
-if config.postgres is None:
-    with st.expander("Add a tenant PostgreSQL database"):
-        section_form("postgres", None)
+for section in OPTIONAL:
+    if getattr(config, section) is None:
+        with st.expander(f"Add {SERVICE_TITLES[section]}", expanded=_slot(section) in _OUTCOMES):
+            section_form(section, None)
+
+
+# --- members -----------------------------------------------------------------------------
 
 st.subheader("Members")
+st.caption("Who may sign in to this tenant. Reps and managers may be limited to one branch.")
 members = pd.DataFrame([m.model_dump() for m in config.members], columns=["email", "role", "branch"])
 edited = st.data_editor(
-    members, num_rows="dynamic", key=f"{ctx.tenant_id}:members", use_container_width=True,
+    members, num_rows="dynamic", hide_index=True, key=_key("members", "editor"), width="stretch",
     column_config={
         "email": st.column_config.TextColumn("Email", required=True),
         "role": st.column_config.SelectboxColumn("Role", options=["admin", "manager", "rep"], required=True),
         "branch": st.column_config.TextColumn("Branch (optional)"),
     },
 )
-if st.button("Save members"):
-    rows = [{k: (None if pd.isna(v) or v == "" else v) for k, v in r.items()} for r in edited.to_dict("records")]
-    if not any(r.get("role") == "admin" and r.get("email") == ctx.email for r in rows):
+members_outcome = _OUTCOMES.get(_slot("members"))
+if members_outcome and members_outcome[0] == "problems":
+    st.error(f"Nothing was saved: {len(members_outcome[1])} problem(s):")
+    for path, message in members_outcome[1]:
+        st.markdown(f"- `{path}`: {message}")
+_show_outcome("members", "Members")
+if st.button("Save members", key="save-members", type="primary"):
+    rows = [
+        {k: (None if v is None or (not isinstance(v, str) and pd.isna(v)) or str(v).strip() == "" else str(v).strip())
+         for k, v in r.items()}
+        for r in edited.to_dict("records")
+    ]
+    if not any((r.get("email") or "").lower() == ctx.email and r.get("role") == "admin" for r in rows):
         st.error("Nothing was saved: you would remove your own admin access. Ask another admin to do that.")
     else:
-        try:
-            store.update_section(ctx.tenant_id, "members", rows)
-        except TenantFileError as exc:
-            _show_problems(exc)
-        else:
-            st.success("Members saved.")
+        _save("members", "members", rows)
