@@ -133,6 +133,27 @@ def children(dagster_port: int, streamlit_port: int) -> list[Child]:
     ]
 
 
+def _start_seeding(env: dict[str, str], echo, stopped):
+    """Load the demo tenant's data in the background while the UIs are up."""
+    import threading
+
+    # In-process runs land in the same Dagster instance the UI shows.
+    for key in ("DAGSTER_HOME", "GA_INTEL_DAGSTER_STORAGE_URL"):
+        os.environ[key] = env[key]
+
+    def work():
+        from ga_intel.demo.seed import seed
+
+        try:
+            seed(echo, stopped)
+        except Exception as exc:  # the UIs stay up; say what went wrong
+            echo(f"demo data: {getattr(exc, 'message', None) or f'{type(exc).__name__}: {exc}'}")
+
+    thread = threading.Thread(target=work, name="demo-seed", daemon=True)
+    thread.start()
+    return thread
+
+
 def stop_all(kids: list[Child], grace: float = 15.0) -> None:
     for kid in kids:
         kid.signal(signal.SIGTERM)
@@ -173,6 +194,7 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int
         started_db = True
     kids: list[Child] = []
     stopping = False
+    seeder = None
 
     def on_signal(signum, frame):
         nonlocal stopping
@@ -210,6 +232,9 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int
             echo(f"  Logs         {log_dir()}  (make logs)")
             echo("")
             echo("Ctrl-C stops everything.")
+            echo("")
+        if not stopping:
+            seeder = _start_seeding(env, echo, lambda: stopping)
         while not stopping:
             dead = [k for k in kids if not k.running()]
             if dead:
@@ -219,6 +244,8 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int
         return 0
     finally:
         echo("stopping ...")
+        if seeder is not None and seeder.is_alive():
+            seeder.join(timeout=120)  # it stops between days; never mid-transaction
         stop_all(kids)
         dispose_all()
         if started_db:

@@ -20,6 +20,16 @@ def days(start: dt.date, end: dt.date) -> list[dt.date]:
 def run_partitions(tenant_id: str, start: dt.date, end: dt.date, instance: dg.DagsterInstance | None = None,
                    echo: Callable[[str], None] = print) -> int:
     """Materialize every tenant × day asset for each day; returns the number of failed days."""
+    return run_days(tenant_id, days(start, end), instance, echo)
+
+
+def run_days(tenant_id: str, todo: list[dt.date], instance: dg.DagsterInstance | None = None,
+             echo: Callable[[str], None] = print, skip: Callable[[dt.date], str | None] | None = None,
+             stop: Callable[[], bool] | None = None, trigger: str = "cli") -> int:
+    """Materialize the tenant × day assets for each day in `todo`, in order.
+
+    `skip(day)` may return a reason to leave a day alone (e.g. already loaded); `stop()`
+    is asked between days, so Ctrl-C never cuts a day's transaction in half."""
     from ga_intel.definitions import defs
     from ga_intel.tenancy import store
 
@@ -28,12 +38,18 @@ def run_partitions(tenant_id: str, start: dt.date, end: dt.date, instance: dg.Da
     if tenant_id not in instance.get_dynamic_partitions(TENANT_DIMENSION):
         instance.add_dynamic_partitions(TENANT_DIMENSION, [tenant_id])
     failed = 0
-    todo = days(start, end)
     for i, day in enumerate(todo, 1):
+        if stop and stop():
+            echo(f"stopped before {tenant_id} {day}; run again to resume")
+            break
+        reason = skip(day) if skip else None
+        if reason:
+            echo(f"[{i}/{len(todo)}] {tenant_id} {day}: {reason}")
+            continue
         key = dg.MultiPartitionKey({TENANT_DIMENSION: tenant_id, DATE_DIMENSION: day.isoformat()})
         result = dg.materialize(
             _tenant_day_assets(defs), partition_key=key, instance=instance,
-            resources=defs.resources, raise_on_error=False, tags={"ga_intel/trigger": "cli"},
+            resources=defs.resources, raise_on_error=False, tags={"ga_intel/trigger": trigger},
         )
         checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
         status = "ok" if result.success else "FAILED"
