@@ -8,6 +8,8 @@ import socket
 
 def is_free(port: int) -> bool:
     with socket.socket() as s:
+        # As servers bind: a port whose last connections sit in TIME_WAIT is still free.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True

@@ -50,6 +50,8 @@ def run_days(tenant_id: str, todo: list[dt.date], instance: dg.DagsterInstance |
         result = dg.materialize(
             _tenant_day_assets(defs), partition_key=key, instance=instance,
             resources=defs.resources, raise_on_error=False, tags={"ga_intel/trigger": trigger},
+            # The full event log goes to the instance (Dagster UI); the terminal gets one line a day.
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
         )
         checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
         status = "ok" if result.success else "FAILED"
