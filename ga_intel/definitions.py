@@ -8,10 +8,12 @@ from __future__ import annotations
 import dagster as dg
 
 from ga_intel.ga4.definitions import defs as ga4_defs
+from ga_intel.masterdata.definitions import defs as master_data_defs
 from ga_intel.orchestration.resources import build_resources
 from ga_intel.orchestration.tenant_sync import tenant_sync_sensor
 
 defs = dg.Definitions.merge(
     dg.Definitions(sensors=[tenant_sync_sensor], resources=build_resources()),
     ga4_defs,
+    master_data_defs,
 )

@@ -38,6 +38,9 @@ class SecretKeyError(GaIntelError):
 class ServiceError(GaIntelError):
     """A tenant's external service (BigQuery, SFTP, SMTP, PostgreSQL) failed."""
 
-    def __init__(self, service: str, message: str, hint: str | None = None):
+    def __init__(self, service: str, message: str, hint: str | None = None, transient: bool = False):
         self.service = service
+        # True when trying again later may work (timeouts, refused connections); callers
+        # retry those with backoff and fail at once on the rest (bad password, host key).
+        self.transient = transient
         super().__init__(f"{service}: {message}", hint)

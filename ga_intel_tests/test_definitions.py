@@ -31,13 +31,14 @@ def test_definitions_snapshot():
         "resources": sorted(repo.get_top_level_resources()),
     }
     assert snapshot == {
-        "assets": ["cart_adds", "data_availability", "item_views", "page_views", "purchase_items", "purchases",
-                   "searches", "sessions"],
+        "assets": ["cart_adds", "data_availability", "item_views", "locations", "page_views", "purchase_items",
+                   "purchases", "sales_reps", "searches", "sessions", "users"],
         "checks": ["data_availability:daily_table_present", "data_availability:row_counts_match",
-                   "purchases:no_duplicate_transaction_ids", "sessions:null_user_pseudo_id_share"],
-        "jobs": ["ga4_job"],
+                   "purchases:no_duplicate_transaction_ids", "sessions:null_user_pseudo_id_share",
+                   "users:customers_have_a_rep"],
+        "jobs": ["ga4_job", "master_data_job"],
         "sensors": ["ga4_export_sensor", "tenant_sync_sensor"],
-        "schedules": ["ga4_daily_refresh"],
+        "schedules": ["ga4_daily_refresh", "master_data_hourly"],
         "resources": ["bigquery", "master_data", "smtp", "tenant_settings", "warehouse"],
     }
 

@@ -20,6 +20,7 @@ from ga_intel.tenancy.store import tenant_tables
 SAMPLE_OVERRIDES: dict[tuple[str, str], object] = {
     ("purchases", "id_status"): "ok",
     ("data_availability", "status"): "complete",
+    ("master_data_files", "kind"): "users",
 }
 
 _BY_TYPE = {

@@ -150,15 +150,15 @@ def open_session(settings: SftpSettings) -> Iterator[SftpSession]:
             within = f" within {settings.timeout_seconds:g} s" if msg == "No existing session" else ""
             raise ServiceError("sftp", f"{where} did not answer as an SSH server{within}",
                                hint="check host and port (SFTP is usually port 22)") from None
-        raise ServiceError("sftp", f"SSH error with {where}: {msg}") from None
+        raise ServiceError("sftp", f"SSH error with {where}: {msg}", transient=True) from None
     except (socket.timeout, TimeoutError):
         client.close()
         raise ServiceError("sftp", f"timed out connecting to {where} after {settings.timeout_seconds:g} s",
-                           hint="check host, port and firewall") from None
+                           hint="check host, port and firewall", transient=True) from None
     except OSError as exc:
         client.close()
         raise ServiceError("sftp", f"cannot connect to {where}: {exc.strerror or exc}",
-                           hint="check host and port") from None
+                           hint="check host and port", transient=True) from None
     try:
         try:
             sftp = client.open_sftp()

@@ -217,6 +217,29 @@ class RuleSettings(_Section):
     task_expiry_days: int = Field(default=30, ge=1, le=365)
 
 
+class MasterDataSettings(_Section):
+    """Header overrides for the master-data files: canonical column -> header in the file
+    (see docs/MASTER_DATA.md for the canonical names and their default headers)."""
+
+    user_columns: dict[str, str] = {}
+    location_columns: dict[str, str] = {}
+
+    @field_validator("user_columns", "location_columns")
+    @classmethod
+    def _known(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        from ga_intel.masterdata.columns import KINDS
+
+        kind = "users" if info.field_name == "user_columns" else "locations"
+        known = {c.name for c in KINDS[kind]}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown column(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        empty = sorted(k for k, v in value.items() if not str(v).strip())
+        if empty:
+            raise ValueError(f"empty header for {', '.join(empty)}")
+        return {k: str(v).strip() for k, v in value.items()}
+
+
 class Member(_Section):
     email: str
     role: Literal["admin", "manager", "rep"]
@@ -236,6 +259,7 @@ class TenantConfig(_Section):
     smtp: SmtpSettings
     ga4: Ga4Settings = Ga4Settings()
     rules: RuleSettings = RuleSettings()
+    master_data: MasterDataSettings = MasterDataSettings()
     members: list[Member] = []
 
     @field_validator("timezone")
@@ -266,6 +290,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "smtp": SmtpSettings,
     "ga4": Ga4Settings,
     "rules": RuleSettings,
+    "master_data": MasterDataSettings,
 }
 
 

@@ -1,0 +1,66 @@
+"""The master-data asset: one per tenant (the `tenant` partitions), users and locations
+loaded together because each customer's branch must exist in the same load."""
+
+import dagster as dg
+
+from ga_intel.masterdata.load import fetch, load
+from ga_intel.masterdata.validate import MasterDataInvalid
+from ga_intel.orchestration.partitions import tenant_partitions
+from ga_intel.orchestration.resources import MasterDataResource, TenantSettingsResource
+
+GROUP = "master_data"
+
+CHECKS = [
+    dg.AssetCheckSpec("customers_have_a_rep", asset="users",
+                      description="Every customer has a sales rep (their own, or one for their branch)."),
+]
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("users", group_name=GROUP, skippable=True, kinds={"sftp", "postgres"},
+                     description="Customers from the tenant's user report (docs/MASTER_DATA.md)."),
+        dg.AssetSpec("locations", group_name=GROUP, skippable=True, kinds={"sftp", "postgres"},
+                     description="Branches from the tenant's locations list."),
+        dg.AssetSpec("sales_reps", group_name=GROUP, skippable=True, kinds={"postgres"},
+                     description="Branch -> sales-rep mapping; rows from the files, plus manual edits that win."),
+    ],
+    check_specs=CHECKS,
+    partitions_def=tenant_partitions,
+    can_subset=False,
+    name="master_data",
+)
+def master_data(context: dg.AssetExecutionContext, tenant_settings: TenantSettingsResource,
+                master_data: MasterDataResource):
+    tenant_id = context.partition_key
+    config = tenant_settings.load(tenant_id)
+    files = fetch(lambda: master_data.session(tenant_id), config, log=context.log.warning)
+    try:
+        result = load(config, files, run_id=context.run_id)
+    except MasterDataInvalid as exc:
+        raise dg.Failure(
+            description=exc.message,
+            metadata={"problems": len(exc.report.problems),
+                      "first_problems": "\n".join(str(p) for p in exc.report.problems[:20])},
+        ) from None
+    file_meta = {f"{k}_file": f"{f.name} ({f.size:,} bytes, sha256 {f.sha256[:12]})" for k, f in files.items()}
+    if not result.changed:
+        context.log.info(f"{tenant_id}: master-data files unchanged since the last load; nothing to do")
+        yield dg.MaterializeResult(asset_key="users", metadata={"unchanged": True, **file_meta})
+        yield dg.MaterializeResult(asset_key="locations", metadata={"unchanged": True, **file_meta})
+        yield dg.AssetCheckResult(check_name="customers_have_a_rep", asset_key="users", passed=True,
+                                  description="files unchanged; see the previous evaluation")
+        return
+    warnings = result.report.warnings
+    yield dg.MaterializeResult(asset_key="users", metadata={
+        "rows": result.rows["users"], "dagster/row_count": result.rows["users"], "warnings": len(warnings),
+        **file_meta})
+    yield dg.MaterializeResult(asset_key="locations", metadata={
+        "rows": result.rows["locations"], "dagster/row_count": result.rows["locations"], **file_meta})
+    yield dg.MaterializeResult(asset_key="sales_reps", metadata={"seeded_from_files": result.reps_seeded})
+    yield dg.AssetCheckResult(
+        check_name="customers_have_a_rep", asset_key="users", passed=not warnings,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"customers_without_rep": len(warnings),
+                  "examples": "\n".join(str(w) for w in warnings[:10]) or "none"},
+    )

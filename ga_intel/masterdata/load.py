@@ -1,0 +1,169 @@
+"""Fetch, check and replace a tenant's master data.
+
+A file version whose checksum matches the last loaded one is a no-op. A changed pair of
+files is validated in full, then replaces `users` and `locations` in one transaction
+(with the file versions recorded); any problem leaves the previous data in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ga_intel.db import tenant_scope
+from ga_intel.errors import ServiceError
+from ga_intel.masterdata import columns as cols
+from ga_intel.masterdata.read import read_xlsx
+from ga_intel.masterdata.validate import MasterDataInvalid, Report, clean, cross_check
+from ga_intel.tenancy.tenant_file import TenantConfig
+
+RETRIES = 3
+BACKOFF_SECONDS = 2.0
+
+
+@dataclass
+class FetchedFile:
+    kind: str
+    name: str
+    data: bytes
+    size: int
+    mtime: dt.datetime
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass
+class LoadResult:
+    changed: bool
+    files: dict[str, FetchedFile]
+    rows: dict[str, int] = field(default_factory=dict)
+    reps_seeded: int = 0
+    report: Report = field(default_factory=Report)
+
+
+def with_retries(fn: Callable, what: str, log=None, retries: int = RETRIES, backoff: float = BACKOFF_SECONDS):
+    """Call `fn`, retrying transient ServiceErrors with doubling waits, then failing with
+    the last error (bounded: `retries` attempts)."""
+    for attempt in range(1, retries + 1):
+        try:
+            return fn()
+        except ServiceError as exc:
+            if not exc.transient or attempt == retries:
+                raise
+            wait = backoff * 2 ** (attempt - 1)
+            if log:
+                log(f"{what}: {exc.message}; retrying in {wait:.0f} s ({attempt}/{retries - 1})")
+            time.sleep(wait)
+
+
+def fetch(session_factory, config: TenantConfig, log=None) -> dict[str, FetchedFile]:
+    source = config.sftp or config.folder
+    names = {"users": source.user_file, "locations": source.locations_file}
+
+    def attempt():
+        out = {}
+        with session_factory() as session:
+            for kind, name in names.items():
+                info = session.stat(name)
+                out[kind] = FetchedFile(kind, name, session.read(name), info.size,
+                                        dt.datetime.fromtimestamp(info.mtime, dt.timezone.utc))
+        return out
+
+    return with_retries(attempt, f"fetching master data for {config.id}", log)
+
+
+def last_checksums(conn: Connection, tenant_id: str) -> dict[str, str]:
+    rows = conn.execute(sa.text(
+        "SELECT DISTINCT ON (kind) kind, sha256 FROM tenant_data.master_data_files "
+        "WHERE tenant_id = :t ORDER BY kind, loaded_at DESC"), {"t": tenant_id}).all()
+    return {kind: sha for kind, sha in rows}
+
+
+def reps_by_branch(conn: Connection, tenant_id: str) -> dict[str, int]:
+    rows = conn.execute(sa.text(
+        "SELECT branch_code, count(*) FROM tenant_data.sales_reps WHERE tenant_id = :t AND enabled GROUP BY 1"),
+        {"t": tenant_id}).all()
+    return dict(rows)
+
+
+def _insert(conn: Connection, table: str, tenant_id: str, records: list[dict], names: list[str]) -> int:
+    if not records:
+        return 0
+    columns = ["tenant_id", *names, "source_row"]
+    rows = [{"tenant_id": tenant_id, **{n: r.get(n) for n in names}, "source_row": r["_row"]} for r in records]
+    conn.execute(sa.text(f"INSERT INTO tenant_data.{table} ({', '.join(columns)}) "
+                         f"VALUES ({', '.join(':' + c for c in columns)})"), rows)
+    return len(rows)
+
+
+def seed_reps(conn: Connection, tenant_id: str, locations: list[dict]) -> int:
+    """Rep mapping rows from the locations file (source 'file'); a person's manual edits
+    for the same branch and email win, and file rows that left the file go."""
+    conn.execute(sa.text("DELETE FROM tenant_data.sales_reps WHERE tenant_id = :t AND source = 'file'"),
+                 {"t": tenant_id})
+    seeded = 0
+    for loc in locations:
+        if not loc.get("rep_email"):
+            continue
+        result = conn.execute(sa.text(
+            "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, enabled, source) "
+            "VALUES (:t, :b, :e, :n, true, 'file') ON CONFLICT (tenant_id, branch_code, rep_email) DO NOTHING"),
+            {"t": tenant_id, "b": loc["warehouse_code"], "e": loc["rep_email"],
+             "n": loc.get("rep_name") or loc["rep_email"]})
+        seeded += result.rowcount
+    return seeded
+
+
+def load(config: TenantConfig, files: dict[str, FetchedFile], run_id: str | None = None,
+         force: bool = False) -> LoadResult:
+    tenant_id = config.id
+    result = LoadResult(changed=False, files=files)
+    with tenant_scope(tenant_id) as conn:
+        if not force and last_checksums(conn, tenant_id) == {k: f.sha256 for k, f in files.items()}:
+            return result  # the same bytes as last time: nothing to do
+        user_cols = cols.resolve("users", config.master_data.user_columns)
+        loc_cols = cols.resolve("locations", config.master_data.location_columns)
+        report = result.report
+        sheets = {}
+        from ga_intel.masterdata.read import FileProblem
+
+        for kind, columns in (("users", user_cols), ("locations", loc_cols)):
+            try:
+                sheets[kind] = read_xlsx(files[kind].data, files[kind].name, columns)
+            except FileProblem as exc:
+                from ga_intel.masterdata.validate import Problem
+
+                report.problems.append(Problem(files[kind].name, None, None, exc.message))
+        users = clean(sheets["users"], user_cols, "user_id", report) if "users" in sheets else []
+        locations = clean(sheets["locations"], loc_cols, "warehouse_code", report) if "locations" in sheets else []
+        if users and locations:
+            # Reps the files will seed count as coverage too.
+            coverage = reps_by_branch(conn, tenant_id)
+            for loc in locations:
+                if loc.get("rep_email"):
+                    coverage[loc["warehouse_code"]] = coverage.get(loc["warehouse_code"], 0) + 1
+            cross_check(users, locations, sheets["users"], report, coverage)
+        if report.problems:
+            raise MasterDataInvalid(report)
+        conn.execute(sa.text("DELETE FROM tenant_data.users WHERE tenant_id = :t"), {"t": tenant_id})
+        conn.execute(sa.text("DELETE FROM tenant_data.locations WHERE tenant_id = :t"), {"t": tenant_id})
+        result.rows["locations"] = _insert(conn, "locations", tenant_id, locations, [c.name for c in loc_cols])
+        result.rows["users"] = _insert(conn, "users", tenant_id, users, [c.name for c in user_cols])
+        result.reps_seeded = seed_reps(conn, tenant_id, locations)
+        for kind, f in files.items():
+            conn.execute(sa.text(
+                "INSERT INTO tenant_data.master_data_files "
+                "(tenant_id, kind, file_name, mtime, size_bytes, sha256, rows_loaded, warnings, run_id) "
+                "VALUES (:t, :k, :n, :m, :s, :h, :r, :w, :run)"),
+                {"t": tenant_id, "k": kind, "n": f.name, "m": f.mtime, "s": f.size, "h": f.sha256,
+                 "r": result.rows[kind], "w": len(report.warnings) if kind == "users" else 0, "run": run_id})
+        result.changed = True
+    return result

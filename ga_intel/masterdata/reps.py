@@ -1,0 +1,46 @@
+"""The branch -> sales-rep mapping a tenant admin edits (CLI, dashboard). Rows set here
+are `manual`: a reload of the master-data files never overwrites or removes them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ga_intel.db import tenant_scope
+from ga_intel.errors import GaIntelError
+from ga_intel.tenancy.tenant_file import _email
+
+
+def list_reps(tenant_id: str) -> list[dict]:
+    with tenant_scope(tenant_id) as conn:
+        rows = conn.execute(sa.text(
+            "SELECT branch_code, rep_email, rep_name, enabled, source, updated_at FROM tenant_data.sales_reps "
+            "ORDER BY branch_code, rep_email")).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def set_rep(tenant_id: str, branch: str, email: str, name: str, enabled: bool = True) -> None:
+    try:
+        email = _email(email)
+    except ValueError:
+        raise GaIntelError(f"{email!r} is not a valid email address") from None
+    if not branch.strip() or not name.strip():
+        raise GaIntelError("branch and name must not be empty")
+    with tenant_scope(tenant_id) as conn:
+        known = conn.execute(sa.text("SELECT 1 FROM tenant_data.locations WHERE warehouse_code = :b"),
+                             {"b": branch}).first()
+        any_locations = conn.execute(sa.text("SELECT 1 FROM tenant_data.locations LIMIT 1")).first()
+        if any_locations and not known:
+            raise GaIntelError(f"branch {branch!r} is not in tenant {tenant_id!r}'s locations list",
+                               hint="`ga-intel reps list` and the Locations page show the branches")
+        conn.execute(sa.text(
+            "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, enabled, source) "
+            "VALUES (:t, :b, :e, :n, :en, 'manual') ON CONFLICT (tenant_id, branch_code, rep_email) DO UPDATE SET "
+            "rep_name = EXCLUDED.rep_name, enabled = EXCLUDED.enabled, source = 'manual', updated_at = now()"),
+            {"t": tenant_id, "b": branch.strip(), "e": email, "n": name.strip(), "en": enabled})
+
+
+def remove_rep(tenant_id: str, branch: str, email: str) -> bool:
+    with tenant_scope(tenant_id) as conn:
+        return conn.execute(sa.text(
+            "DELETE FROM tenant_data.sales_reps WHERE branch_code = :b AND rep_email = lower(:e)"),
+            {"b": branch, "e": email.strip()}).rowcount > 0
