@@ -311,3 +311,17 @@ def test_oidc_login_wins_over_the_dev_login(tenants, monkeypatch):
     at.run()
     assert "Settings" not in [t.value for t in at.title]
     assert any("not verified" in e.value for e in at.error)
+
+
+def test_master_data_column_mapping_is_edited_as_lines(tenants, monkeypatch):
+    at = app_as(monkeypatch, "admin@acme.example")
+    area = next(t for t in at.text_area if t.key.endswith("master_data:user_columns"))
+    area.set_value("user_id: Web User ID\nbranch_code: Home Branch\n")
+    submit(at, "master_data")
+    assert store.get("acme").master_data.user_columns == {"user_id": "Web User ID", "branch_code": "Home Branch"}
+    at = app_as(monkeypatch, "admin@acme.example")
+    area = next(t for t in at.text_area if t.key.endswith("master_data:user_columns"))
+    area.set_value("no_such_column: X\n")
+    submit(at, "master_data")
+    assert "unknown column(s) no_such_column" in texts(at)
+    assert store.get("acme").master_data.user_columns == {"user_id": "Web User ID", "branch_code": "Home Branch"}

@@ -31,6 +31,7 @@ SERVICE_TITLES = {
     "smtp": "SMTP (email reports)",
     "ga4": "GA4 identity fields",
     "rules": "Task rules",
+    "master_data": "Master-data column mapping",
 }
 CHECKABLE = ("bigquery", "postgres", "sftp", "folder", "smtp")
 OPTIONAL = ("postgres",)  # sections an admin may add here
@@ -88,6 +89,11 @@ def _field_widget(key: str, name: str, field, current, secret: bool):
                             key=key, help=help_text)
     if kind is bool:
         return st.checkbox(label, value=bool(current), key=key, help=help_text)
+    if typing.get_origin(kind) is dict:
+        # A mapping (master-data headers): one "canonical: header" per line, YAML.
+        text = "".join(f"{k}: {v}\n" for k, v in (current or {}).items())
+        return st.text_area(label, value=text, key=key, placeholder="user_id: Web User ID",
+                            help="canonical column: header in the file, one per line (docs/MASTER_DATA.md)")
     # No min/max on numbers: the model's bounds apply, and its message names the field.
     if kind is int:
         return st.number_input(label, value=None if current is None else int(current), step=1, key=key,
@@ -171,10 +177,26 @@ def section_form(section: str, model) -> None:
     if submitted:
         cleaned = {}
         for name, value in values.items():
-            if isinstance(value, str) and not value.strip():
+            if typing.get_origin(_base_type(model_cls.model_fields[name].annotation)) is dict:
+                value = _mapping(value)
+            elif isinstance(value, str) and not value.strip():
                 value = None  # blank: unset, or for a secret, keep the stored one
             cleaned[name] = value
         _save(section, section, cleaned)
+
+
+def _mapping(text: str):
+    """The text area's YAML as a dict; anything else goes to validation as typed, which
+    then names the field."""
+    import yaml
+
+    if not text or not text.strip():
+        return {}
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return parsed if isinstance(parsed, dict) else text
 
 
 def test_button(section: str) -> None:
