@@ -187,7 +187,7 @@ def tenant_list() -> None:
         return
     rows = [("ID", "NAME", "TIMEZONE", "SERVICES", "MEMBERS", "UPDATED")]
     rows += [
-        (t.tenant_id, t.name, t.timezone, ",".join(s for s in t.sections if s not in ("ga4", "rules")),
+        (t.tenant_id, t.name, t.timezone, ",".join(s for s in t.sections if s not in ("ga4", "rules", "master_data")),
          str(t.members), t.updated_at.strftime("%Y-%m-%d %H:%M"))
         for t in tenants
     ]
