@@ -113,15 +113,22 @@ def test_no_plaintext_secret_in_a_database_dump(run, tenant_yaml, platform_db):
 
 def test_command_as_a_subprocess_starts_and_stops_the_embedded_server(tmp_path, tenant_yaml):
     """What a user runs: a fresh home, no server running; the command brings it up and down."""
-    env = dict(os.environ, GA_INTEL_HOME=str(tmp_path / "home"))
+    import tempfile
+
+    # Outside pytest's 0700 tmp folder: the embedded server's own user must reach it.
+    home = tempfile.mkdtemp(prefix="ga-intel-cli-home-")
+    env = dict(os.environ, GA_INTEL_HOME=home)
     env.pop("GA_INTEL_SECRET_KEY", None)
     ga = [os.path.join(os.path.dirname(os.sys.executable), "ga-intel")]
     added = subprocess.run(ga + ["tenant", "add", str(tenant_yaml)], capture_output=True, text=True, env=env)
     assert added.returncode == 0, added.stderr
-    assert (tmp_path / "home" / "secret.key").stat().st_mode & 0o777 == 0o600
+    assert os.stat(os.path.join(home, "secret.key")).st_mode & 0o777 == 0o600
     listed = subprocess.run(ga + ["tenant", "list"], capture_output=True, text=True, env=env)
     assert "acme" in listed.stdout
     status = subprocess.run(ga + ["db", "stop"], capture_output=True, text=True, env=env)
     assert status.stdout.strip() == "not running"  # each command stopped the server it started
     for out in (added.stdout, added.stderr, listed.stdout, listed.stderr):
         assert SMTP_PASSWORD not in out
+    import shutil
+
+    shutil.rmtree(home, ignore_errors=True)

@@ -21,6 +21,8 @@ SAMPLE_OVERRIDES: dict[tuple[str, str], object] = {
     ("purchases", "id_status"): "ok",
     ("data_availability", "status"): "complete",
     ("master_data_files", "kind"): "users",
+    ("tasks", "task_type"): "purchase_followup",
+    ("tasks", "priority"): 1,
 }
 
 _BY_TYPE = {

@@ -16,7 +16,8 @@ import dagster as dg
 from ga_intel.ga4.ingest import RESTATEMENT_DAYS, local_today
 from ga_intel.orchestration.partitions import DATE_DIMENSION, TENANT_DIMENSION
 
-ga4_job = dg.define_asset_job("ga4_job", selection=dg.AssetSelection.groups("ga4"))
+# A day's GA4 tables, then its metrics and tasks (group "insights"), in one run.
+ga4_job = dg.define_asset_job("ga4_job", selection=dg.AssetSelection.groups("ga4", "insights"))
 
 # Local hour after which yesterday's export is normally complete (GA4 writes the daily
 # table in the early morning of the property's timezone).

@@ -7,6 +7,7 @@ Both NDJSON shapes load: null fields written as `null`, or left out.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable
@@ -36,8 +37,39 @@ def daily_files(folder: Path) -> list[tuple[str, Path]]:
     return files
 
 
+# Upload in parts of at most this size: a 1M-event day is over 1 GB of NDJSON, more than
+# one upload takes (the emulator caps it at 1 GiB).
+CHUNK_BYTES = 256 * 1024 * 1024
+
+
 def load_day(client, dataset: str, day: str, source, *, replace: bool = True) -> int:
-    """Load one day's NDJSON (a path or a binary file object) into `<dataset>.events_<day>`."""
+    """Load one day's NDJSON (a path or a binary file object) into `<dataset>.events_<day>`,
+    in parts of at most CHUNK_BYTES (the first replaces the table, the rest append)."""
+    fh = open(source, "rb") if isinstance(source, (str, Path)) else source
+    total = 0
+    try:
+        first = True
+        while True:
+            chunk = fh.read(CHUNK_BYTES)
+            if not chunk:
+                break
+            chunk += fh.readline()  # end on a line boundary
+            total += _load_part(client, dataset, day, io.BytesIO(chunk), source, replace=replace and first)
+            first = False
+        if first:  # an empty file: still a daily table, with no events
+            from google.cloud import bigquery
+
+            table_id = f"{dataset}.events_{day}"
+            if replace:
+                client.delete_table(table_id, not_found_ok=True)
+            client.create_table(bigquery.Table(table_id, schema=export_schema()), exists_ok=True)
+    finally:
+        if fh is not source:
+            fh.close()
+    return total
+
+
+def _load_part(client, dataset: str, day: str, fh, source, *, replace: bool) -> int:
     from google.api_core import exceptions as gexc
     from google.cloud import bigquery
 
@@ -47,7 +79,6 @@ def load_day(client, dataset: str, day: str, source, *, replace: bool = True) ->
         schema=export_schema(), source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
         write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE if replace else bigquery.WriteDisposition.WRITE_APPEND,
     )
-    fh = open(source, "rb") if isinstance(source, (str, Path)) else source
     try:
         job = client.load_table_from_file(fh, table_id, job_config=config, rewind=True)
         job.result()
@@ -56,9 +87,6 @@ def load_day(client, dataset: str, day: str, source, *, replace: bool = True) ->
         raise GaIntelError(f"BigQuery rejected events_{day}{where}: {exc.message}",
                            hint="the file must be a GA4 export in NDJSON (bq extract --destination_format "
                                 "NEWLINE_DELIMITED_JSON)") from None
-    finally:
-        if fh is not source:
-            fh.close()
     return job.output_rows or 0
 
 

@@ -52,10 +52,14 @@ def reps_set(tenant_id: str, branch: str, email: str, name: str, disabled: bool)
 @click.option("--email", required=True)
 @needs_database
 def reps_remove(tenant_id: str, branch: str, email: str) -> None:
+    from ga_intel.errors import GaIntelError
     from ga_intel.masterdata.reps import remove_rep
+    from ga_intel.tenancy import store
 
+    store.get(tenant_id)
     if not remove_rep(tenant_id, branch, email):
-        raise click.ClickException(f"no rep {email} for branch {branch}")
+        raise GaIntelError(f"tenant {tenant_id!r} has no rep {email} for branch {branch}",
+                           hint=f"`ga-intel reps list --tenant {tenant_id}` shows the mapping")
     click.echo(f"removed {email} from {branch}")
 
 

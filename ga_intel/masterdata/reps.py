@@ -44,3 +44,18 @@ def remove_rep(tenant_id: str, branch: str, email: str) -> bool:
         return conn.execute(sa.text(
             "DELETE FROM tenant_data.sales_reps WHERE branch_code = :b AND rep_email = lower(:e)"),
             {"b": branch, "e": email.strip()}).rowcount > 0
+
+
+def customers_without_rep(tenant_id: str, examples: int = 10) -> tuple[int, list[str]]:
+    """Customers nobody covers now: no rep of their own in the user report and no enabled
+    rep for their branch. Read from the tables, so manual edits count, and a run whose
+    files were unchanged still reports the current state."""
+    with tenant_scope(tenant_id) as conn:
+        uncovered = ("FROM tenant_data.users u WHERE u.rep_email IS NULL AND NOT EXISTS ("
+                     "SELECT 1 FROM tenant_data.sales_reps r WHERE r.branch_code = u.branch_code AND r.enabled)")
+        count = conn.execute(sa.text(f"SELECT count(*) {uncovered}")).scalar()
+        rows = conn.execute(sa.text(
+            f"SELECT u.user_id, u.branch_code, u.source_row {uncovered} ORDER BY u.source_row LIMIT :n"),
+            {"n": examples}).all()
+    return count, [f"customer {uid} (row {row}) has no sales rep (none for branch {branch})"
+                   for uid, branch, row in rows]

@@ -71,6 +71,9 @@ def upgrade() -> None:
             mtime       timestamptz,
             size_bytes  bigint NOT NULL,
             sha256      text NOT NULL,
+            -- SHA-256 of the column mapping and reader version the load used: the same
+            -- file under a changed mapping is not a no-op
+            settings_sha256 text,
             rows_loaded integer NOT NULL,
             warnings    integer NOT NULL DEFAULT 0,
             run_id      text,

@@ -1,0 +1,83 @@
+"""Metrics and tasks for a tenant × day, computed in one transaction after the day's GA4
+tables (and with the tenant's current master data)."""
+
+import datetime as dt
+
+import dagster as dg
+import sqlalchemy as sa
+
+from ga_intel.ga4.extract import TABLES as GA4_TABLES
+from ga_intel.insights import metrics, tasks
+from ga_intel.orchestration.partitions import DATE_DIMENSION, TENANT_DIMENSION, tenant_and_date, tenant_day_partitions
+from ga_intel.orchestration.resources import TenantSettingsResource, WarehouseResource
+
+GROUP = "insights"
+_TENANT_ONLY = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name=TENANT_DIMENSION)
+DEPS = [dg.AssetDep(t) for t in GA4_TABLES] + [
+    dg.AssetDep(t, partition_mapping=_TENANT_ONLY) for t in ("users", "locations", "sales_reps")]
+
+CHECKS = [
+    dg.AssetCheckSpec("task_keys_unique", asset="tasks"),
+    dg.AssetCheckSpec("task_customers_known", asset="tasks",
+                      description="Every task's customer or company exists in the master data."),
+    dg.AssetCheckSpec("metrics_reconcile", asset="location_daily_metrics",
+                      description="Branch figures add up to the tenant's, and revenue equals the purchases table."),
+]
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(name, group_name=GROUP, deps=DEPS, kinds={"postgres"}, description=desc) for name, desc in [
+        ("tasks", "Sales tasks: purchase follow-ups, cart recovery, search follow-ups, repeat visitors (docs/TASKS.md)."),
+        ("daily_metrics", "Tenant-wide figures per day (docs/METRICS.md)."),
+        ("location_daily_metrics", "Figures per branch per day, with an 'unattributed' bucket."),
+        ("search_terms_daily", "Per search term and branch per day."),
+        ("bounced_pages_daily", "Sessions and bounced sessions per landing page per day."),
+    ]],
+    check_specs=CHECKS,
+    partitions_def=tenant_day_partitions,
+    can_subset=False,
+    name="insights_day",
+)
+def insights_day(context: dg.AssetExecutionContext, tenant_settings: TenantSettingsResource,
+                 warehouse: WarehouseResource):
+    tenant_id, date_key = tenant_and_date(context)
+    day = dt.date.fromisoformat(date_key)
+    rules = tenant_settings.load(tenant_id).rules
+    with warehouse.tenant_scope(tenant_id) as conn:
+        run = tasks.compute(conn, tenant_id, day, rules)  # first: recovered revenue feeds the metrics
+        figures = metrics.compute(conn, tenant_id, day, rules)
+        check_rows = _check_queries(conn, tenant_id, day)
+    tenant = figures["tenant"]
+    yield dg.MaterializeResult(asset_key="tasks", metadata={
+        "upserted": str(run.upserted or "none"), "withdrawn": run.withdrawn, "recovered": run.recovered,
+        "expired": run.expired, "skipped_cooldown": run.skipped_cooldown})
+    yield dg.MaterializeResult(asset_key="daily_metrics", metadata={
+        "revenue": float(tenant["revenue"]), "transactions": tenant["transactions"], "sessions": tenant["sessions"]})
+    yield dg.MaterializeResult(asset_key="location_daily_metrics", metadata={"branches": len(figures["branches"])})
+    yield dg.MaterializeResult(asset_key="search_terms_daily")
+    yield dg.MaterializeResult(asset_key="bounced_pages_daily")
+    yield dg.AssetCheckResult(check_name="task_keys_unique", asset_key="tasks", passed=check_rows["dup_keys"] == 0,
+                              metadata={"duplicated_keys": check_rows["dup_keys"]})
+    yield dg.AssetCheckResult(check_name="task_customers_known", asset_key="tasks",
+                              passed=check_rows["unknown_accounts"] == 0,
+                              metadata={"tasks_without_known_customer": check_rows["unknown_accounts"]})
+    branch_sum = {k: sum(float(b[k]) for b in figures["branches"]) for k in ("revenue", "transactions", "sessions")}
+    reconciled = all(abs(branch_sum[k] - float(tenant[k])) < 0.005 for k in branch_sum) and \
+        abs(float(tenant["revenue"]) - float(check_rows["purchases_revenue"])) < 0.005
+    yield dg.AssetCheckResult(check_name="metrics_reconcile", asset_key="location_daily_metrics", passed=reconciled,
+                              metadata={"tenant_revenue": float(tenant["revenue"]),
+                                        "branch_revenue_sum": branch_sum["revenue"],
+                                        "purchases_table_revenue": float(check_rows["purchases_revenue"])})
+
+
+def _check_queries(conn, tenant_id: str, day: dt.date) -> dict:
+    return dict(conn.execute(sa.text("""
+        SELECT
+          (SELECT count(*) - count(DISTINCT task_key) FROM tenant_data.tasks WHERE tenant_id = :t) AS dup_keys,
+          (SELECT count(*) FROM tenant_data.tasks k WHERE k.tenant_id = :t AND NOT EXISTS (
+              SELECT 1 FROM tenant_data.users u WHERE u.tenant_id = :t
+                AND (k.account_key = 'user:' || u.user_id OR k.account_key = 'company:' || u.company_id))
+          ) AS unknown_accounts,
+          (SELECT coalesce(sum(revenue), 0) FROM tenant_data.purchases WHERE tenant_id = :t AND event_date = :d)
+            AS purchases_revenue
+    """), {"t": tenant_id, "d": day}).mappings().one())

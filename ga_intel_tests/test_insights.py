@@ -1,0 +1,282 @@
+"""Metrics and tasks: planted scenarios, exact tasks and figures, through `materialize`
+of the real asset against PostgreSQL.
+
+GA4 rows are planted straight into the ingested tables (the ingestion itself is tested in
+test_ga4_ingest.py against the BigQuery emulator), so each case states exactly what
+happened and when."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from ga_intel.db import tenant_scope
+from ga_intel.insights import tasks as task_rules
+from ga_intel.insights.assets import insights_day
+from ga_intel.orchestration.resources import build_resources
+from ga_intel.orchestration.run import failure_messages
+from ga_intel.tenancy import store, tenant_file
+from ga_intel_tests.conftest import tenant_data
+
+D1 = dt.date(2024, 3, 4)
+UTC = dt.timezone.utc
+_session_ids = itertools.count(1000)
+
+
+def at(day: dt.date, hour: float) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), UTC) + dt.timedelta(hours=hour)
+
+
+class Shop:
+    """Plants master data and GA4 rows for one tenant."""
+
+    def __init__(self, tenant_id: str, **rules):
+        data = tenant_data(tenant_id)
+        if rules:
+            data["rules"] = rules
+        store.add(tenant_file.validate(data, "test"))
+        self.t = tenant_id
+        with tenant_scope(tenant_id) as c:
+            c.execute(sa.text("INSERT INTO tenant_data.locations (tenant_id, warehouse_code, warehouse_id, "
+                              "warehouse_name, source_row) VALUES (:t, 'CHI', '1', 'Chicago', 2), "
+                              "(:t, 'MKE', '2', 'Milwaukee', 3)"), {"t": tenant_id})
+            c.execute(sa.text("INSERT INTO tenant_data.users (tenant_id, user_id, first_name, last_name, company_id, "
+                              "branch_code, source_row) VALUES (:t, 'u1', 'Ava', 'Chen', 'C1', 'CHI', 2), "
+                              "(:t, 'u2', 'Ben', 'Diaz', 'C2', 'MKE', 3), (:t, 'u3', 'Cy', 'Eng', 'C3', 'CHI', 4)"),
+                      {"t": tenant_id})
+            c.execute(sa.text("INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name) "
+                              "VALUES (:t, 'CHI', 'kara@shop.example', 'Kara')"), {"t": tenant_id})
+
+    def session(self, day, hour, *, customer=None, company=None, device=None, pages=2, cart=False, purchase=False):
+        sid = next(_session_ids)
+        device = device or f"dev-{customer or company or sid}"
+        with tenant_scope(self.t) as c:
+            c.execute(sa.text(
+                "INSERT INTO tenant_data.sessions (tenant_id, event_date, customer_id, company_id, user_pseudo_id, "
+                "ga_session_id, session_start, session_end, page_views, engaged, had_add_to_cart, had_purchase, "
+                "event_count, landing_page) VALUES (:t, :d, :cu, :co, :dev, :sid, :s, :e, :pv, true, :cart, :buy, 5, "
+                "'https://shop/')"),
+                {"t": self.t, "d": day, "cu": customer, "co": company, "dev": device, "sid": sid,
+                 "s": at(day, hour), "e": at(day, hour + 0.5), "pv": pages, "cart": cart, "buy": purchase})
+        return device, sid
+
+    def cart(self, day, hour, value, *, customer=None, company=None):
+        device, sid = self.session(day, hour, customer=customer, company=company, cart=True)
+        with tenant_scope(self.t) as c:
+            c.execute(sa.text(
+                "INSERT INTO tenant_data.cart_adds (tenant_id, event_date, customer_id, company_id, user_pseudo_id, "
+                "ga_session_id, event_time, event_timestamp, line_no, item_id, item_name, quantity, price, value) "
+                "VALUES (:t, :d, :cu, :co, :dev, :sid, :ts, 1, 0, 'SKU-1', 'Ball Valve', 1, :v, :v)"),
+                {"t": self.t, "d": day, "cu": customer, "co": company, "dev": device, "sid": sid,
+                 "ts": at(day, hour + 0.1), "v": value})
+
+    def purchase(self, day, hour, revenue, txn, *, customer=None, company=None, duplicate_events=1):
+        device, sid = self.session(day, hour, customer=customer, company=company, purchase=True)
+        with tenant_scope(self.t) as c:
+            c.execute(sa.text(
+                "INSERT INTO tenant_data.purchases (tenant_id, event_date, customer_id, company_id, user_pseudo_id, "
+                "ga_session_id, transaction_id, id_status, event_time, event_timestamp, revenue, currency, item_count, "
+                "duplicate_events) VALUES (:t, :d, :cu, :co, :dev, :sid, :x, 'ok', :ts, :us, :r, 'USD', 1, :dup)"),
+                {"t": self.t, "d": day, "cu": customer, "co": company, "dev": device, "sid": sid, "x": txn,
+                 "ts": at(day, hour + 0.2), "us": int(at(day, hour + 0.2).timestamp() * 1e6), "r": revenue,
+                 "dup": duplicate_events})
+
+    def search(self, day, hour, term, *, customer=None, no_results=False, clicked=False):
+        device, sid = self.session(day, hour, customer=customer)
+        with tenant_scope(self.t) as c:
+            c.execute(sa.text(
+                "INSERT INTO tenant_data.searches (tenant_id, event_date, customer_id, user_pseudo_id, ga_session_id, "
+                "event_time, event_timestamp, event_name, search_term, no_results, then_view_item, then_add_to_cart, "
+                "then_purchase) VALUES (:t, :d, :cu, :dev, :sid, :ts, 1, 'view_search_results', :term, :nr, :cl, "
+                ":cl, false)"),
+                {"t": self.t, "d": day, "cu": customer, "dev": device, "sid": sid, "ts": at(day, hour + 0.1),
+                 "term": term, "nr": no_results, "cl": clicked})
+
+    def run(self, day):
+        with dg.instance_for_test() as instance:
+            instance.add_dynamic_partitions("tenant", [self.t])
+            result = dg.materialize([insights_day], instance=instance, resources=build_resources(),
+                                    partition_key=dg.MultiPartitionKey({"tenant": self.t, "date": day.isoformat()}),
+                                    raise_on_error=False)
+        assert result.success, failure_messages(result)
+        return result
+
+    def tasks(self):
+        with tenant_scope(self.t) as c:
+            return {r["task_key"]: dict(r) for r in c.execute(sa.text(
+                "SELECT * FROM tenant_data.tasks ORDER BY task_key")).mappings()}
+
+    def metrics(self, day, branch=None):
+        with tenant_scope(self.t) as c:
+            if branch:
+                return dict(c.execute(sa.text("SELECT * FROM tenant_data.location_daily_metrics WHERE event_date = :d "
+                                              "AND branch_code = :b"), {"d": day, "b": branch}).mappings().one())
+            return dict(c.execute(sa.text("SELECT * FROM tenant_data.daily_metrics WHERE event_date = :d"),
+                                  {"d": day}).mappings().one())
+
+
+@pytest.fixture
+def shop(db, secret_key):
+    return Shop("shop")
+
+
+def test_purchase_followup_for_known_customers_and_companies_only(shop):
+    shop.purchase(D1, 9, 120.0, "T1", customer="u1", duplicate_events=2)
+    shop.purchase(D1, 10, 80.0, "T2", company="C2")          # a known company without a known user
+    shop.purchase(D1, 11, 50.0, "T3")                         # anonymous: no task
+    shop.run(D1)
+    tasks = shop.tasks()
+    assert set(tasks) == {"purchase:T1", "purchase:T2"}
+    assert tasks["purchase:T1"]["account_key"] == "user:u1" and tasks["purchase:T1"]["branch_code"] == "CHI"
+    assert tasks["purchase:T1"]["assigned_rep_email"] == "kara@shop.example"
+    assert tasks["purchase:T2"]["account_key"] == "company:C2" and tasks["purchase:T2"]["assigned_rep_email"] is None
+    assert "Ava Chen" in tasks["purchase:T1"]["title"] and float(tasks["purchase:T1"]["value"]) == 120.0
+
+
+def test_metrics_tenant_and_branches_reconcile(shop):
+    shop.purchase(D1, 9, 120.0, "T1", customer="u1")
+    shop.purchase(D1, 10, 80.0, "T2", customer="u2")
+    shop.purchase(D1, 11, 50.0, "T3")                         # anonymous -> 'unattributed'
+    shop.session(D1, 12, device="anon-bounce", pages=1)
+    shop.search(D1, 13, "ball valve", customer="u1", clicked=True)
+    shop.search(D1, 14, "taco 007e", customer="u3")           # no click
+    result = shop.run(D1)
+    m = shop.metrics(D1)
+    assert (float(m["revenue"]), m["transactions"], m["purchasers"]) == (250.0, 3, 3)
+    assert float(m["aov"]) == pytest.approx(83.33)
+    assert m["sessions"] == 6 and m["converting_sessions"] == 3
+    assert m["session_conversion_rate"] == pytest.approx(0.5)
+    assert (m["searches"], m["no_click_searches"], m["no_click_rate"]) == (2, 1, 0.5)
+    assert (m["bounced_sessions"], m["bounce_rate"]) == (1, pytest.approx(1 / 6))
+    assert float(shop.metrics(D1, "CHI")["revenue"]) == 120.0
+    assert float(shop.metrics(D1, "MKE")["revenue"]) == 80.0
+    assert float(shop.metrics(D1, "unattributed")["revenue"]) == 50.0
+    assert all(c.passed for c in result.get_asset_check_evaluations())
+
+
+def test_cart_abandoned_past_the_window_becomes_a_task(shop):
+    shop.cart(D1, 9, 300.0, customer="u1")
+    shop.session(D1 + dt.timedelta(days=2), 9, device="later")   # data runs past the 24 h window
+    shop.run(D1)
+    [task] = [t for t in shop.tasks().values() if t["task_type"] == "cart_recovery"]
+    assert task["task_key"] == "cart:user:u1:2024-03-04" and float(task["value"]) == 300.0
+    assert task["context"]["items"][0]["item_name"] == "Ball Valve"
+    m = shop.metrics(D1)
+    assert (m["carts_created"], m["carts_abandoned"], m["abandonment_rate"]) == (1, 1, 1.0)
+
+
+def test_cart_window_not_over_yet_waits(shop):
+    shop.cart(D1, 20, 300.0, customer="u1")     # the newest data is this very session
+    shop.run(D1)
+    assert not shop.tasks()
+
+
+@pytest.mark.parametrize("order", [("d1", "d2"), ("d2", "d1")])
+def test_cart_bought_within_the_window_never_becomes_a_task(shop, order):
+    d2 = D1 + dt.timedelta(days=1)
+    shop.cart(D1, 20, 300.0, customer="u1")
+    shop.purchase(d2, 10, 300.0, "T9", customer="u1")          # 14 h later: inside 24 h
+    shop.session(d2 + dt.timedelta(days=1), 9, device="later")
+    for which in order:
+        shop.run(D1 if which == "d1" else d2)
+    assert [k for k in shop.tasks() if k.startswith("cart:")] == []
+    assert shop.metrics(D1)["carts_abandoned"] == 0
+
+
+@pytest.mark.parametrize("order", [("d1", "d3"), ("d3", "d1")])
+def test_cart_bought_after_the_window_is_recovered_whatever_runs_last(shop, order):
+    d3 = D1 + dt.timedelta(days=2)
+    shop.cart(D1, 9, 300.0, customer="u1")
+    shop.purchase(d3, 10, 280.0, "T9", customer="u1")          # 49 h later: after the window
+    for which in order:
+        shop.run(D1 if which == "d1" else d3)
+    task = shop.tasks()["cart:user:u1:2024-03-04"]
+    assert task["status"] == "recovered" and float(task["recovered_revenue"]) == 280.0
+    assert task["recovered_on"] == d3
+    shop.run(d3)  # recovered revenue is credited on the day of the recovering purchase
+    assert float(shop.metrics(d3)["recovered_revenue"]) == 280.0
+
+
+def test_cart_cooldown_and_changed_thresholds(db, secret_key):
+    strict = Shop("strict", cart_abandonment_hours=2, cart_cooldown_days=3)
+    for offset in (0, 1, 4):
+        day = D1 + dt.timedelta(days=offset)
+        strict.cart(day, 9, 100.0, customer="u2")
+    strict.session(D1 + dt.timedelta(days=5), 9, device="later")
+    for offset in (0, 1, 4):
+        strict.run(D1 + dt.timedelta(days=offset))
+    keys = sorted(k for k in strict.tasks() if k.startswith("cart:"))
+    # Day 1 is inside the 3-day cooldown of day 0; day 4 is not.
+    assert keys == ["cart:user:u2:2024-03-04", "cart:user:u2:2024-03-08"]
+
+
+def test_search_followup_lists_unhelpful_terms(shop):
+    shop.search(D1, 9, "taco 007e", customer="u1", no_results=True)
+    shop.search(D1, 10, "press fitting", customer="u1")              # no cart, no purchase
+    shop.search(D1, 11, "ball valve", customer="u1", clicked=True)   # led to a cart: not listed
+    shop.search(D1, 12, "anon term")                                 # anonymous: nothing
+    shop.run(D1)
+    [task] = [t for t in shop.tasks().values() if t["task_type"] == "search_followup"]
+    assert sorted(task["context"]["terms"]) == ["press fitting", "taco 007e"]
+    assert task["context"]["no_result_terms"] == ["taco 007e"]
+
+
+def test_repeat_visitor_threshold_and_one_open_task(shop):
+    for i in range(3):
+        shop.session(D1 + dt.timedelta(days=i), 9, customer="u3")   # 3 sessions in 3 days
+    for i in range(2):
+        shop.session(D1 + dt.timedelta(days=i), 9, customer="u2")   # 2: below the threshold
+    d3 = D1 + dt.timedelta(days=2)
+    shop.run(d3)
+    assert [k for k in shop.tasks() if k.startswith("repeat:")] == ["repeat:user:u3:2024-03-06"]
+    shop.session(d3 + dt.timedelta(days=1), 9, customer="u3")
+    shop.run(d3 + dt.timedelta(days=1))                               # still open: no second task
+    assert [k for k in shop.tasks() if k.startswith("repeat:")] == ["repeat:user:u3:2024-03-06"]
+
+
+def test_rerun_keeps_statuses_people_set(shop):
+    shop.purchase(D1, 9, 120.0, "T1", customer="u1")
+    shop.search(D1, 9, "taco", customer="u2", no_results=True)
+    shop.run(D1)
+    with tenant_scope("shop") as c:
+        task_rules.set_status(c, "shop", "purchase:T1", "done", by="kara@shop.example", note="called")
+        task_rules.set_status(c, "shop", "search:user:u2:2024-03-04", "in_progress", by="kara@shop.example")
+    before = shop.tasks()
+    shop.run(D1)
+    shop.run(D1)
+    after = shop.tasks()
+    assert set(after) == set(before)
+    assert after["purchase:T1"]["status"] == "done" and after["purchase:T1"]["note"] == "called"
+    assert after["search:user:u2:2024-03-04"]["status"] == "in_progress"
+
+
+def test_old_open_tasks_expire(db, secret_key):
+    quick = Shop("quick", task_expiry_days=2)
+    quick.purchase(D1, 9, 10.0, "T1", customer="u1")
+    quick.run(D1)
+    later = D1 + dt.timedelta(days=5)
+    quick.session(later, 9, device="x")
+    quick.run(later)
+    assert quick.tasks()["purchase:T1"]["status"] == "expired"
+
+
+def test_two_tenants_with_the_same_user_ids_do_not_mix(db, secret_key):
+    a, b = Shop("tenant-a"), Shop("tenant-b")
+    a.purchase(D1, 9, 100.0, "T1", customer="u1")
+    b.purchase(D1, 9, 999.0, "T1", customer="u1")
+    a.run(D1)
+    b.run(D1)
+    assert float(a.tasks()["purchase:T1"]["value"]) == 100.0
+    assert float(b.tasks()["purchase:T1"]["value"]) == 999.0
+    assert float(a.metrics(D1)["revenue"]) == 100.0
+
+
+def test_customer_without_a_branch_lands_in_unattributed(shop):
+    shop.purchase(D1, 9, 70.0, "T5", customer="stranger")    # not in master data
+    shop.run(D1)
+    assert "purchase:T5" not in shop.tasks()
+    assert float(shop.metrics(D1, "unattributed")["revenue"]) == 70.0
