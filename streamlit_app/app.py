@@ -32,9 +32,15 @@ class PageSpec:
     icon: str
     url_path: str
     roles: frozenset[str]
+    default: bool = False
 
+
+ALL_ROLES = frozenset({"admin", "manager", "rep"})
 
 PAGES: tuple[PageSpec, ...] = (
+    PageSpec("overview.py", "Overview", ":material/monitoring:", "overview", ALL_ROLES, default=True),
+    PageSpec("search.py", "Search", ":material/search:", "search", ALL_ROLES),
+    PageSpec("data.py", "Data", ":material/database:", "data", ALL_ROLES),
     PageSpec("settings.py", "Settings", ":material/settings:", "settings", frozenset({"admin"})),
 )
 
@@ -63,7 +69,7 @@ def main() -> None:
         no_access(email)
         st.stop()
     pages = [
-        st.Page(VIEWS / spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path)
+        st.Page(VIEWS / spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.default)
         for spec in PAGES if ctx.role in spec.roles
     ]
     if not pages:

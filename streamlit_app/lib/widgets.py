@@ -1,0 +1,42 @@
+"""What every data page shows the same way: empty states, CSV downloads, charts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from streamlit_app.lib import context
+
+NO_GA4_DATA = (
+    "No GA4 data loaded for these dates yet — the pipeline loads each day after GA4 exports it "
+    "(usually the next morning); see the **Data** page for which days are loaded, and pick other dates "
+    "in the sidebar."
+)
+
+
+def empty_state(message: str = NO_GA4_DATA) -> None:
+    st.info(message, icon=":material/hourglass_empty:")
+
+
+def download(df: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
+    """A CSV download of exactly the data a chart or table shows, named by tenant and dates."""
+    ctx = context.current()
+    file_name = f"{ctx.tenant_id}_{name}_{ctx.start:%Y%m%d}-{ctx.end:%Y%m%d}.csv"
+    st.download_button(label, df.to_csv(index=False).encode("utf-8"), file_name=file_name,
+                       mime="text/csv", key=f"download-{name}", icon=":material/download:")
+
+
+def table(df: pd.DataFrame, name: str, empty: str, **kwargs) -> None:
+    """A dataframe with its CSV download, or the empty-state message."""
+    if df.empty:
+        empty_state(empty)
+        return
+    st.dataframe(df, hide_index=True, width="stretch", key=f"table-{name}", **kwargs)
+    download(df, name)
+
+
+def chart(fig, df: pd.DataFrame, name: str) -> None:
+    """A plotly chart with a CSV download of its data."""
+    fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=320)
+    st.plotly_chart(fig, width="stretch", key=f"chart-{name}")
+    download(df, name)

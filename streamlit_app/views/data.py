@@ -1,0 +1,93 @@
+"""Data: which days of GA4 export are loaded for this tenant, and the Dagster run of each.
+
+One row per day of the selected range from `tenant_data.data_availability`; a day with no
+row there was never loaded ("not loaded"). Run links point at the Dagster UI,
+`GA_INTEL_DAGSTER_URL` (default http://127.0.0.1:3000).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from streamlit_app.lib import context, data, ui, widgets
+
+DAGSTER_URL_ENV = "GA_INTEL_DAGSTER_URL"
+DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
+NOT_LOADED = "not loaded"
+STATUS_COLORS = {"complete": "#2e7d32", "provisional": "#f9a825", "missing": "#9e9e9e", "failed": "#c62828",
+                 NOT_LOADED: "#e0e0e0"}
+
+ctx = context.current()
+st.title("Data")
+st.caption(f"GA4 export days loaded for **{ctx.tenant_id}**, {ctx.start:%b %d, %Y} – {ctx.end:%b %d, %Y}")
+
+dagster = os.environ.get(DAGSTER_URL_ENV, DEFAULT_DAGSTER_URL).rstrip("/")
+
+with st.spinner("Loading data availability…"), ui.stop_on_error():
+    loaded = data.query("data_availability", start=ctx.start, end=ctx.end)
+
+
+def _rows_written(value) -> str:
+    if not isinstance(value, dict) or not value:
+        return ""
+    return ", ".join(f"{table}: {rows:,}" if isinstance(rows, int) else f"{table}: {rows}"
+                     for table, rows in sorted(value.items()))
+
+
+days = pd.DataFrame({"event_date": [ctx.start + dt.timedelta(days=i) for i in range((ctx.end - ctx.start).days + 1)]})
+if not loaded.empty:
+    days = days.merge(loaded, on="event_date", how="left")
+else:
+    for column in ("status", "source_table", "bq_modified_at", "bq_row_count", "rows_written", "run_id", "message",
+                   "updated_at"):
+        days[column] = None
+days["status"] = days["status"].fillna(NOT_LOADED)
+days["rows_written"] = days["rows_written"].map(_rows_written)
+days["run"] = days["run_id"].map(lambda run_id: f"{dagster}/runs/{run_id}" if isinstance(run_id, str) and run_id else None)
+days = days[["event_date", "status", "bq_row_count", "rows_written", "run_id", "run", "updated_at", "message",
+             "source_table", "bq_modified_at"]]
+
+counts = days["status"].value_counts()
+cells = st.columns(5)
+for cell, status in zip(cells, ("complete", "provisional", "missing", "failed", NOT_LOADED)):
+    cell.metric(status.capitalize(), int(counts.get(status, 0)))
+
+if loaded.empty:
+    widgets.empty_state(
+        "No day of these dates has been loaded yet. The pipeline loads each day after GA4 exports it; in the "
+        f"[Dagster UI]({dagster}) materialize the tenant's `ga4_day` partitions, or wait for the daily schedule."
+    )
+
+st.subheader("Calendar")
+calendar = days[["event_date", "status"]].copy()
+calendar["date"] = pd.to_datetime(calendar["event_date"])
+calendar["week"] = calendar["date"] - pd.to_timedelta(calendar["date"].dt.weekday, unit="D")
+calendar["weekday"] = calendar["date"].dt.day_name().str[:3]
+fig = px.scatter(calendar, x="week", y="weekday", color="status", color_discrete_map=STATUS_COLORS,
+                 hover_data={"event_date": True, "status": True, "week": False, "weekday": False},
+                 category_orders={"weekday": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+                                  "status": list(STATUS_COLORS)},
+                 title="Load status by day")
+fig.update_traces(marker=dict(symbol="square", size=18))
+fig.update_xaxes(title="week of", tick0=calendar["week"].min(), dtick=7 * 24 * 3600 * 1000, tickformat="%b %d")
+fig.update_yaxes(title=None)
+widgets.chart(fig, calendar[["event_date", "status"]], "data_calendar")
+
+st.subheader("Days")
+st.dataframe(
+    days.sort_values("event_date", ascending=False), hide_index=True, width="stretch", key="table-data-days",
+    column_config={
+        "event_date": st.column_config.DateColumn("date"),
+        "bq_row_count": st.column_config.NumberColumn("BigQuery rows", help="rows of the day's events_ table"),
+        "rows_written": st.column_config.TextColumn("rows written", help="rows written per tenant_data table"),
+        "run": st.column_config.LinkColumn("Dagster run", display_text="open run",
+                                           help=f"the run that loaded the day, in the Dagster UI ({dagster})"),
+        "updated_at": st.column_config.DatetimeColumn("updated"),
+    },
+)
+widgets.download(days, "data_availability")
