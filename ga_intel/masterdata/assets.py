@@ -53,9 +53,11 @@ def master_data(context: dg.AssetExecutionContext, config: MasterDataConfig,
     file_meta = {f"{k}_file": f"{f.name} ({f.size:,} bytes, sha256 {f.sha256[:12]})" for k, f in files.items()}
     if result.changed:
         yield dg.MaterializeResult(asset_key="users", metadata={
-            "rows": result.rows["users"], "dagster/row_count": result.rows["users"], **file_meta})
+            "rows": result.rows["users"], "dagster/row_count": result.rows["users"],
+            "ignored_columns": ", ".join(result.ignored_columns.get("users", [])) or "none", **file_meta})
         yield dg.MaterializeResult(asset_key="locations", metadata={
-            "rows": result.rows["locations"], "dagster/row_count": result.rows["locations"], **file_meta})
+            "rows": result.rows["locations"], "dagster/row_count": result.rows["locations"],
+            "ignored_columns": ", ".join(result.ignored_columns.get("locations", [])) or "none", **file_meta})
         yield dg.MaterializeResult(asset_key="sales_reps", metadata={"seeded_from_files": result.reps_seeded})
     else:
         context.log.info(f"{tenant_id}: master-data files and column mapping unchanged since the last load; "

@@ -2,7 +2,8 @@
 
 Defaults are the seed platform's export headers. A tenant overrides any of them in the
 `master_data` section of its settings (canonical name -> header in its file). Headers are
-matched case-insensitively, with surrounding spaces ignored.
+matched case-insensitively, with surrounding spaces ignored and spaces equal to
+underscores.
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ KINDS = {"users": USER_COLUMNS, "locations": LOCATION_COLUMNS}
 
 
 def normalize(header) -> str:
-    return " ".join(str(header).split()).lower() if header is not None else ""
+    """Case, surrounding and repeated spaces, and space vs underscore do not matter:
+    " First  Name" matches `first_name`."""
+    return " ".join(str(header).replace("_", " ").split()).lower() if header is not None else ""
 
 
 def resolve(kind: str, overrides: dict[str, str]) -> list[Column]:

@@ -30,7 +30,7 @@ RETRIES = 3
 BACKOFF_SECONDS = 2.0
 # Bump when reading or validation rules change what a file loads as: the next run then
 # reloads unchanged files instead of treating them as a no-op.
-READER_VERSION = "1"
+READER_VERSION = "2"  # 2: spaces equal underscores in headers
 
 
 @dataclass
@@ -52,12 +52,15 @@ class LoadResult:
     files: dict[str, FetchedFile]
     rows: dict[str, int] = field(default_factory=dict)
     reps_seeded: int = 0
+    ignored_columns: dict[str, list[str]] = field(default_factory=dict)  # kind -> headers no column maps to
     report: Report = field(default_factory=Report)
 
 
-def with_retries(fn: Callable, what: str, log=None, retries: int = RETRIES, backoff: float = BACKOFF_SECONDS):
+def with_retries(fn: Callable, what: str, log=None, retries: int | None = None, backoff: float | None = None):
     """Call `fn`, retrying transient ServiceErrors with doubling waits, then failing with
     the last error (bounded: `retries` attempts)."""
+    retries = RETRIES if retries is None else retries
+    backoff = BACKOFF_SECONDS if backoff is None else backoff
     for attempt in range(1, retries + 1):
         try:
             return fn()
@@ -186,6 +189,7 @@ def load(config: TenantConfig, files: dict[str, FetchedFile], run_id: str | None
                 from ga_intel.masterdata.validate import Problem
 
                 report.problems.append(Problem(files[kind].name, None, None, exc.message))
+        result.ignored_columns = {kind: sheet.extra_headers for kind, sheet in sheets.items()}
         users = clean(sheets["users"], user_cols, "user_id", report) if "users" in sheets else []
         locations = clean(sheets["locations"], loc_cols, "warehouse_code", report) if "locations" in sheets else []
         if users and locations:
