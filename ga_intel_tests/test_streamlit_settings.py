@@ -341,3 +341,36 @@ def test_master_data_column_mapping_is_edited_as_lines(tenants, monkeypatch):
     submit(at, "master_data")
     assert "unknown column(s) no_such_column" in texts(at)
     assert store.get("acme").master_data.user_columns == {"user_id": "Web User ID", "branch_code": "Home Branch"}
+
+
+def test_sales_reps_are_edited_in_the_table_all_or_nothing(tenants, monkeypatch):
+    import sqlalchemy as sa
+
+    from ga_intel.db import tenant_scope
+
+    with tenant_scope("acme") as conn:
+        conn.execute(sa.text("INSERT INTO tenant_data.locations (tenant_id, warehouse_code, warehouse_name, source_row) "
+                             "VALUES ('acme', 'CHI', 'Chicago', 2), ('acme', 'MKE', 'Milwaukee', 3)"))
+        conn.execute(sa.text("INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, source) "
+                             "VALUES ('acme', 'CHI', 'kara@acme.example', 'Kara', 'file')"))
+    at = app_as(monkeypatch, "admin@acme.example")
+    at.session_state["acme:reps:editor"] = {
+        "edited_rows": {}, "deleted_rows": [],
+        "added_rows": [{"branch_code": "MKE", "rep_email": "Rita@Acme.example", "rep_name": "Rita"},
+                       {"branch_code": "NOPE", "rep_email": "x@acme.example", "rep_name": "X"}],
+    }
+    at.button(key="save-reps").click()
+    at.run()
+    assert "branch 'NOPE' is not in the locations list" in texts(at)
+    from ga_intel.masterdata.reps import list_reps
+
+    assert [(r["branch_code"], r["rep_email"]) for r in list_reps("acme")] == [("CHI", "kara@acme.example")]
+    at.session_state["acme:reps:editor"] = {
+        "edited_rows": {0: {"enabled": False}}, "deleted_rows": [],
+        "added_rows": [{"branch_code": "MKE", "rep_email": "Rita@Acme.example", "rep_name": "Rita"}],
+    }
+    at.button(key="save-reps").click()
+    at.run()
+    assert not at.exception, at.exception
+    got = {(r["branch_code"], r["rep_email"]): (r["enabled"], r["source"]) for r in list_reps("acme")}
+    assert got == {("CHI", "kara@acme.example"): (False, "manual"), ("MKE", "rita@acme.example"): (True, "manual")}

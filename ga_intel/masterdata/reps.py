@@ -59,3 +59,36 @@ def customers_without_rep(tenant_id: str, examples: int = 10) -> tuple[int, list
             {"n": examples}).all()
     return count, [f"customer {uid} (row {row}) has no sales rep (none for branch {branch})"
                    for uid, branch, row in rows]
+
+
+def apply_edits(tenant_id: str, upserts: list[dict], removals: list[tuple[str, str]]) -> None:
+    """The dashboard's table edits, all or nothing: every row is checked before any is
+    written. `upserts`: dicts with branch_code, rep_email, rep_name, enabled."""
+    problems = []
+    with tenant_scope(tenant_id) as conn:
+        branches = set(conn.execute(sa.text("SELECT warehouse_code FROM tenant_data.locations")).scalars())
+        cleaned = []
+        for i, row in enumerate(upserts, 1):
+            branch, name = (row.get("branch_code") or "").strip(), (row.get("rep_name") or "").strip()
+            try:
+                email = _email(row.get("rep_email") or "")
+            except ValueError:
+                problems.append(f"row {i}: {row.get('rep_email')!r} is not a valid email address")
+                continue
+            if not branch or not name:
+                problems.append(f"row {i}: branch and name must not be empty")
+            elif branches and branch not in branches:
+                problems.append(f"row {i}: branch {branch!r} is not in the locations list")
+            else:
+                cleaned.append({"t": tenant_id, "b": branch, "e": email, "n": name, "en": row.get("enabled") is None or bool(row.get("enabled"))})
+        if problems:
+            raise GaIntelError("nothing was saved: " + "; ".join(problems))
+        for branch, email in removals:
+            conn.execute(sa.text("DELETE FROM tenant_data.sales_reps WHERE branch_code = :b AND rep_email = :e"),
+                         {"b": branch, "e": email})
+        for params in cleaned:
+            conn.execute(sa.text(
+                "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, enabled, source) "
+                "VALUES (:t, :b, :e, :n, :en, 'manual') ON CONFLICT (tenant_id, branch_code, rep_email) DO UPDATE SET "
+                "rep_name = EXCLUDED.rep_name, enabled = EXCLUDED.enabled, source = 'manual', updated_at = now()"),
+                params)

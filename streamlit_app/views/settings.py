@@ -18,7 +18,8 @@ import streamlit as st
 from pydantic import SecretStr
 from pydantic_core import PydanticUndefined
 
-from ga_intel.errors import TenantFileError
+from ga_intel.errors import GaIntelError, TenantFileError
+from ga_intel.masterdata import reps as rep_store
 from ga_intel.tenancy import store
 from ga_intel.tenancy.tenant_file import SECTIONS, secret_fields
 from streamlit_app.lib import context, ui
@@ -265,3 +266,41 @@ if st.button("Save members", key="save-members", type="primary"):
         st.error("Nothing was saved: you would remove your own admin access. Ask another admin to do that.")
     else:
         _save("members", "members", rows)
+
+
+# --- sales reps ----------------------------------------------------------------------------
+
+st.subheader("Sales reps")
+st.caption("Branch → sales rep, for report recipients and task assignment. Rows saved here are "
+           "manual: a master-data reload never overwrites or removes them.")
+REP_COLUMNS = ["branch_code", "rep_email", "rep_name", "enabled", "source"]
+stored_reps = pd.DataFrame(rep_store.list_reps(ctx.tenant_id), columns=REP_COLUMNS + ["updated_at"])[REP_COLUMNS]
+edited_reps = st.data_editor(
+    stored_reps, num_rows="dynamic", hide_index=True, key=_key("reps", "editor"), width="stretch",
+    disabled=["source"],
+    column_config={
+        "branch_code": st.column_config.TextColumn("Branch", required=True),
+        "rep_email": st.column_config.TextColumn("Rep email", required=True),
+        "rep_name": st.column_config.TextColumn("Rep name", required=True),
+        "enabled": st.column_config.CheckboxColumn("Enabled", default=True),
+        "source": st.column_config.TextColumn("Source"),
+    },
+)
+_show_outcome("reps", "Sales reps")
+if st.button("Save sales reps", key="save-reps", type="primary"):
+    def _row(r):
+        return {k: (None if v is None or (not isinstance(v, (str, bool)) and pd.isna(v)) else v) for k, v in r.items()}
+
+    before = {(r["branch_code"], r["rep_email"]): r for r in map(_row, stored_reps.to_dict("records"))}
+    after = [_row(r) for r in edited_reps.to_dict("records")]
+    kept = {(r.get("branch_code"), (r.get("rep_email") or "").strip().lower()) for r in after}
+    changed = [r for r in after if before.get((r.get("branch_code"), r.get("rep_email"))) != r]
+    removed = [key for key in before if key not in kept]
+    try:
+        rep_store.apply_edits(ctx.tenant_id, changed, removed)
+    except GaIntelError as exc:
+        st.error(exc.message)
+    else:
+        _OUTCOMES[_slot("reps")] = ("saved",)
+        _VERSIONS[_slot("reps")] = _VERSIONS.get(_slot("reps"), 0) + 1
+        st.rerun()
