@@ -2,17 +2,21 @@
 tables (and with the tenant's current master data)."""
 
 import datetime as dt
+import warnings
 
 import dagster as dg
 import sqlalchemy as sa
 
 from ga_intel.ga4.extract import TABLES as GA4_TABLES
 from ga_intel.insights import metrics, tasks
-from ga_intel.orchestration.partitions import DATE_DIMENSION, TENANT_DIMENSION, tenant_and_date, tenant_day_partitions
+from ga_intel.orchestration.partitions import TENANT_DIMENSION, tenant_and_date, tenant_day_partitions
 from ga_intel.orchestration.resources import TenantSettingsResource, WarehouseResource
 
 GROUP = "insights"
-_TENANT_ONLY = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name=TENANT_DIMENSION)
+with warnings.catch_warnings():
+    # Beta in Dagster 1.13, but the documented way to depend on a tenant-only asset.
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    _TENANT_ONLY = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name=TENANT_DIMENSION)
 DEPS = [dg.AssetDep(t) for t in GA4_TABLES] + [
     dg.AssetDep(t, partition_mapping=_TENANT_ONLY) for t in ("users", "locations", "sales_reps")]
 
