@@ -40,36 +40,32 @@ def _csv(batch: pa.RecordBatch) -> io.BytesIO:
 
 def copy_batches(conn: Connection, table: str, batches: Iterable[pa.RecordBatch], tenant_id: str,
                  day: dt.date) -> int:
-    """Load batches into tenant_data.<table>; returns rows written.
-
-    PostgreSQL refuses COPY into a table under row-level security, so rows are COPYed
-    into a transaction-local staging table and moved over with one INSERT ... SELECT,
-    which the tenant policy's WITH CHECK still vets row by row. The next batch's CSV is
-    written (by Arrow, outside the GIL) while the current one streams to the server."""
+    """Load batches into tenant_data.<table> (through `db.bulk`'s staging table); returns
+    rows written. The next batch's CSV is written (by Arrow, outside the GIL) while the
+    current one streams to the server."""
     from concurrent.futures import ThreadPoolExecutor
 
-    cursor = conn.connection.dbapi_connection.cursor()
-    stage = f"stage_{table}"
-    conn.execute(sa.text(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {SCHEMA}.{table}) ON COMMIT DROP"))
-    conn.execute(sa.text(f"TRUNCATE {stage}"))
+    from ga_intel.db.bulk import copy_via_stage
+
+    keyed = (_with_keys(b, tenant_id, day) for b in batches if b.num_rows)
+    first = next(keyed, None)
+    if first is None:
+        return 0
     written = 0
-    columns = None
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = None
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            batch = _with_keys(batch, tenant_id, day)
-            columns = ", ".join(f'"{c}"' for c in batch.schema.names)
-            ready, pending = pending, (pool.submit(_csv, batch), batch.num_rows)
-            if ready:
-                cursor.copy_expert(f"COPY {stage} ({columns}) FROM STDIN WITH (FORMAT csv)", ready[0].result())
-                written += ready[1]
-        if pending:
-            cursor.copy_expert(f"COPY {stage} ({columns}) FROM STDIN WITH (FORMAT csv)", pending[0].result())
-            written += pending[1]
-    if columns:
-        conn.execute(sa.text(f"INSERT INTO {SCHEMA}.{table} ({columns}) SELECT {columns} FROM {stage}"))
+
+    def chunks():
+        nonlocal written
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending, rows = pool.submit(_csv, first), first.num_rows
+            for batch in keyed:
+                upcoming = pool.submit(_csv, batch)
+                yield pending.result()
+                written += rows
+                pending, rows = upcoming, batch.num_rows
+            yield pending.result()
+            written += rows
+
+    copy_via_stage(conn, table, first.schema.names, chunks())
     return written
 
 

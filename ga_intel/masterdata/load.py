@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ga_intel.db import tenant_scope
+from ga_intel.db.bulk import copy_via_stage
 from ga_intel.errors import ServiceError
 from ga_intel.masterdata import columns as cols
 from ga_intel.masterdata.read import read_xlsx
@@ -127,9 +128,7 @@ def _csv_value(value):
 
 
 def _insert(conn: Connection, table: str, tenant_id: str, records: list[dict], names: list[str]) -> int:
-    """COPY the records in. PostgreSQL refuses COPY into a table under row-level security,
-    so they go to a transaction-local staging table first and move over with one
-    INSERT ... SELECT, which the tenant policy's WITH CHECK still vets."""
+    """COPY the records in (through `db.bulk`'s staging table: COPY is refused under RLS)."""
     if not records:
         return 0
     columns = ["tenant_id", *names, "source_row"]
@@ -140,13 +139,7 @@ def _insert(conn: Connection, table: str, tenant_id: str, records: list[dict], n
         # reader never yields empty strings (blank cells are None).
         writer.writerow([tenant_id, *(_csv_value(r.get(n)) for n in names), r["_row"]])
     buf.seek(0)
-    stage = f"stage_md_{table}"
-    column_list = ", ".join(columns)
-    conn.execute(sa.text(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE tenant_data.{table}) ON COMMIT DROP"))
-    conn.execute(sa.text(f"TRUNCATE {stage}"))
-    conn.connection.dbapi_connection.cursor().copy_expert(
-        f"COPY {stage} ({column_list}) FROM STDIN WITH (FORMAT csv)", buf)
-    conn.execute(sa.text(f"INSERT INTO tenant_data.{table} ({column_list}) SELECT {column_list} FROM {stage}"))
+    copy_via_stage(conn, table, columns, [buf])
     return len(records)
 
 
