@@ -17,6 +17,15 @@ class CheckResult:
     detail: str
 
 
+def master_files_result(service: str, settings, names: set[str], reached: str, found: str) -> CheckResult:
+    """Whether both master-data files are among `names` (an SFTP or folder listing);
+    `reached` and `found` say where, for the failure and the success message."""
+    missing = [f for f in (settings.user_file, settings.locations_file) if f not in names]
+    if missing:
+        return CheckResult(service, False, f"{reached}, but {', '.join(missing)} missing")
+    return CheckResult(service, True, f"{found}{settings.user_file} and {settings.locations_file} present")
+
+
 def _secrets(settings) -> list[str]:
     """The secret values of a settings section, longest first."""
     import json

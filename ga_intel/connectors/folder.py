@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ga_intel.connectors import CheckResult
+from ga_intel.connectors import CheckResult, master_files_result
 from ga_intel.connectors.sftp import FileInfo
 from ga_intel.errors import ServiceError
 from ga_intel.tenancy.tenant_file import FolderSettings
@@ -51,7 +51,4 @@ def check(settings: FolderSettings) -> CheckResult:
             names = set(session.listdir())
     except ServiceError as exc:
         return CheckResult("folder", False, str(exc))
-    missing = [f for f in (settings.user_file, settings.locations_file) if f not in names]
-    if missing:
-        return CheckResult("folder", False, f"{settings.path} exists, but {', '.join(missing)} missing")
-    return CheckResult("folder", True, f"{settings.path}: {settings.user_file} and {settings.locations_file} present")
+    return master_files_result("folder", settings, names, f"{settings.path} exists", f"{settings.path}: ")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import paramiko
 
-from ga_intel.connectors import CheckResult
+from ga_intel.connectors import CheckResult, master_files_result
 from ga_intel.errors import ServiceError
 from ga_intel.tenancy.tenant_file import SftpSettings
 
@@ -213,8 +213,5 @@ def check(settings: SftpSettings) -> CheckResult:
         # A connection dropped mid-session; the messages carry no credentials.
         return CheckResult("sftp", False, f"sftp: connection to {settings.host}:{settings.port} failed: "
                                           f"{type(exc).__name__}: {exc}")
-    missing = [f for f in (settings.user_file, settings.locations_file) if f not in names]
     where = f"{settings.host}:{settings.remote_path}"
-    if missing:
-        return CheckResult("sftp", False, f"connected to {where}, but {', '.join(missing)} missing")
-    return CheckResult("sftp", True, f"connected to {where}; {settings.user_file} and {settings.locations_file} present")
+    return master_files_result("sftp", settings, names, f"connected to {where}", f"connected to {where}; ")
