@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from ga_intel import ports
+from ga_intel.devservices import stop_process
 from ga_intel.errors import GaIntelError
 
 
@@ -82,13 +83,7 @@ class BigQueryEmulator:
         raise GaIntelError(f"the BigQuery emulator did not answer on {self.endpoint} within {timeout:.0f} s")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def __enter__(self) -> "BigQueryEmulator":

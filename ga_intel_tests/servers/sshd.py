@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from ga_intel import ports
+from ga_intel.devservices import stop_process
 
 SSHD = "/usr/sbin/sshd"
 USER = "gaintel_sftp"
@@ -145,11 +146,5 @@ LogLevel VERBOSE
         return {k: v for k, v in values.items() if v is not None}
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
