@@ -23,6 +23,7 @@ SAMPLE_OVERRIDES: dict[tuple[str, str], object] = {
     ("master_data_files", "kind"): "users",
     ("tasks", "task_type"): "purchase_followup",
     ("tasks", "priority"): 1,
+    ("email_deliveries", "report_kind"): "branch",
 }
 
 _BY_TYPE = {
