@@ -4,62 +4,30 @@ Screenshots go to artifacts/screenshots/ (kept by CI)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-from ga_intel import ports
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import SMTP_PASSWORD, tenant_data
-
-REPO = Path(__file__).resolve().parents[1]
-SCREENSHOTS = REPO / "artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from ga_intel_tests.servers.dashboard import SCREENSHOTS, chromium_path, streamlit_server
 
 pytestmark = pytest.mark.browser
-
 
 
 @pytest.fixture
 def dashboard(db, secret_key, tmp_path):
     store.add(tenant_file.validate(tenant_data("acme", folder=str(tmp_path)), "test"))
-    port = ports.free_port()
-    env = dict(os.environ, GA_INTEL_DEV_LOGIN="1", GA_INTEL_DEV_USER="admin@acme.example")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app" / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"streamlit did not start: {proc.stdout.read().decode()[-2000:]}")
-            time.sleep(0.3)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    (tmp_path / "streamlit").mkdir()
+    env = {"GA_INTEL_DEV_LOGIN": "1", "GA_INTEL_DEV_USER": "admin@acme.example"}
+    with streamlit_server(tmp_path / "streamlit", env) as url:
+        yield url
 
 
 def test_settings_page_in_a_real_browser(dashboard):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium not found: install Debian's chromium (`apt-get install chromium`; .ci/run does)")
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{dashboard}/settings")  # Overview is the default page
         page.get_by_role("heading", name="Settings").wait_for(timeout=60_000)
@@ -95,14 +63,12 @@ def _some_ga4_data() -> None:
     ("data", "Data", "Load status by day"),
 ])
 def test_each_page_in_a_real_browser(dashboard, path, heading, marker):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium not found: install Debian's chromium (`apt-get install chromium`; .ci/run does)")
     from playwright.sync_api import sync_playwright
 
     _some_ga4_data()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{dashboard}/{path}")
         page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=60_000)
