@@ -329,6 +329,25 @@ def test_oidc_login_wins_over_the_dev_login(tenants, monkeypatch):
     assert any("not verified" in e.value for e in at.error)
 
 
+@pytest.mark.parametrize("providers, buttons", [
+    # `client_kwargs` configures the default provider; it is not a provider named "client_kwargs".
+    ({"client_id": "ga-intel", "client_secret": "s", "client_kwargs": {"scope": "openid email"},
+      "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}, ["Log in"]),
+    ({"google": {"client_id": "g", "client_secret": "s",
+                 "server_metadata_url": "https://accounts.google.com/.well-known/openid-configuration"},
+      "okta": {"client_id": "o", "client_secret": "s",
+               "server_metadata_url": "https://acme.okta.com/.well-known/openid-configuration"}},
+     ["Log in with google", "Log in with okta"]),
+])
+def test_one_login_button_per_configured_provider(tenants, providers, buttons):
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32, **providers}
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert not at.exception, at.exception
+    assert [b.label for b in at.button] == buttons
+
+
 def test_master_data_column_mapping_is_edited_as_lines(tenants, monkeypatch):
     at = app_as(monkeypatch, "admin@acme.example")
     area = next(t for t in at.text_area if t.key.endswith("master_data:user_columns"))

@@ -47,10 +47,17 @@ def dev_banner() -> None:
         st.warning(DEV_BANNER, icon="⚠️")
 
 
+# Sub-tables of `[auth]` that are settings of the default provider, not providers.
+_DEFAULT_PROVIDER_TABLES = frozenset({"client_kwargs"})
+
+
 def _providers(section: Mapping) -> list[str | None]:
-    """`[auth.<name>]` sub-tables are named providers; without any, `st.login()` takes none."""
-    named = [name for name, value in section.items() if isinstance(value, Mapping)]
-    return named or [None]
+    """The providers `st.login` can use: None for the one set directly in `[auth]`
+    (`client_id`, `server_metadata_url`, …), then each `[auth.<name>]` sub-table."""
+    named = [name for name, value in section.items()
+             if isinstance(value, Mapping) and name not in _DEFAULT_PROVIDER_TABLES]
+    default = [None] if "client_id" in section or not named else []
+    return default + named
 
 
 def _oidc_email() -> str | None:
