@@ -21,6 +21,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from ga_intel import settings
 from ga_intel.errors import SecretKeyError
+from ga_intel.logs import remember_secret, remember_values
 
 ENV_VAR = "GA_INTEL_SECRET_KEY"
 _CANARY = "ga-intel key check v1"
@@ -79,19 +80,21 @@ class Keyring:
     def _load(self) -> None:
         keys, self.source = load_keys()
         self._fernet = MultiFernet([Fernet(k) for k in keys])
+        remember_secret(*(k.decode() for k in keys))
 
     def encrypt(self, value: dict) -> str:
+        remember_values(value)  # never in a log line from now on
         return self._fernet.encrypt(json.dumps(value, sort_keys=True).encode()).decode()
 
     def decrypt(self, token: str, what: str = "a secret") -> dict:
         try:
-            return json.loads(self._fernet.decrypt(token.encode()))
+            return remember_values(json.loads(self._fernet.decrypt(token.encode())))
         except InvalidToken:
             pass
         with self._lock:  # the key file may have been rotated under us
             self._load()
         try:
-            return json.loads(self._fernet.decrypt(token.encode()))
+            return remember_values(json.loads(self._fernet.decrypt(token.encode())))
         except InvalidToken:
             raise SecretKeyError(
                 f"cannot decrypt {what} with the key from {self.source}",

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from ga_intel.ga4.extract import TABLES as GA4_TABLES
 from ga_intel.insights import metrics, tasks
+from ga_intel.logs import log_context
 from ga_intel.orchestration.partitions import TENANT_DIMENSION, tenant_and_date, tenant_day_partitions
 from ga_intel.orchestration.resources import TenantSettingsResource, WarehouseResource
 
@@ -46,11 +47,12 @@ def insights_day(context: dg.AssetExecutionContext, tenant_settings: TenantSetti
                  warehouse: WarehouseResource):
     tenant_id, date_key = tenant_and_date(context)
     day = dt.date.fromisoformat(date_key)
-    rules = tenant_settings.load(tenant_id).rules
-    with warehouse.tenant_scope(tenant_id) as conn:
-        run = tasks.compute(conn, tenant_id, day, rules)  # first: recovered revenue feeds the metrics
-        figures = metrics.compute(conn, tenant_id, day, rules)
-        check_rows = _check_queries(conn, tenant_id, day)
+    with log_context(tenant=tenant_id, partition=str(context.partition_key)):
+        rules = tenant_settings.load(tenant_id).rules
+        with warehouse.tenant_scope(tenant_id) as conn:
+            run = tasks.compute(conn, tenant_id, day, rules)  # first: recovered revenue feeds the metrics
+            figures = metrics.compute(conn, tenant_id, day, rules)
+            check_rows = _check_queries(conn, tenant_id, day)
     tenant = figures["tenant"]
     yield dg.MaterializeResult(asset_key="tasks", metadata={
         "upserted": str(run.upserted or "none"), "withdrawn": run.withdrawn, "recovered": run.recovered,
