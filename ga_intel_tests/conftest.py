@@ -20,6 +20,8 @@ pytest_plugins = ["ga_intel_tests.servers.fixtures"]
 # Google's real GA4 sample (../shared/ga4-sample) is from 2020-11..2021-01; the daily
 # partitions are defined at import, so widen them before any test module imports them.
 os.environ.setdefault("GA_INTEL_PARTITION_START", "2020-11-01")
+# Step retries of transient errors wait 30 s, 60 s, 120 s in production; seconds here.
+os.environ.setdefault("GA_INTEL_RETRY_DELAY_SECONDS", "0.2")
 
 
 @pytest.fixture(scope="session", autouse=True)

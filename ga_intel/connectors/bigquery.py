@@ -58,7 +58,11 @@ def explain(exc: Exception, settings: BigQuerySettings) -> ServiceError:
             or "Connection" in type(exc).__name__ or "Timeout" in type(exc).__name__:
         target = settings.api_endpoint or "bigquery.googleapis.com"
         return ServiceError("bigquery", f"cannot reach {target}: {type(exc).__name__}",
-                            hint="check the network, or the api_endpoint setting")
+                            hint="check the network, or the api_endpoint setting", transient=True)
+    if isinstance(exc, (gexc.TooManyRequests, gexc.InternalServerError, gexc.BadGateway)):
+        return ServiceError("bigquery", f"BigQuery is overloaded or failing ({type(exc).__name__})",
+                            hint="retried automatically; see https://status.cloud.google.com if it persists",
+                            transient=True)
     return ServiceError("bigquery", f"{type(exc).__name__}: {str(exc)[:300]}")
 
 

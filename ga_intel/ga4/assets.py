@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from ga_intel.errors import GaIntelError
 from ga_intel.ga4 import extract
 from ga_intel.ga4.ingest import DayResult, ingest_day
+from ga_intel.logs import log_context
 from ga_intel.orchestration.partitions import tenant_and_date, tenant_day_partitions
 from ga_intel.orchestration.resources import BigQueryResource, TenantSettingsResource, WarehouseResource
+from ga_intel.orchestration.retries import TRANSIENT_RETRY_POLICY, is_transient, transient_only
 
 GROUP = "ga4"
 AVAILABILITY = "data_availability"
-TRANSIENT_RETRIES = 3
 
 CHECKS = [
     dg.AssetCheckSpec("daily_table_present", asset=AVAILABILITY,
@@ -33,13 +34,6 @@ CHECKS = [
 ]
 
 
-def _is_transient(exc: Exception) -> bool:
-    from google.api_core import exceptions as gexc
-
-    return isinstance(exc, (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.TooManyRequests,
-                            gexc.DeadlineExceeded, ConnectionError, TimeoutError))
-
-
 @dg.multi_asset(
     specs=[dg.AssetSpec(t, group_name=GROUP, skippable=True, kinds={"bigquery", "postgres"},
                         description=f"GA4 {t.replace('_', ' ')} per tenant × day (docs/DATABASE.md)")
@@ -50,29 +44,38 @@ def _is_transient(exc: Exception) -> bool:
     partitions_def=tenant_day_partitions,
     can_subset=False,
     name="ga4_day",
+    retry_policy=TRANSIENT_RETRY_POLICY,
 )
 def ga4_day(context: dg.AssetExecutionContext, tenant_settings: TenantSettingsResource,
             bigquery: BigQueryResource, warehouse: WarehouseResource):
     tenant_id, date_key = tenant_and_date(context)
-    day = dt.date.fromisoformat(date_key)
-    config = tenant_settings.load(tenant_id)
-    try:
-        result = ingest_day(config, bigquery.client(tenant_id), day, run_id=context.run_id, log=context.log.info)
-    except Exception as exc:
-        _record_failure(warehouse, tenant_id, day, context.run_id, exc)
-        if _is_transient(exc):
-            # Bounded: Dagster re-runs the step with growing waits, then fails for good.
-            raise dg.RetryRequested(max_retries=TRANSIENT_RETRIES,
-                                    seconds_to_wait=min(300, 15 * 2 ** context.retry_number)) from exc
-        raise
-    yield from _results(result, warehouse)
+    with log_context(tenant=tenant_id, partition=str(context.partition_key)):
+        day = dt.date.fromisoformat(date_key)
+        config = tenant_settings.load(tenant_id)
+        # Transient BigQuery errors fail the step and TRANSIENT_RETRY_POLICY re-runs it
+        # (bounded, with backoff and jitter); any other error is final at once.
+        with transient_only():
+            try:
+                result = ingest_day(config, bigquery.client(tenant_id), day, run_id=context.run_id,
+                                    log=context.log.info)
+            except Exception as exc:
+                _record_failure(warehouse, tenant_id, day, context.run_id, exc)
+                if is_transient(exc) and context.retry_number < TRANSIENT_RETRY_POLICY.max_retries:
+                    context.log.warning(f"transient error, retry {context.retry_number + 1} of "
+                                        f"{TRANSIENT_RETRY_POLICY.max_retries} follows: {_message(exc)}")
+                raise
+        yield from _results(result, warehouse)
+
+
+def _message(exc: Exception) -> str:
+    return exc.message if isinstance(exc, GaIntelError) else f"{type(exc).__name__}: {exc}"
 
 
 def _record_failure(warehouse: WarehouseResource, tenant_id: str, day: dt.date, run_id: str, exc: Exception) -> None:
     from ga_intel.ga4 import warehouse as wh
     from ga_intel.ga4.ingest import source_table
 
-    message = exc.message if isinstance(exc, GaIntelError) else f"{type(exc).__name__}: {exc}"
+    message = _message(exc)
     with warehouse.tenant_scope(tenant_id) as conn:
         wh.mark_failed(conn, tenant_id, day, source_table(day), run_id, message)
 

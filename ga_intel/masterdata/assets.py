@@ -3,11 +3,13 @@ loaded together because each customer's branch must exist in the same load."""
 
 import dagster as dg
 
+from ga_intel.logs import log_context
 from ga_intel.masterdata.load import fetch, load
 from ga_intel.masterdata.reps import customers_without_rep
 from ga_intel.masterdata.validate import MasterDataInvalid
 from ga_intel.orchestration.partitions import tenant_partitions
 from ga_intel.orchestration.resources import MasterDataResource, TenantSettingsResource
+from ga_intel.orchestration.retries import TRANSIENT_RETRY_POLICY, transient_only
 
 GROUP = "master_data"
 
@@ -36,20 +38,31 @@ CHECKS = [
     partitions_def=tenant_partitions,
     can_subset=False,
     name="master_data",
+    retry_policy=TRANSIENT_RETRY_POLICY,
 )
 def master_data(context: dg.AssetExecutionContext, config: MasterDataConfig,
                 tenant_settings: TenantSettingsResource, master_data: MasterDataResource):
     tenant_id = context.partition_key
-    settings = tenant_settings.load(tenant_id)
-    files = fetch(lambda: master_data.session(tenant_id), settings, log=context.log.warning)
-    try:
-        result = load(settings, files, run_id=context.run.run_id, force=config.force)
-    except MasterDataInvalid as exc:
-        raise dg.Failure(
-            description=exc.message,
-            metadata={"problems": len(exc.report.problems),
-                      "first_problems": "\n".join(str(p) for p in exc.report.problems[:20])},
-        ) from None
+    with log_context(tenant=tenant_id, partition=tenant_id):
+        yield from _master_data(context, config, tenant_id, tenant_settings, master_data)
+
+
+def _master_data(context, config: MasterDataConfig, tenant_id: str, tenant_settings: TenantSettingsResource,
+                 master_data: MasterDataResource):
+    # Transient SFTP errors outlasting fetch's own quick retries fail the step, and
+    # TRANSIENT_RETRY_POLICY re-runs it; everything else (an invalid file, a wrong
+    # password or host key) is final at once.
+    with transient_only():
+        settings = tenant_settings.load(tenant_id)
+        files = fetch(lambda: master_data.session(tenant_id), settings, log=context.log.warning)
+        try:
+            result = load(settings, files, run_id=context.run.run_id, force=config.force)
+        except MasterDataInvalid as exc:
+            raise dg.Failure(
+                description=exc.message, allow_retries=False,
+                metadata={"problems": len(exc.report.problems),
+                          "first_problems": "\n".join(str(p) for p in exc.report.problems[:20])},
+            ) from None
     file_meta = {f"{k}_file": f"{f.name} ({f.size:,} bytes, sha256 {f.sha256[:12]})" for k, f in files.items()}
     if result.changed:
         yield dg.MaterializeResult(asset_key="users", metadata={
