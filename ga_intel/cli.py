@@ -63,6 +63,12 @@ class _Group(click.Group):
 @click.group(cls=_Group)
 def main() -> None:
     """ga-intel: GA4 sales intelligence, per tenant."""
+    from ga_intel import logs
+
+    # JSON lines (tenant, partition; secrets masked) into $GA_INTEL_HOME/logs/ga-intel.log;
+    # the terminal keeps the commands' own human-readable output.
+    logs.setup("cli")
+    logs.logger("cli").info("ga-intel " + " ".join(sys.argv[1:]))
 
 
 # --- db --------------------------------------------------------------------------------
@@ -278,6 +284,49 @@ def dev(dagster_port: int, streamlit_port: int) -> None:
     from ga_intel import devrun
 
     sys.exit(devrun.run(dagster_port, streamlit_port, echo=click.echo))
+
+
+@main.command("health")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object: healthy, components[]")
+@click.option("--tenants", is_flag=True, help="also check every tenant's BigQuery, SFTP/folder, SMTP (slower)")
+@click.option("--dagster-url", envvar="GA_INTEL_DAGSTER_URL", help="Dagster UI base URL  [default: "
+              "http://127.0.0.1:$DAGSTER_PORT, port 3000]")
+@click.option("--streamlit-url", envvar="GA_INTEL_STREAMLIT_URL", help="dashboard base URL  [default: "
+              "http://127.0.0.1:$STREAMLIT_PORT, port 8501]")
+@click.option("--skip", multiple=True, type=click.Choice(["platform-db", "dagster-storage", "dagster-webserver",
+                                                         "dagster-daemon", "streamlit"]),
+              help="leave a component out (repeatable), e.g. where it runs elsewhere")
+def health_cmd(as_json: bool, tenants: bool, dagster_url: str | None, streamlit_url: str | None,
+               skip: tuple[str, ...]) -> None:
+    """Check every component; exits 1 naming the unhealthy ones and how to fix them."""
+    import json
+    import os
+
+    from ga_intel import health, logs
+
+    dagster_url = dagster_url or f"http://127.0.0.1:{os.environ.get('DAGSTER_PORT', '3000')}"
+    streamlit_url = streamlit_url or f"http://127.0.0.1:{os.environ.get('STREAMLIT_PORT', '8501')}"
+    results = health.run(dagster_url, streamlit_url, tenants=tenants, skip=skip)
+    healthy = all(r.ok for r in results)
+    log = logs.logger("health")
+    for r in results:
+        log.log(20 if r.ok else 40, f"{r.name}: {'ok' if r.ok else 'UNHEALTHY'}: {r.detail}"
+                + (f" (fix: {r.fix})" if r.fix and not r.ok else ""))
+    if as_json:
+        click.echo(json.dumps({"healthy": healthy, "unhealthy": [r.name for r in results if not r.ok],
+                               "components": [r.as_dict() for r in results]}, indent=2))
+    else:
+        width = max(len(r.name) for r in results) if results else 0
+        for r in results:
+            mark = click.style("ok  ", fg="green") if r.ok else click.style("FAIL", fg="red")
+            click.echo(f"{mark} {r.name:<{width}}  {r.detail}")
+            if not r.ok and r.fix:
+                click.echo(f"     {'':<{width}}  fix: {r.fix}")
+        bad = [r.name for r in results if not r.ok]
+        click.echo(click.style("healthy", fg="green") if healthy else
+                   click.style(f"unhealthy: {', '.join(bad)}", fg="red"))
+    if not healthy:
+        sys.exit(1)
 
 
 @main.command("run")
