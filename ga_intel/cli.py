@@ -365,9 +365,11 @@ def bench_cmd(suites: tuple[str, ...], as_json: bool, rows: int, events: tuple[i
 
 
 def _register() -> None:
+    from ga_intel.email.cli import email
     from ga_intel.ga4.cli import ga4
     from ga_intel.masterdata.cli import masterdata, reps
 
+    main.add_command(email)
     main.add_command(ga4)
     main.add_command(reps)
     main.add_command(masterdata)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from ga_intel.email.definitions import defs as email_defs
 from ga_intel.ga4.definitions import defs as ga4_defs
 from ga_intel.masterdata.definitions import defs as master_data_defs
 from ga_intel.orchestration.resources import build_resources
@@ -16,4 +17,5 @@ defs = dg.Definitions.merge(
     dg.Definitions(sensors=[tenant_sync_sensor], resources=build_resources()),
     ga4_defs,
     master_data_defs,
+    email_defs,
 )

@@ -31,16 +31,16 @@ def test_definitions_snapshot():
         "resources": sorted(repo.get_top_level_resources()),
     }
     assert snapshot == {
-        "assets": ["bounced_pages_daily", "cart_adds", "daily_metrics", "data_availability", "item_views",
+        "assets": ["bounced_pages_daily", "cart_adds", "daily_metrics", "data_availability", "email_reports", "item_views",
                    "location_daily_metrics", "locations", "page_views", "purchase_items", "purchases", "sales_reps",
                    "search_terms_daily", "searches", "sessions", "tasks", "users"],
         "checks": ["data_availability:daily_table_present", "data_availability:row_counts_match",
-                   "location_daily_metrics:metrics_reconcile", "purchases:no_duplicate_transaction_ids",
+                   "email_reports:reports_delivered", "location_daily_metrics:metrics_reconcile", "purchases:no_duplicate_transaction_ids",
                    "sessions:null_user_pseudo_id_share", "tasks:task_customers_known", "tasks:task_keys_unique",
                    "users:customers_have_a_rep"],
-        "jobs": ["ga4_job", "master_data_job"],
-        "sensors": ["ga4_export_sensor", "tenant_sync_sensor"],
-        "schedules": ["ga4_daily_refresh", "master_data_hourly"],
+        "jobs": ["email_job", "ga4_job", "master_data_job"],
+        "sensors": ["email_ready_sensor", "ga4_export_sensor", "tenant_sync_sensor"],
+        "schedules": ["email_daily_schedule", "ga4_daily_refresh", "master_data_hourly"],
         "resources": ["bigquery", "master_data", "smtp", "tenant_settings", "warehouse"],
     }
 

@@ -50,7 +50,7 @@ def _open(settings: SmtpSettings) -> smtplib.SMTP:
         raise
 
 
-def _connect(settings: SmtpSettings) -> smtplib.SMTP:
+def open_connection(settings: SmtpSettings) -> smtplib.SMTP:
     where = f"{settings.server}:{settings.port}"
     try:
         return _open(settings)
@@ -66,13 +66,19 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
     except smtplib.SMTPNotSupportedError as exc:
         raise ServiceError("smtp", f"{where} does not support AUTH: {exc}",
                            hint="remove user_name for a relay without AUTH, or enable AUTH on the server") from None
+    except smtplib.SMTPServerDisconnected as exc:
+        raise ServiceError("smtp", f"{where} closed the connection: {exc}", transient=True) from None
+    except smtplib.SMTPResponseException as exc:
+        raise ServiceError("smtp", f"{where}: {exc.smtp_code} {_text(exc.smtp_error)}",
+                           transient=400 <= exc.smtp_code < 500) from None
     except smtplib.SMTPException as exc:
         raise ServiceError("smtp", f"{where}: {type(exc).__name__}: {_text(getattr(exc, 'smtp_error', exc))}") from None
     except (socket.timeout, TimeoutError):
         raise ServiceError("smtp", f"timed out talking to {where} after {settings.timeout_seconds:g} s",
-                           hint="check server, port and firewall") from None
+                           hint="check server, port and firewall", transient=True) from None
     except OSError as exc:
-        raise ServiceError("smtp", f"cannot connect to {where}: {exc.strerror or exc}", hint="check server and port") from None
+        raise ServiceError("smtp", f"cannot connect to {where}: {exc.strerror or exc}", hint="check server and port",
+                           transient=True) from None
 
 
 def _text(value) -> str:
@@ -82,7 +88,7 @@ def _text(value) -> str:
 @contextmanager
 def connect(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
     """A connected, TLS-protected and logged-in SMTP session."""
-    conn = _connect(settings)
+    conn = open_connection(settings)
     try:
         yield conn
     finally:

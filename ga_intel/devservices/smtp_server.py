@@ -20,6 +20,7 @@ import hmac
 import ipaddress
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +76,9 @@ class SmtpSink:
     port: int = 0
     reject: set[str] = field(default_factory=set)
     messages: list[Received] = field(default_factory=list)
+    # Called with each accepted message before the client hears "250" (tests use it to
+    # crash a sender at the worst moment).
+    on_message: Callable[[Received], None] | None = None
 
     def __post_init__(self):
         self.folder = Path(self.folder)
@@ -101,6 +105,8 @@ class SmtpSink:
                     inbox.mkdir(exist_ok=True)
                     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
                     (inbox / f"{stamp}-{len(sink.messages):05d}.eml").write_bytes(received.data)
+                if sink.on_message is not None:
+                    sink.on_message(received)
                 return "250 Message accepted"
 
         return Handler()
@@ -138,6 +144,7 @@ class SmtpSink:
     def clear(self) -> None:
         with self._lock:
             self.messages.clear()
+        self.on_message = None
 
     def __enter__(self) -> "SmtpSink":
         return self.start()

@@ -217,6 +217,41 @@ class RuleSettings(_Section):
     task_expiry_days: int = Field(default=30, ge=1, le=365)
 
 
+class EmailSettings(_Section):
+    """The morning reports: when they go out, what waits for data, and the tenant's
+    template overrides (see docs/EMAIL.md). Templates are test-rendered on validation,
+    so a broken one is rejected when it is saved, never at send time."""
+
+    enabled: bool = True
+    send_hour: int = Field(default=7, ge=0, le=23, description="local hour (tenant timezone) to send")
+    wait_for_complete_data: bool = Field(default=True, description="hold a report while its day's data is incomplete")
+    incomplete_deadline_hour: int = Field(default=11, ge=0, le=23,
+                                          description="local hour after which a held report goes out anyway")
+    send_incomplete_after_deadline: bool = Field(default=True, description="after the deadline: send with a "
+                                                 "'data incomplete' note (true) or skip the day (false)")
+    max_report_age_days: int = Field(default=3, ge=0, le=3650,
+                                     description="older report dates never send on their own (backfills)")
+    dashboard_url: str = Field(default="http://localhost:8501", pattern=r"^https?://\S+$")
+    subject: str | None = Field(default=None, description="Jinja subject, e.g. '{{ branch_name }}: {{ date }}'")
+    intro: str | None = None
+    logo_url: str | None = Field(default=None, pattern=r"^https://\S+$")
+    primary_color: str = Field(default="#1f4e79", pattern=r"^#[0-9a-fA-F]{6}$")
+    branch_template: str | None = Field(default=None, description="a whole HTML template for branch reports")
+    summary_template: str | None = Field(default=None, description="a whole HTML template for the summary")
+    max_tasks_per_type: int = Field(default=25, ge=1, le=500)
+    retry_attempts: int = Field(default=3, ge=1, le=10, description="tries per message on transient SMTP errors")
+    retry_backoff_seconds: float = Field(default=2.0, ge=0, le=300)
+
+    @model_validator(mode="after")
+    def _templates(self) -> "EmailSettings":
+        if self.incomplete_deadline_hour < self.send_hour:
+            raise ValueError("incomplete_deadline_hour must not be before send_hour")
+        from ga_intel.email.render import check_overrides
+
+        check_overrides(self)  # raises ValueError naming the template and the problem
+        return self
+
+
 class MasterDataSettings(_Section):
     """Header overrides for the master-data files: canonical column -> header in the file
     (see docs/MASTER_DATA.md for the canonical names and their default headers)."""
@@ -260,6 +295,7 @@ class TenantConfig(_Section):
     ga4: Ga4Settings = Ga4Settings()
     rules: RuleSettings = RuleSettings()
     master_data: MasterDataSettings = MasterDataSettings()
+    email: EmailSettings = Field(default_factory=EmailSettings)
     members: list[Member] = []
 
     @field_validator("timezone")
@@ -291,6 +327,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "ga4": Ga4Settings,
     "rules": RuleSettings,
     "master_data": MasterDataSettings,
+    "email": EmailSettings,
 }
 
 
@@ -338,7 +375,12 @@ def validate(data: Any, source: str, check_paths: bool = False, pre_problems=())
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown setting (check the spelling; see docs/TENANT_FILE.md)"
-            problems.append((_format_loc(err["loc"]), msg))
+            path = _format_loc(err["loc"])
+            # A section-level check that names its field ("subject: ...") reports at that field.
+            named = re.match(r"^([a-z_]+): (.+)$", msg, re.S)
+            if named and path in SECTIONS and named.group(1) in SECTIONS[path].model_fields:
+                path, msg = f"{path}.{named.group(1)}", named.group(2)
+            problems.append((path, msg))
     if problems or config is None:
         # A missing env var also blanks a value, which the model then reports a second time.
         seen = {p for p, _ in pre_problems}

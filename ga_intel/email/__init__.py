@@ -1,0 +1,2 @@
+"""Branch-by-branch email reports: content, rendering, the delivery ledger and sending
+exactly once (docs/EMAIL.md)."""

@@ -1,0 +1,114 @@
+"""When reports go out.
+
+- `email_daily_schedule` ticks hourly and, for each tenant whose local send hour it is,
+  requests yesterday's report (timezones differ, so one cron cannot serve them all).
+- `email_ready_sensor` catches what the schedule could not send: yesterday's tasks
+  partition materialized after the send hour, or data still incomplete at send time and
+  now either complete or past the tenant's deadline.
+
+Both skip a report the ledger already holds and one with a run in flight, and use run
+keys, so the same report is never requested twice for the same reason. Even if it were,
+the ledger would turn the second run into a no-op.
+"""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from ga_intel.ga4.automation import partition_key
+
+email_job = dg.define_asset_job("email_job", selection=dg.AssetSelection.groups("email"))
+
+_IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+              dg.DagsterRunStatus.STARTED]
+
+
+def _planned(tenant_id: str, day: dt.date) -> bool:
+    """True once the ledger holds the report (sent, failed, skipped or still queued)."""
+    import sqlalchemy as sa
+
+    from ga_intel.db import tenant_scope
+
+    with tenant_scope(tenant_id) as conn:
+        return conn.execute(sa.text("SELECT 1 FROM tenant_data.email_deliveries WHERE report_date = :d LIMIT 1"),
+                            {"d": day}).first() is not None
+
+
+def _in_flight(instance: dg.DagsterInstance, key: dg.MultiPartitionKey) -> bool:
+    runs = instance.get_runs(dg.RunsFilter(job_name=email_job.name, statuses=_IN_FLIGHT,
+                                           tags={"dagster/partition": str(key)}), limit=1)
+    return bool(runs)
+
+
+def _tasks_materialized(instance: dg.DagsterInstance, key: dg.MultiPartitionKey) -> bool:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("tasks"), asset_partitions=[str(key)]), limit=1)
+    return bool(records.records)
+
+
+def _tenants(instance: dg.DagsterInstance):
+    from ga_intel.tenancy import store
+
+    known = set(instance.get_dynamic_partitions("tenant"))
+    for tenant_id in store.tenant_ids():
+        if tenant_id not in known:
+            continue  # tenant_sync_sensor adds it first
+        config = store.get(tenant_id)
+        if config.email.enabled:
+            yield config
+
+
+@dg.schedule(job=email_job, cron_schedule="0 * * * *", name="email_daily_schedule",
+             default_status=dg.DefaultScheduleStatus.RUNNING,
+             description="Hourly tick; sends yesterday's reports for each tenant whose local send hour it is.")
+def email_daily_schedule(context: dg.ScheduleEvaluationContext):
+    now = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
+    requests = []
+    for config in _tenants(context.instance):
+        local = now.astimezone(ZoneInfo(config.timezone))
+        if local.hour != config.email.send_hour:
+            continue
+        day = local.date() - dt.timedelta(days=1)
+        key = partition_key(config.id, day)
+        if _planned(config.id, day) or _in_flight(context.instance, key):
+            continue
+        requests.append(dg.RunRequest(run_key=f"email:{config.id}:{day}", partition_key=key,
+                                      tags={"ga_intel/trigger": "email_schedule"}))
+    return requests or dg.SkipReason("no tenant is at its send hour with a report still to send")
+
+
+@dg.sensor(job=email_job, name="email_ready_sensor", minimum_interval_seconds=300,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Sends yesterday's reports once the tasks partition exists and the send hour has passed.")
+def email_ready_sensor(context: dg.SensorEvaluationContext):
+    from ga_intel.db import tenant_scope
+    from ga_intel.email import content
+    from ga_intel.email.deliver import deadline, report_day, send_time
+
+    now = dt.datetime.now(dt.timezone.utc)
+    requests, waiting = [], []
+    for config in _tenants(context.instance):
+        day = report_day(config, now)
+        key = partition_key(config.id, day)
+        if now < send_time(config, day) or _planned(config.id, day):
+            continue
+        if not _tasks_materialized(context.instance, key):
+            waiting.append(f"{config.id}: tasks for {day} not materialized yet")
+            continue
+        if _in_flight(context.instance, key):
+            continue
+        with tenant_scope(config.id) as conn:
+            incomplete = content.completeness(conn, day)
+        if incomplete is None:
+            reason = "ready"
+        elif not config.email.wait_for_complete_data or now >= deadline(config, day):
+            reason = "deadline"
+        else:
+            waiting.append(f"{config.id}: {incomplete}")
+            continue
+        requests.append(dg.RunRequest(run_key=f"email:{config.id}:{day}:{reason}", partition_key=key,
+                                      tags={"ga_intel/trigger": f"email_sensor_{reason}"}))
+    if requests:
+        return requests
+    return dg.SkipReason("; ".join(waiting) or "no report due")
