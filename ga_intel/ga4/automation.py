@@ -23,6 +23,11 @@ ga4_job = dg.define_asset_job("ga4_job", selection=dg.AssetSelection.groups("ga4
 # table in the early morning of the property's timezone).
 REFRESH_HOUR_LOCAL = 5
 
+# Run queue lanes (dagster.yaml): fresh days jump the queue; the sensor's catch-up of
+# old days (a new tenant's history) yields to them and is capped like a backfill.
+FRESH_TAGS = {"dagster/priority": "1"}
+CATCHUP_TAGS = {"dagster/priority": "-1", "ga_intel/catchup": "true"}
+
 
 def partition_key(tenant_id: str, day: dt.date) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({TENANT_DIMENSION: tenant_id, DATE_DIMENSION: day.isoformat()})
@@ -42,7 +47,7 @@ def refresh_requests(tenants: list[tuple[str, str]], now: dt.datetime) -> list[d
             requests.append(dg.RunRequest(
                 run_key=f"ga4-refresh:{tenant_id}:{day}:{today}",
                 partition_key=partition_key(tenant_id, day),
-                tags={"ga_intel/trigger": "daily_refresh"},
+                tags={"ga_intel/trigger": "daily_refresh", **FRESH_TAGS},
             ))
     return requests
 
@@ -98,9 +103,10 @@ def ga4_export_sensor(context: dg.SensorEvaluationContext):
             continue
         for day in changed_tables(seen, current):
             date = dt.datetime.strptime(day, "%Y%m%d").date()
+            lane = FRESH_TAGS if day >= recent_from else CATCHUP_TAGS
             requests.append(dg.RunRequest(run_key=f"ga4-table:{tenant_id}:{day}:{current[day]}",
                                           partition_key=partition_key(tenant_id, date),
-                                          tags={"ga_intel/trigger": "export_sensor"}))
+                                          tags={"ga_intel/trigger": "export_sensor", **lane}))
         cursor[tenant_id] = current
     for line in errors:
         context.log.warning(f"ga4_export_sensor skipped {line}")
