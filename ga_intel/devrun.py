@@ -213,6 +213,9 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int
         env = child_env()
         env.setdefault("GA_INTEL_DEV_LOGIN", "1")
         env.setdefault("GA_INTEL_DEV_USER", "admin@demo.example")
+        from ga_intel import demo
+
+        env["GA_INTEL_SMTP_SINK_DIR"] = str(demo.smtp_dir())  # the Email page lists what the sink received
         from ga_intel.devservices.bigquery_emulator import install_spatial_extension
 
         install_spatial_extension()

@@ -40,6 +40,7 @@ ALL_ROLES = frozenset({"admin", "manager", "rep"})
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview.py", "Overview", ":material/monitoring:", "overview", ALL_ROLES, default=True),
     PageSpec("search.py", "Search", ":material/search:", "search", ALL_ROLES),
+    PageSpec("email.py", "Email", ":material/mail:", "email", frozenset({"admin", "manager"})),
     PageSpec("data.py", "Data", ":material/database:", "data", ALL_ROLES),
     PageSpec("settings.py", "Settings", ":material/settings:", "settings", frozenset({"admin"})),
 )

@@ -67,6 +67,8 @@ def tenant_settings() -> dict:
             "from_name": "Demo Supply Reports",
             "from_address": "reports@demo.example",
         },
+        # Report links point at the dashboard `make dev` serves.
+        "email": {"dashboard_url": f"http://127.0.0.1:{os.environ.get('STREAMLIT_PORT', '8501')}"},
         "members": [
             {"email": "admin@demo.example", "role": "admin"},
             {"email": "manager@demo.example", "role": "manager"},

@@ -27,7 +27,8 @@ def reps_list(tenant_id: str) -> None:
         click.echo("no sales reps yet: load master data, or add one with `ga-intel reps set`")
     for r in rows:
         state = "" if r["enabled"] else "  (disabled)"
-        click.echo(f"{r['branch_code']:<10} {r['rep_email']:<40} {r['rep_name']:<25} {r['source']}{state}")
+        click.echo(f"{r['branch_code']:<10} {r['rep_email']:<40} {r['rep_name']:<25} {r['role']:<8} "
+                   f"{r['source']}{state}")
 
 
 @reps.command("set")
@@ -35,15 +36,17 @@ def reps_list(tenant_id: str) -> None:
 @click.option("--branch", required=True)
 @click.option("--email", required=True)
 @click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["rep", "manager"]), default="rep", show_default=True,
+              help="managers get the branch report too, but are never assigned tasks")
 @click.option("--disabled", is_flag=True)
 @needs_database
-def reps_set(tenant_id: str, branch: str, email: str, name: str, disabled: bool) -> None:
+def reps_set(tenant_id: str, branch: str, email: str, name: str, role: str, disabled: bool) -> None:
     from ga_intel.masterdata.reps import set_rep
     from ga_intel.tenancy import store
 
     store.get(tenant_id)
-    set_rep(tenant_id, branch, email, name, enabled=not disabled)
-    click.echo(f"{branch}: {email} ({name}){' disabled' if disabled else ''}")
+    set_rep(tenant_id, branch, email, name, enabled=not disabled, role=role)
+    click.echo(f"{branch}: {email} ({name}, {role}){' disabled' if disabled else ''}")
 
 
 @reps.command("remove")

@@ -13,12 +13,19 @@ from ga_intel.tenancy.tenant_file import _email
 def list_reps(tenant_id: str) -> list[dict]:
     with tenant_scope(tenant_id) as conn:
         rows = conn.execute(sa.text(
-            "SELECT branch_code, rep_email, rep_name, enabled, source, updated_at FROM tenant_data.sales_reps "
+            "SELECT branch_code, rep_email, rep_name, role, enabled, source, updated_at FROM tenant_data.sales_reps "
             "ORDER BY branch_code, rep_email")).mappings().all()
     return [dict(r) for r in rows]
 
 
-def set_rep(tenant_id: str, branch: str, email: str, name: str, enabled: bool = True) -> None:
+ROLES = ("rep", "manager")
+
+
+def set_rep(tenant_id: str, branch: str, email: str, name: str, enabled: bool = True, role: str = "rep") -> None:
+    """Add or change one mapping row. Managers get their branch's report like reps but
+    are never assigned tasks."""
+    if role not in ROLES:
+        raise GaIntelError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     try:
         email = _email(email)
     except ValueError:
@@ -33,10 +40,11 @@ def set_rep(tenant_id: str, branch: str, email: str, name: str, enabled: bool = 
             raise GaIntelError(f"branch {branch!r} is not in tenant {tenant_id!r}'s locations list",
                                hint="`ga-intel reps list` and the Locations page show the branches")
         conn.execute(sa.text(
-            "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, enabled, source) "
-            "VALUES (:t, :b, :e, :n, :en, 'manual') ON CONFLICT (tenant_id, branch_code, rep_email) DO UPDATE SET "
-            "rep_name = EXCLUDED.rep_name, enabled = EXCLUDED.enabled, source = 'manual', updated_at = now()"),
-            {"t": tenant_id, "b": branch.strip(), "e": email, "n": name.strip(), "en": enabled})
+            "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, role, enabled, source) "
+            "VALUES (:t, :b, :e, :n, :r, :en, 'manual') ON CONFLICT (tenant_id, branch_code, rep_email) DO UPDATE SET "
+            "rep_name = EXCLUDED.rep_name, role = EXCLUDED.role, enabled = EXCLUDED.enabled, source = 'manual', "
+            "updated_at = now()"),
+            {"t": tenant_id, "b": branch.strip(), "e": email, "n": name.strip(), "r": role, "en": enabled})
 
 
 def remove_rep(tenant_id: str, branch: str, email: str) -> bool:
@@ -52,7 +60,7 @@ def customers_without_rep(tenant_id: str, examples: int = 10) -> tuple[int, list
     files were unchanged still reports the current state."""
     with tenant_scope(tenant_id) as conn:
         uncovered = ("FROM tenant_data.users u WHERE u.rep_email IS NULL AND NOT EXISTS ("
-                     "SELECT 1 FROM tenant_data.sales_reps r WHERE r.branch_code = u.branch_code AND r.enabled)")
+                     "SELECT 1 FROM tenant_data.sales_reps r WHERE r.branch_code = u.branch_code AND r.enabled AND r.role = 'rep')")
         count = conn.execute(sa.text(f"SELECT count(*) {uncovered}")).scalar()
         rows = conn.execute(sa.text(
             f"SELECT u.user_id, u.branch_code, u.source_row {uncovered} ORDER BY u.source_row LIMIT :n"),
@@ -75,12 +83,16 @@ def apply_edits(tenant_id: str, upserts: list[dict], removals: list[tuple[str, s
             except ValueError:
                 problems.append(f"row {i}: {row.get('rep_email')!r} is not a valid email address")
                 continue
+            role = row.get("role") or "rep"
             if not branch or not name:
                 problems.append(f"row {i}: branch and name must not be empty")
+            elif role not in ROLES:
+                problems.append(f"row {i}: role must be one of {', '.join(ROLES)}, not {role!r}")
             elif branches and branch not in branches:
                 problems.append(f"row {i}: branch {branch!r} is not in the locations list")
             else:
-                cleaned.append({"t": tenant_id, "b": branch, "e": email, "n": name, "en": row.get("enabled") is None or bool(row.get("enabled"))})
+                cleaned.append({"t": tenant_id, "b": branch, "e": email, "n": name, "r": role,
+                                "en": row.get("enabled") is None or bool(row.get("enabled"))})
         if problems:
             raise GaIntelError("nothing was saved: " + "; ".join(problems))
         for branch, email in removals:
@@ -88,7 +100,8 @@ def apply_edits(tenant_id: str, upserts: list[dict], removals: list[tuple[str, s
                          {"b": branch, "e": email})
         for params in cleaned:
             conn.execute(sa.text(
-                "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, enabled, source) "
-                "VALUES (:t, :b, :e, :n, :en, 'manual') ON CONFLICT (tenant_id, branch_code, rep_email) DO UPDATE SET "
-                "rep_name = EXCLUDED.rep_name, enabled = EXCLUDED.enabled, source = 'manual', updated_at = now()"),
+                "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, role, enabled, source) "
+                "VALUES (:t, :b, :e, :n, :r, :en, 'manual') ON CONFLICT (tenant_id, branch_code, rep_email) DO UPDATE "
+                "SET rep_name = EXCLUDED.rep_name, role = EXCLUDED.role, enabled = EXCLUDED.enabled, source = 'manual', "
+                "updated_at = now()"),
                 params)

@@ -33,11 +33,13 @@ SERVICE_TITLES = {
     "ga4": "GA4 identity fields",
     "rules": "Task rules",
     "master_data": "Master-data column mapping",
+    "email": "Email reports",
 }
 CHECKABLE = ("bigquery", "postgres", "sftp", "folder", "smtp")
 OPTIONAL = ("postgres",)  # sections an admin may add here
 # A PEM key pasted into a one-line input loses its line breaks, and with them its format.
 MULTILINE_SECRETS = {"private_key"}
+MULTILINE_FIELDS = {"intro", "branch_template", "summary_template"}  # email templates
 STORED_PLACEHOLDER = "stored — leave blank to keep"
 
 # Per "<tenant>:<form>": the outcome of the last save, and how often it succeeded.
@@ -95,6 +97,9 @@ def _field_widget(key: str, name: str, field, current, secret: bool):
         text = "".join(f"{k}: {v}\n" for k, v in (current or {}).items())
         return st.text_area(label, value=text, key=key, placeholder="user_id: Web User ID",
                             help="canonical column: header in the file, one per line (docs/MASTER_DATA.md)")
+    if name in MULTILINE_FIELDS:
+        return st.text_area(label, value="" if current is None else str(current), key=key, height=160,
+                            help=(help_text or "") + " Checked by rendering a sample report when you save.")
     # No min/max on numbers: the model's bounds apply, and its message names the field.
     if kind is int:
         return st.number_input(label, value=None if current is None else int(current), step=1, key=key,
@@ -273,7 +278,7 @@ if st.button("Save members", key="save-members", type="primary"):
 st.subheader("Sales reps")
 st.caption("Branch → sales rep, for report recipients and task assignment. Rows saved here are "
            "manual: a master-data reload never overwrites or removes them.")
-REP_COLUMNS = ["branch_code", "rep_email", "rep_name", "enabled", "source"]
+REP_COLUMNS = ["branch_code", "rep_email", "rep_name", "role", "enabled", "source"]
 stored_reps = pd.DataFrame(rep_store.list_reps(ctx.tenant_id), columns=REP_COLUMNS + ["updated_at"])[REP_COLUMNS]
 edited_reps = st.data_editor(
     stored_reps, num_rows="dynamic", hide_index=True, key=_key("reps", "editor"), width="stretch",
@@ -282,6 +287,8 @@ edited_reps = st.data_editor(
         "branch_code": st.column_config.TextColumn("Branch", required=True),
         "rep_email": st.column_config.TextColumn("Rep email", required=True),
         "rep_name": st.column_config.TextColumn("Rep name", required=True),
+        "role": st.column_config.SelectboxColumn("Role", options=["rep", "manager"], default="rep", required=True,
+                                                 help="managers get the branch report but no tasks"),
         "enabled": st.column_config.CheckboxColumn("Enabled", default=True),
         "source": st.column_config.TextColumn("Source"),
     },

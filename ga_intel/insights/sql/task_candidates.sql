@@ -3,7 +3,7 @@
 WITH {attribution},
 reps AS (
   SELECT DISTINCT ON (branch_code) branch_code, rep_email, rep_name
-  FROM tenant_data.sales_reps WHERE tenant_id = :tenant AND enabled ORDER BY branch_code, rep_email
+  FROM tenant_data.sales_reps WHERE tenant_id = :tenant AND enabled AND role = 'rep' ORDER BY branch_code, rep_email
 ),
 accounts AS (
   -- account_key -> its customer, company and branch
