@@ -18,7 +18,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from streamlit_app import auth  # noqa: E402
-from streamlit_app.lib import context, ui  # noqa: E402
+from streamlit_app.lib import branch_filter, context, ui  # noqa: E402
 
 # Not "pages/": on a run that never reaches st.navigation (sign-in, no access), Streamlit
 # would list that folder in the sidebar and serve its scripts by URL.
@@ -39,7 +39,10 @@ ALL_ROLES = frozenset({"admin", "manager", "rep"})
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview.py", "Overview", ":material/monitoring:", "overview", ALL_ROLES, default=True),
+    PageSpec("carts.py", "Cart abandonment", ":material/remove_shopping_cart:", "carts", ALL_ROLES),
     PageSpec("search.py", "Search", ":material/search:", "search", ALL_ROLES),
+    PageSpec("locations.py", "Locations", ":material/store:", "locations", ALL_ROLES),
+    PageSpec("tasks.py", "Tasks", ":material/checklist:", "tasks", ALL_ROLES),
     PageSpec("email.py", "Email", ":material/mail:", "email", frozenset({"admin", "manager"})),
     PageSpec("data.py", "Data", ":material/database:", "data", ALL_ROLES),
     PageSpec("settings.py", "Settings", ":material/settings:", "settings", frozenset({"admin"})),
@@ -69,6 +72,8 @@ def main() -> None:
     if ctx is None:
         no_access(email)
         st.stop()
+    with ui.stop_on_error():
+        ctx = branch_filter.apply(ctx)  # the branch picked on Locations, if it is one of this tenant's
     pages = [
         st.Page(VIEWS / spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.default)
         for spec in PAGES if ctx.role in spec.roles

@@ -27,6 +27,9 @@ class Context:
     tenants: tuple[str, ...]
     start: dt.date
     end: dt.date
+    # The branch every page is filtered to (lib/branch_filter.py validates it against the
+    # tenant's branches on every run); None: the whole tenant.
+    branch_filter: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -81,6 +84,12 @@ def resolve(email: str) -> Context | None:
     st.sidebar.caption(f"Signed in as {email} ({member.role}{', branch ' + member.branch if member.branch else ''})")
     ctx = Context(email=email, tenant_id=tenant_id, role=member.role, branch=member.branch, tenants=tenants,
                   start=start, end=end)
+    st.session_state[_CONTEXT_KEY] = ctx
+    return ctx
+
+
+def store(ctx: Context) -> Context:
+    """Make `ctx` this run's context (after app.py refines it, e.g. with the branch filter)."""
     st.session_state[_CONTEXT_KEY] = ctx
     return ctx
 

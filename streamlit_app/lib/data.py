@@ -14,6 +14,8 @@ SQL longer than a few lines lives in `streamlit_app/sql/<name>.sql`; `sql("name"
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -49,11 +51,41 @@ def _cached_query(tenant_id: str, statement: str, params: dict[str, Any]) -> pd.
     return run_query(tenant_id, statement, params)
 
 
+Runner = Callable[[str, str, dict[str, Any]], pd.DataFrame]
+_runner: Runner | None = None  # None: the cached runner (see `uncached`)
+
+
+def _statement(statement: str) -> str:
+    if "\n" not in statement and (SQL_DIR / f"{statement}.sql").is_file():
+        return sql(statement)
+    return statement
+
+
+def fetch(tenant_id: str, statement: str, **params: Any) -> pd.DataFrame:
+    """`statement` (SQL text, or the name of a file in sql/) for `tenant_id`, cached.
+
+    Page loaders (`lib/pagedata.py`) take the tenant from the `Context` they are given, which
+    on a page is always `context.current()`; `ga-intel bench dashboard` runs the same loaders
+    uncached."""
+    if _runner is not None:
+        return _runner(tenant_id, _statement(statement), params)
+    return _cached_query(tenant_id, _statement(statement), params)
+
+
 def query(statement: str, **params: Any) -> pd.DataFrame:
     """`statement` (SQL text, or the name of a file in sql/) for the signed-in user's tenant."""
-    if "\n" not in statement and (SQL_DIR / f"{statement}.sql").is_file():
-        statement = sql(statement)
-    return _cached_query(context.current().tenant_id, statement, params)
+    return fetch(context.current().tenant_id, statement, **params)
+
+
+@contextmanager
+def uncached(runner: Runner = run_query) -> Iterator[None]:
+    """Run every `fetch` through `runner` (default: straight to the database, no cache)."""
+    global _runner
+    saved, _runner = _runner, runner
+    try:
+        yield
+    finally:
+        _runner = saved
 
 
 def clear_cache() -> None:

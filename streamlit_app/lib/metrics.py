@@ -1,17 +1,20 @@
 """The dashboard's metric formulas, in one place.
 
 Over a date range [start, end] (GA4 `event_date`, the property's local day), from the
-`tenant_data` GA4 tables (docs/DATABASE.md):
+stored daily figures (`tenant_data.daily_metrics` for the tenant, `location_daily_metrics`
+for one branch; computed by the pipeline, definitions in docs/METRICS.md). Periods add up
+the daily counts and derive rates from the sums:
 
-- **Revenue** = Σ `purchases.revenue` over every purchase row. `purchases` already holds one
-  row per transaction (duplicate export events are collapsed at load), so rows whose
-  transaction id is `(not set)` or null count too: they are real purchases without a usable id.
-- **Transactions** = number of `purchases` rows.
+- **Revenue** = Σ revenue (de-duplicated transactions, plus purchases without a usable id).
+- **Transactions** = Σ transactions.
 - **AOV** (average order value) = Revenue / Transactions (undefined with no transactions).
-- **Sessions** = number of `sessions` rows (one per GA4 session and day).
-- **Active users** = number of distinct `sessions.user_pseudo_id` over the whole range
-  (GA4's device id; sessions under consent mode without one are not counted).
-- **Session conversion rate** = sessions with `had_purchase` / Sessions.
+- **Sessions** = Σ sessions.
+- **Active users (daily average)** = mean over the days with data of each day's distinct
+  GA4 device ids. Distinct users over a whole period cannot be added up from daily rows,
+  and counting them from the raw sessions would not meet the dashboard's response time.
+- **Session conversion rate** = Σ converting_sessions / Σ sessions.
+- **Abandonment rate** = Σ carts_abandoned / Σ carts_created.
+- **No-click rate** = Σ no_click_searches / Σ searches (searches with results).
 
 Daily values use the same formulas per day. The comparison period is the same number of
 days immediately before `start` (`previous_period`). Deltas are relative changes
@@ -44,7 +47,7 @@ class Kpis:
     transactions: int
     sessions: int
     converting_sessions: int
-    active_users: int
+    active_users: float | None  # daily average
 
     @property
     def aov(self) -> float | None:
@@ -59,28 +62,35 @@ class Kpis:
         return not (self.sessions or self.transactions)
 
 
-def daily(start: dt.date, end: dt.date) -> pd.DataFrame:
-    """One row per day with data: revenue, transactions, sessions, converting_sessions, AOV, conversion_rate."""
-    df = data.query("overview_daily", start=start, end=end)
-    if df.empty:
-        return df
+def with_rates(df: pd.DataFrame) -> pd.DataFrame:
+    """Per-row rates from the counts of a `metrics_daily` (or per-branch) frame."""
     df = df.copy()
-    df["event_date"] = pd.to_datetime(df["event_date"])
-    df["aov"] = [ratio(r, t) for r, t in zip(df["revenue"], df["transactions"])]
-    df["conversion_rate"] = [ratio(c, s) for c, s in zip(df["converting_sessions"], df["sessions"])]
+    if "event_date" in df:
+        df["event_date"] = pd.to_datetime(df["event_date"])
+    pairs = {"aov": ("revenue", "transactions"), "conversion_rate": ("converting_sessions", "sessions"),
+             "abandonment_rate": ("carts_abandoned", "carts_created"), "no_click_rate": ("no_click_searches", "searches")}
+    for name, (num, den) in pairs.items():
+        if num in df and den in df:
+            df[name] = [ratio(n, d) for n, d in zip(df[num], df[den])]
     return df
 
 
-def kpis(start: dt.date, end: dt.date, days: pd.DataFrame | None = None) -> Kpis:
-    """The period's KPIs (`days`: the period's `daily()` frame, when already loaded)."""
-    days = daily(start, end) if days is None else days
-    users = data.query("overview_users", start=start, end=end)
+def daily(tenant_id: str, start: dt.date, end: dt.date, branch: str | None = None) -> pd.DataFrame:
+    """One row per day with figures (tenant, or `branch`): the stored counts plus their rates."""
+    df = data.fetch(tenant_id, "metrics_daily", start=start, end=end, branch=branch)
+    return df if df.empty else with_rates(df)
+
+
+def kpis(days: pd.DataFrame) -> Kpis:
+    """The KPIs of the period whose `daily()` rows are `days`."""
+    if days.empty:
+        return Kpis(0.0, 0, 0, 0, None)
     return Kpis(
-        revenue=float(days["revenue"].sum()) if not days.empty else 0.0,
-        transactions=int(days["transactions"].sum()) if not days.empty else 0,
-        sessions=int(days["sessions"].sum()) if not days.empty else 0,
-        converting_sessions=int(days["converting_sessions"].sum()) if not days.empty else 0,
-        active_users=int(users["active_users"].iloc[0]) if not users.empty else 0,
+        revenue=float(days["revenue"].sum()),
+        transactions=int(days["transactions"].sum()),
+        sessions=int(days["sessions"].sum()),
+        converting_sessions=int(days["converting_sessions"].sum()),
+        active_users=float(days["active_users"].mean()),
     )
 
 
@@ -91,20 +101,21 @@ def relative_delta(current: float | None, previous: float | None) -> float | Non
     return (current - previous) / previous
 
 
-def search_terms(start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Per term: searches, searching_users, sessions, and the no-result / no-click / convert counts.
+def search_terms(tenant_id: str, start: dt.date, end: dt.date, branch: str | None = None,
+                 top: int = 100) -> pd.DataFrame:
+    """Per term (those in some table's top `top`): searches, the no-result / no-click /
+    converting counts, and their shares (sql/search_terms.sql):
 
     - no-result share = no_result_searches / searches
-    - no-click share = no_click_searches / searches_with_results (results shown, no item viewed
-      or added to cart afterwards in the session)
-    - add-to-cart share = add_to_cart_searches / searches; purchase share = purchase_searches / searches
+    - no-click share = no_click_sessions / sessions
+    - cart share = cart_sessions / sessions; purchase share = purchase_sessions / sessions
     """
-    df = data.query("search_terms", start=start, end=end)
+    df = data.fetch(tenant_id, "search_terms", start=start, end=end, branch=branch, top=top)
     if df.empty:
         return df
     df = df.copy()
     df["no_result_share"] = [ratio(n, s) for n, s in zip(df["no_result_searches"], df["searches"])]
-    df["no_click_share"] = [ratio(n, s) for n, s in zip(df["no_click_searches"], df["searches_with_results"])]
-    df["add_to_cart_share"] = [ratio(n, s) for n, s in zip(df["add_to_cart_searches"], df["searches"])]
-    df["purchase_share"] = [ratio(n, s) for n, s in zip(df["purchase_searches"], df["searches"])]
+    df["no_click_share"] = [ratio(n, s) for n, s in zip(df["no_click_sessions"], df["sessions"])]
+    df["cart_share"] = [ratio(n, s) for n, s in zip(df["cart_sessions"], df["sessions"])]
+    df["purchase_share"] = [ratio(n, s) for n, s in zip(df["purchase_sessions"], df["sessions"])]
     return df

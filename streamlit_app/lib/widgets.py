@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -9,9 +11,16 @@ from streamlit_app.lib import context
 
 NO_GA4_DATA = (
     "No GA4 data loaded for these dates yet — the pipeline loads each day after GA4 exports it "
-    "(usually the next morning); see the **Data** page for which days are loaded, and pick other dates "
-    "in the sidebar."
+    "(usually the next morning) and then computes the day's metrics and tasks; see the **Data** page for "
+    "which days are loaded, and pick other dates in the sidebar."
 )
+NO_METRICS = NO_GA4_DATA
+
+
+def no_branch_metrics(ctx: context.Context) -> str:
+    return (f"No figures for branch **{ctx.branch_filter}** in these dates — it had no sessions or orders, or "
+            "these days are not loaded yet (see the **Data** page). Clear the branch filter in the sidebar to see "
+            "the whole tenant.")
 
 
 def empty_state(message: str = NO_GA4_DATA) -> None:
@@ -21,7 +30,8 @@ def empty_state(message: str = NO_GA4_DATA) -> None:
 def download(df: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
     """A CSV download of exactly the data a chart or table shows, named by tenant and dates."""
     ctx = context.current()
-    file_name = f"{ctx.tenant_id}_{name}_{ctx.start:%Y%m%d}-{ctx.end:%Y%m%d}.csv"
+    branch = "_" + re.sub(r"[^A-Za-z0-9_.-]+", "-", ctx.branch_filter) if ctx.branch_filter else ""
+    file_name = f"{ctx.tenant_id}{branch}_{name}_{ctx.start:%Y%m%d}-{ctx.end:%Y%m%d}.csv"
     st.download_button(label, df.to_csv(index=False).encode("utf-8"), file_name=file_name,
                        mime="text/csv", key=f"download-{name}", icon=":material/download:")
 

@@ -1,19 +1,34 @@
--- Per search term (trimmed, lower-cased) over [:start, :end]. A "no-result" search is one
--- GA4 flagged as returning nothing (no_results); a "no-click" search returned results but
--- the session neither viewed an item nor added to cart after it.
-SELECT lower(btrim(search_term))                                          AS term,
-       count(*)::bigint                                                   AS searches,
-       count(DISTINCT user_pseudo_id)::bigint                             AS searching_users,
-       count(DISTINCT user_pseudo_id || ':' || ga_session_id)::bigint     AS sessions,
-       count(*) FILTER (WHERE no_results)::bigint                         AS no_result_searches,
-       count(*) FILTER (WHERE NOT no_results)::bigint                     AS searches_with_results,
-       count(*) FILTER (WHERE NOT no_results AND NOT then_view_item
-                                             AND NOT then_add_to_cart)::bigint AS no_click_searches,
-       count(*) FILTER (WHERE then_view_item)::bigint                     AS view_item_searches,
-       count(*) FILTER (WHERE then_add_to_cart)::bigint                   AS add_to_cart_searches,
-       count(*) FILTER (WHERE then_purchase)::bigint                      AS purchase_searches
-FROM tenant_data.searches
-WHERE event_date BETWEEN :start AND :end
-  AND search_term IS NOT NULL AND btrim(search_term) <> ''
-GROUP BY 1
+-- Per search term (trimmed, lower-cased at computation) over [:start, :end], for the tenant
+-- or :branch, from search_terms_daily (docs/METRICS.md). Only terms in some table's top
+-- :top are returned; distinct_terms counts them all.
+--   searches               = searches with results + no-result events
+--   no_click_sessions      = sessions whose searches for the term had results but no item
+--                            view or add-to-cart after them
+--   cart / purchase_sessions = sessions that added to cart / bought after searching the term
+--   searching_users        = distinct searchers per day and branch, summed (user-days)
+WITH t AS (
+    SELECT search_term                                   AS term,
+           sum(searches + no_result_searches)::bigint    AS searches,
+           sum(searches)::bigint                         AS searches_with_results,
+           sum(no_result_searches)::bigint               AS no_result_searches,
+           sum(searching_users)::bigint                  AS searching_users,
+           sum(sessions)::bigint                         AS sessions,
+           sum(no_click_sessions)::bigint                AS no_click_sessions,
+           sum(cart_sessions)::bigint                    AS cart_sessions,
+           sum(purchase_sessions)::bigint                AS purchase_sessions
+    FROM tenant_data.search_terms_daily
+    WHERE event_date BETWEEN :start AND :end
+      AND (CAST(:branch AS text) IS NULL OR branch_code = :branch)
+    GROUP BY search_term
+), ranked AS (
+    SELECT t.*,
+           count(*) OVER ()                                                             AS distinct_terms,
+           row_number() OVER (ORDER BY searches DESC, term)                             AS top_rank,
+           row_number() OVER (ORDER BY no_result_searches DESC, term)                   AS no_result_rank,
+           row_number() OVER (ORDER BY no_click_sessions DESC, term)                    AS no_click_rank,
+           row_number() OVER (ORDER BY purchase_sessions DESC, cart_sessions DESC, term) AS convert_rank
+    FROM t
+)
+SELECT * FROM ranked
+WHERE least(top_rank, no_result_rank, no_click_rank, convert_rank) <= :top
 ORDER BY searches DESC, term

@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from streamlit_app.lib import context, data, ui, widgets
+from streamlit_app.lib import context, pagedata, ui, widgets
 
 DAGSTER_URL_ENV = "GA_INTEL_DAGSTER_URL"
 DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
@@ -24,12 +24,14 @@ STATUS_COLORS = {"complete": "#2e7d32", "provisional": "#f9a825", "missing": "#9
 
 ctx = context.current()
 st.title("Data")
-st.caption(f"GA4 export days loaded for **{ctx.tenant_id}**, {ctx.start:%b %d, %Y} – {ctx.end:%b %d, %Y}")
+st.caption(f"GA4 export days loaded for **{ctx.tenant_id}**, {ctx.start:%b %d, %Y} – {ctx.end:%b %d, %Y}"
+           + (" · a day is loaded for every branch at once, so the branch filter does not apply here"
+              if ctx.branch_filter else ""))
 
 dagster = os.environ.get(DAGSTER_URL_ENV, DEFAULT_DAGSTER_URL).rstrip("/")
 
 with st.spinner("Loading data availability…"), ui.stop_on_error():
-    loaded = data.query("data_availability", start=ctx.start, end=ctx.end)
+    loaded = pagedata.data_availability(ctx)
 
 
 def _rows_written(value) -> str:

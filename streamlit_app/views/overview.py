@@ -1,6 +1,7 @@
 """Overview: the period's KPIs against the previous period of equal length, and daily trends.
 
-Formulas: `lib/metrics.py`.
+From the stored daily figures (daily_metrics; location_daily_metrics under a branch
+filter). Formulas: `lib/metrics.py`.
 """
 
 from __future__ import annotations
@@ -9,21 +10,23 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from streamlit_app.lib import context, metrics, ui, widgets
+from streamlit_app.lib import branch_filter, context, metrics, pagedata, ui, widgets
 
 ctx = context.current()
 st.title("Overview")
 prev_start, prev_end = metrics.previous_period(ctx.start, ctx.end)
 st.caption(f"{ctx.start:%b %d, %Y} – {ctx.end:%b %d, %Y}, compared with "
-           f"{prev_start:%b %d, %Y} – {prev_end:%b %d, %Y} · formulas in the help of each figure")
+           f"{prev_start:%b %d, %Y} – {prev_end:%b %d, %Y} · {branch_filter.describe(ctx)} · "
+           "formulas in the help of each figure")
 
-with st.spinner("Loading GA4 metrics…"), ui.stop_on_error():
-    days = metrics.daily(ctx.start, ctx.end)
-    now = metrics.kpis(ctx.start, ctx.end, days)
-    before = metrics.kpis(prev_start, prev_end)
+with st.spinner("Loading metrics…"), ui.stop_on_error():
+    loaded = pagedata.overview(ctx)
+    days = loaded.days
+    now = metrics.kpis(loaded.days)
+    before = metrics.kpis(loaded.previous)
 
 if now.empty:
-    widgets.empty_state()
+    widgets.empty_state(widgets.NO_METRICS if not ctx.branch_filter else widgets.no_branch_metrics(ctx))
     st.stop()
 
 
@@ -51,8 +54,9 @@ figures = [
      "Number of purchases (transactions)."),
     ("AOV", _money(now.aov), _pct_delta(now.aov, before.aov), "Average order value = revenue / transactions."),
     ("Sessions", f"{now.sessions:,}", _pct_delta(now.sessions, before.sessions), "Number of GA4 sessions."),
-    ("Active users", f"{now.active_users:,}", _pct_delta(now.active_users, before.active_users),
-     "Distinct GA4 device ids (user_pseudo_id) with a session in the period."),
+    ("Active users / day", "–" if now.active_users is None else f"{now.active_users:,.1f}",
+     _pct_delta(now.active_users, before.active_users),
+     "Daily average of distinct GA4 device ids (user_pseudo_id) with a session that day."),
     ("Conversion rate", "–" if now.conversion_rate is None else f"{now.conversion_rate:.1%}",
      _pp_delta(now.conversion_rate, before.conversion_rate),
      "Sessions with a purchase / sessions. Delta in percentage points."),
@@ -63,11 +67,12 @@ for cell, (label, value, delta, help_text) in zip(cells, figures):
 kpi_table = pd.DataFrame([
     {"metric": name, "current": getattr(now, attr), "previous": getattr(before, attr)}
     for name, attr in (("revenue", "revenue"), ("transactions", "transactions"), ("aov", "aov"),
-                       ("sessions", "sessions"), ("active_users", "active_users"),
+                       ("sessions", "sessions"), ("active_users_daily_average", "active_users"),
                        ("converting_sessions", "converting_sessions"), ("conversion_rate", "conversion_rate"))
 ])
 kpi_table.insert(1, "period", f"{ctx.start}..{ctx.end}")
 kpi_table.insert(2, "previous_period", f"{prev_start}..{prev_end}")
+kpi_table.insert(3, "branch", ctx.branch_filter or "all")
 widgets.download(kpi_table, "overview_kpis", label="Download KPIs (CSV)")
 
 st.subheader("Trends by day")

@@ -1,0 +1,17 @@
+-- The work list: tasks created in [:start, :end] inside the person's scope (the marker is
+-- replaced by lib/task_scope.SCOPE), narrowed by the page's filters. :rep '' = unassigned.
+SELECT task_key, task_type, status, priority, due_date, created_date, branch_code,
+       assigned_rep_email, assigned_rep_name, title, value::float8 AS value,
+       customer_id, company_id, account_key, note, status_set_by, status_set_at,
+       recovered_revenue::float8 AS recovered_revenue, recovered_on, context
+FROM tenant_data.tasks
+WHERE created_date BETWEEN :start AND :end
+  AND /*task_scope*/
+  AND task_type = ANY(CAST(:types AS text[]))
+  AND status = ANY(CAST(:statuses AS text[]))
+  AND (CAST(:branch AS text) IS NULL OR branch_code = :branch)
+  AND (CAST(:rep AS text) IS NULL
+       OR (CAST(:rep AS text) = '' AND assigned_rep_email IS NULL)
+       OR lower(assigned_rep_email) = :rep)
+ORDER BY priority, due_date, value DESC NULLS LAST, task_key
+LIMIT :limit
