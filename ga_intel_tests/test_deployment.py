@@ -1,0 +1,41 @@
+"""The larger-deployment instance config (deploy/dagster.production.yaml) loads against a
+real PostgreSQL named by its parts, and keeps dagster.yaml's run-queue guarantees."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+from ga_intel import settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_production_config_loads_on_postgres(platform_db, tmp_path, monkeypatch):
+    url = settings.database_urls().dagster
+    monkeypatch.setenv("DAGSTER_PG_HOST", url.host)
+    monkeypatch.setenv("DAGSTER_PG_PORT", str(url.port))
+    monkeypatch.setenv("DAGSTER_PG_USER", url.username)
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", url.password or "")
+    monkeypatch.setenv("DAGSTER_PG_DB", url.database)
+    shutil.copy(REPO / "deploy" / "dagster.production.yaml", tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        assert instance.run_monitoring_enabled and instance.run_retries_enabled
+        instance.get_runs(limit=1)  # the storage answers
+        limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits
+        assert {"key": "dagster/partition/tenant", "value": {"applyLimitPerUniqueValue": True}, "limit": 2} in limits
+        required = set(instance.get_required_daemon_types())
+        assert {"QUEUED_RUN_COORDINATOR", "MONITORING", "SENSOR", "SCHEDULER", "BACKFILL"} <= required
+
+    # Same lanes as the development config: bulk work leaves a quarter of the slots free.
+    dev = yaml.safe_load((REPO / "dagster.yaml").read_text())["run_coordinator"]["config"]
+    prod = yaml.safe_load((REPO / "deploy" / "dagster.production.yaml").read_text())["run_coordinator"]["config"]
+    assert {lim["key"] for lim in dev["tag_concurrency_limits"]} == {lim["key"] for lim in prod["tag_concurrency_limits"]}
+    for cfg in (dev, prod):
+        bulk = {lim["key"]: lim["limit"] for lim in cfg["tag_concurrency_limits"] if lim["key"] != "dagster/partition/tenant"}
+        assert all(limit == cfg["max_concurrent_runs"] * 3 // 4 for limit in bulk.values())
