@@ -344,21 +344,25 @@ def run_cmd(tenant_id: str, start, end) -> None:
 
 
 @main.command("bench")
-@click.argument("suites", nargs=-1, type=click.Choice(["ingest", "masterdata"]))
+@click.argument("suites", nargs=-1, type=click.Choice(["ingest", "masterdata", "scale"]))
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per measurement")
 @click.option("--rows", default=200_000, show_default=True, help="rows for the load-stage benchmark")
 @click.option("--events", multiple=True, type=int, default=[100_000], show_default=True,
               help="events per day for the end-to-end benchmark (repeatable, e.g. --events 1000000)")
+@click.option("--tenants", default=50, show_default=True, help="tenants for the scale benchmark")
+@click.option("--days", default=730, show_default=True, help="days of partitions for the scale benchmark")
 @needs_database
-def bench_cmd(suites: tuple[str, ...], as_json: bool, rows: int, events: tuple[int, ...]) -> None:
+def bench_cmd(suites: tuple[str, ...], as_json: bool, rows: int, events: tuple[int, ...], tenants: int, days: int) -> None:
     """Measure speed and memory against same-run baselines (see docs/PERFORMANCE.md)."""
     from ga_intel.devrun import REPO
 
     sys.path.insert(0, str(REPO))  # bench/ lives beside the package, not in it
     from bench import ingest, masterdata
+    from bench import scale
 
     runs = {"ingest": lambda: ingest.run(click.echo, rows=rows, events=events),
-            "masterdata": lambda: masterdata.run(click.echo)}
+            "masterdata": lambda: masterdata.run(click.echo),
+            "scale": lambda: scale.run(click.echo, tenants=tenants, days=days)}
     for suite in suites or tuple(runs):
         for m in runs[suite]():
             click.echo(m.line() if as_json else m.text())
