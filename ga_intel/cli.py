@@ -344,7 +344,7 @@ def run_cmd(tenant_id: str, start, end) -> None:
 
 
 @main.command("bench")
-@click.argument("suites", nargs=-1, type=click.Choice(["ingest", "masterdata", "scale"]))
+@click.argument("suites", nargs=-1, type=click.Choice(["ingest", "masterdata", "email", "scale"]))
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per measurement")
 @click.option("--rows", default=200_000, show_default=True, help="rows for the load-stage benchmark")
 @click.option("--events", multiple=True, type=int, default=[100_000], show_default=True,
@@ -357,12 +357,13 @@ def bench_cmd(suites: tuple[str, ...], as_json: bool, rows: int, events: tuple[i
     from ga_intel.devrun import REPO
 
     sys.path.insert(0, str(REPO))  # bench/ lives beside the package, not in it
-    from bench import ingest, masterdata
+    from bench import email, ingest, masterdata
     from bench import scale
 
     runs = {"ingest": lambda: ingest.run(click.echo, rows=rows, events=events),
             "masterdata": lambda: masterdata.run(click.echo),
-            "scale": lambda: scale.run(click.echo, tenants=tenants, days=days)}
+            "scale": lambda: scale.run(click.echo, tenants=tenants, days=days),
+            "email": lambda: email.run(click.echo)}
     for suite in suites or tuple(runs):
         for m in runs[suite]():
             click.echo(m.line() if as_json else m.text())
