@@ -1,6 +1,6 @@
 """One real-browser smoke test: the dashboard served by `streamlit run`, in headless
-Chromium (Debian's, via Playwright's executable_path; never `playwright install`).
-Screenshots go to artifacts/screenshots/ (kept by CI)."""
+Chromium (Debian's, via Playwright's executable_path; never `playwright install`), visiting
+every page as the tenant admin. Screenshots go to artifacts/screenshots/<page>.png (kept by CI)."""
 
 from __future__ import annotations
 
@@ -22,62 +22,94 @@ def dashboard(db, secret_key, tmp_path):
         yield url
 
 
-def test_settings_page_in_a_real_browser(dashboard):
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{dashboard}/settings")  # Overview is the default page
-        page.get_by_role("heading", name="Settings").wait_for(timeout=60_000)
-        page.get_by_text("Dev login is on").wait_for()
-        page.get_by_text("SMTP (email reports)").wait_for()
-        html = page.content()
-        page.screenshot(path=str(SCREENSHOTS / "settings.png"), full_page=True)
-        browser.close()
-    assert "acme-ga" in html
-    assert SMTP_PASSWORD not in html
-
-
-def _some_ga4_data() -> None:
-    """A few days of GA4 rows for acme, so the screenshots show charts and tables."""
+def _some_data() -> None:
+    """Two weeks of stored figures, search terms and tasks for acme's three branches, and a
+    customer's activity, so every screenshot shows charts and tables."""
     import datetime as dt
 
-    from ga_intel_tests.test_streamlit_pages import END, insert, purchase, search, session
+    from ga_intel_tests.test_streamlit_pages import END, figures, insert, purchase, search, session, task, term
 
-    days = [END - dt.timedelta(days=i) for i in range(7)]
-    for i, day in enumerate(days):
-        insert("acme", "sessions", [session(day, f"u{j}", 100 * i + j, purchase=j < 2) for j in range(5 + i)])
-        insert("acme", "purchases", [purchase(day, f"T{i}-{j}", 40 + 15 * j + i) for j in range(2)])
-        insert("acme", "searches", [search(day, "drill", view=True, cart=i % 2 == 0), search(day, "hammer", no_results=True),
-                                    search(day, "saw")])
+    insert("acme", "locations", [dict(warehouse_code=c, warehouse_id=str(i), warehouse_name=n, city=n, source_row=i + 2)
+                                 for i, (c, n) in enumerate([("CHI", "Chicago"), ("MKE", "Milwaukee"),
+                                                             ("IND", "Indianapolis")])])
+    insert("acme", "users", [dict(user_id="u1", first_name="Ava", last_name="Chen", company_id="C1",
+                                  company_name="Chen Plumbing", branch_code="CHI", office_phone="+1 312 555 0101",
+                                  source_row=2)])
+    for i in range(14):
+        day = END - dt.timedelta(days=i)
+        per_branch = {"CHI": 40 + i, "MKE": 25 + i % 5, "IND": 12 + i % 3}
+        rows = [figures(day, code, revenue=900 + 37 * i * (k + 1), transactions=6 + k, purchasers=5, sessions=n,
+                        active_users=n - 3, converting_sessions=5 + k, carts_created=10 + i % 4,
+                        carts_abandoned=4 + (i + k) % 5, recovered_revenue=60 * (i % 3), searches=30 + k,
+                        no_click_searches=8 + i % 4, no_result_searches=3)
+                for k, (code, n) in enumerate(per_branch.items())]
+        insert("acme", "location_daily_metrics", rows)
+        insert("acme", "daily_metrics", [figures(day, **{f: sum(r[f] for r in rows) for f in rows[0]
+                                                         if f not in ("event_date", "branch_code")})])
+        insert("acme", "search_terms_daily", [
+            term(day, "CHI", "ball valve", searches=12, sessions=10, users=9, cart=4, bought=2),
+            term(day, "MKE", "copper pipe", searches=8, sessions=7, users=7, no_click=3, cart=1),
+            term(day, "IND", "pex crimp", no_result=3, sessions=3, users=3),
+        ])
         insert("acme", "data_availability", [dict(
             event_date=day, source_table=f"events_{day:%Y%m%d}", status="complete" if i else "provisional",
             bq_row_count=5000, rows_written='{"sessions": 5}', run_id=f"run-{i}")])
+        if i < 6:
+            insert("acme", "tasks", [
+                task(f"cart:user:u1:{day}", "cart_recovery", "CHI", "admin@acme.example", value=250 + 10 * i, day=day,
+                     customer="u1", status="open" if i < 4 else "recovered", recovered=None if i < 4 else 120,
+                     title=f"Recover Ava Chen's cart ({250 + 10 * i:.2f}, 2 items)",
+                     context={"items": [{"item_id": "SKU-1", "item_name": "Ball Valve", "quantity": 2, "price": 100},
+                                        {"item_id": f"SKU-{i + 2}", "item_name": "Copper Pipe", "quantity": 1,
+                                         "price": 50 + 10 * i}]}),
+                task(f"purchase:T{i}", "purchase_followup", "MKE", None, value=400 + i, day=day, customer="u1",
+                     priority=1, title=f"Thank Ava Chen for order T{i}"),
+            ])
+            insert("acme", "sessions", [session(day, "d-u1", 100 + i, purchase=i % 2 == 0, customer="u1")])
+            insert("acme", "searches", [search(day, "ball valve", user="d-u1", sid=100 + i, view=True, customer="u1")])
+            insert("acme", "purchases", [purchase(day, f"T{i}", 400 + i, customer="u1")])
 
 
-@pytest.mark.parametrize("path, heading, marker", [
-    ("", "Overview", "Conversion rate"),  # the default page is served at the root
-    ("search", "Search", "No-click terms"),
-    ("data", "Data", "Load status by day"),
-])
-def test_each_page_in_a_real_browser(dashboard, path, heading, marker):
+# path, heading, a text the page shows once its data is in, whether it draws charts
+PAGES = [
+    ("", "Overview", "Conversion rate", True),  # the default page is served at the root
+    ("carts", "Cart abandonment", "Top abandoned products", True),
+    ("search", "Search", "No-click terms", True),
+    ("locations", "Locations", "Branch comparison", True),
+    ("tasks", "Tasks", "Customer activity", True),
+    ("email", "Email reports", None, False),
+    ("data", "Data", "Load status by day", True),
+    ("settings", "Settings", "SMTP (email reports)", False),
+]
+
+
+def test_every_page_in_a_real_browser(dashboard):
+    """Each page of the dashboard as the tenant admin, one screenshot per page."""
     from playwright.sync_api import sync_playwright
 
-    _some_ga4_data()
+    _some_data()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{dashboard}/{path}")
-        page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=60_000)
-        page.get_by_text("Dev login is on").wait_for()
-        page.get_by_text(marker).first.wait_for(timeout=30_000)
-        page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
-        page.get_by_role("button", name="Download CSV").first.wait_for()
-        page.wait_for_timeout(1000)  # let the charts finish drawing
-        html = page.content()
-        page.screenshot(path=str(SCREENSHOTS / f"{path or 'overview'}.png"), full_page=True)
+        # Tall: Streamlit scrolls inside its own container, so a "full page" shot is the viewport.
+        page = browser.new_page(viewport={"width": 1400, "height": 2200})
+        for path, heading, marker, charts in PAGES:
+            page.goto(f"{dashboard}/{path}")
+            page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=60_000)
+            page.get_by_text("Dev login is on").wait_for()
+            if marker:
+                page.get_by_text(marker).first.wait_for(timeout=30_000)
+            if charts:
+                page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+                page.get_by_role("button", name="Download CSV").first.wait_for()
+                page.wait_for_timeout(700)  # let the charts finish drawing
+            html = page.content()
+            page.screenshot(path=str(SCREENSHOTS / f"{path or 'overview'}.png"), full_page=True)
+            for bad in ("Traceback", "Page not found", SMTP_PASSWORD):
+                if bad in html:
+                    problems.append(f"{path or 'overview'}: {bad[:12]}")
+            if path == "settings" and "acme-ga" not in html:
+                problems.append("settings: the tenant's BigQuery project is not shown")
         browser.close()
-    assert "Traceback" not in html and "Page not found" not in html
+    assert not problems, problems

@@ -392,7 +392,7 @@ def test_picking_a_branch_filters_every_page(ga4, monkeypatch):
     assert list(at.dataframe[0].value["term"]) == ["hammer"]
     at.switch_page("views/locations.py").run()
     assert at.selectbox(key="locations-pick").value == "MKE"
-    at.selectbox(key="locations-pick").set_value(None).run()
+    at.selectbox(key="locations-pick").set_value("").run()  # "All branches (no filter)"
     assert "branch_filter" not in at.session_state
     at.switch_page("views/overview.py").run()
     assert kpis(at)["Revenue"] == "200.00"

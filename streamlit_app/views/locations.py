@@ -70,9 +70,9 @@ widgets.download(table, "locations_comparison")
 
 codes = list(table["branch_code"])
 names = dict(zip(table["branch_code"], table["branch_name"]))
-st.session_state[PICK_KEY] = active if active in codes else None  # shows the filter as it is now
-st.selectbox("Filter every page to branch", [None, *codes],
-             format_func=lambda c: "All branches (no filter)" if c is None else branch_filter.label(c, names),
+st.session_state[PICK_KEY] = active if active in codes else ""  # shows the filter as it is now
+st.selectbox("Filter every page to branch", ["", *codes],
+             format_func=lambda c: branch_filter.label(c, names) if c else "All branches (no filter)",
              key=PICK_KEY, on_change=_picked_from_list)
 
 st.subheader("Charts")
