@@ -34,9 +34,15 @@ def _engine_for(url: str) -> Engine:
     return eng
 
 
+# Embedded servers seen running: `pg_ctl status` is a subprocess, far too slow to ask on
+# every transaction. A server that stops later fails the next connect with its own error.
+_SEEN_RUNNING: set[str] = set()
+
+
 def engine() -> Engine:
     urls = settings.database_urls()
-    if urls.embedded:
+    key = urls.platform.render_as_string(hide_password=False)
+    if urls.embedded and key not in _SEEN_RUNNING:
         from ga_intel.db import embedded
 
         if not embedded.is_running():
@@ -45,7 +51,8 @@ def engine() -> Engine:
                 hint="start it with `make services_start` (or `ga-intel db start`), "
                 "or set GA_INTEL_DATABASE_URL to your server",
             )
-    return _engine_for(urls.platform.render_as_string(hide_password=False))
+        _SEEN_RUNNING.add(key)
+    return _engine_for(key)
 
 
 @contextmanager
@@ -78,3 +85,4 @@ def dispose_all() -> None:
     while _ENGINES:
         _ENGINES.pop().dispose()
     _engine_for.cache_clear()
+    _SEEN_RUNNING.clear()
