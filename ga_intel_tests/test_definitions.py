@@ -39,7 +39,7 @@ def test_definitions_snapshot():
                    "sessions:null_user_pseudo_id_share", "tasks:task_customers_known", "tasks:task_keys_unique",
                    "users:customers_have_a_rep"],
         "jobs": ["email_job", "ga4_job", "master_data_job"],
-        "sensors": ["email_ready_sensor", "ga4_export_sensor", "tenant_sync_sensor"],
+        "sensors": ["email_ready_sensor", "ga4_export_sensor", "tenant_failure_alerts", "tenant_sync_sensor"],
         "schedules": ["email_daily_schedule", "ga4_daily_refresh", "master_data_hourly"],
         "resources": ["bigquery", "master_data", "smtp", "tenant_settings", "warehouse"],
     }

@@ -83,7 +83,7 @@ def too_old(config: TenantConfig, day: dt.date, now: dt.datetime) -> bool:
 
 # --- SMTP with bounded retries ----------------------------------------------------------
 
-class _Mailer:
+class Mailer:
     """One SMTP connection for a batch, reopened after a failure. Transient failures
     (timeouts, dropped connections, 4xx replies) are retried with exponential backoff;
     permanent ones (5xx, a refused login, TLS trouble) fail at once."""
@@ -276,7 +276,7 @@ def send_day(tenant_id: str, day: dt.date, *, now: dt.datetime | None = None, fo
             groups = ledger.pending_groups(conn, day, include_failed=retry_failed)
         outcome = Outcome(tenant_id, day, "done", incomplete, incomplete is not None, planned,
                           interrupted=interrupted)
-        mailer = _Mailer(config, sleep=sleep)
+        mailer = Mailer(config, sleep=sleep)
         try:
             for i, (kind, branch) in enumerate(groups, 1):
                 _send_group(config, day, kind, branch, reports, incomplete, retry_failed, run_id, mailer, outcome)
