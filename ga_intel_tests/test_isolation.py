@@ -24,6 +24,7 @@ SAMPLE_OVERRIDES: dict[tuple[str, str], object] = {
     ("tasks", "task_type"): "purchase_followup",
     ("tasks", "priority"): 1,
     ("email_deliveries", "report_kind"): "branch",
+    ("pipeline_alerts", "status"): "sent",
 }
 
 _BY_TYPE = {
