@@ -79,3 +79,29 @@ def test_runs_that_are_no_tenants_are_ignored(broken_shop):
 def test_failure_types_name_the_service():
     assert failure_type("ga4_job", "ServiceError", "bigquery: 403 Access Denied") == "ga4_job/bigquery"
     assert failure_type("ga4_job", "KeyError", "'x'") == "ga4_job/KeyError"
+
+
+def test_the_data_page_lists_the_failures(broken_shop, monkeypatch):
+    import datetime as dt
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from ga_intel_tests.test_streamlit_settings import rendered
+    from streamlit_app.lib import data
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("tenant", ["shop"])
+        tenant_failure_alerts(fail_once(instance))
+    data.clear_cache()
+    monkeypatch.setenv("GA_INTEL_DEV_LOGIN", "1")
+    monkeypatch.setenv("GA_INTEL_DEV_USER", "admin@shop.example")
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "streamlit_app" / "app.py"), default_timeout=60)
+    today = dt.date.today()
+    at.session_state["date_range"] = (today - dt.timedelta(days=1), today)
+    at.run()
+    at.switch_page("views/data.py").run()
+    assert not at.exception, at.exception
+    page = rendered(at)
+    assert "UserReport.xlsx not found" in page and "__ephemeral_asset_job__/folder" in page
+    data.clear_cache()

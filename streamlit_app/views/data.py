@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from streamlit_app.lib import context, pagedata, ui, widgets
+from streamlit_app.lib import context, data, pagedata, ui, widgets
 
 DAGSTER_URL_ENV = "GA_INTEL_DAGSTER_URL"
 DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
@@ -93,3 +93,28 @@ st.dataframe(
     },
 )
 widgets.download(days, "data_availability")
+
+st.subheader("Pipeline failures")
+st.caption("Failed runs for this tenant. Admins get one email per failure type per day "
+           "(`tenant_failure_alerts`); later failures of the same type that day are listed here only.")
+with ui.stop_on_error():
+    failures = data.query("data_failures", start=ctx.start, end=ctx.end)
+if not failures.empty:
+    failures["run"] = failures["run_id"].map(lambda run_id: f"{dagster}/runs/{run_id}")
+widgets.table(failures, "data_failures", "No failed runs in these dates.",
+              column_config={"run": st.column_config.LinkColumn("Dagster run", display_text="open run")})
+
+st.subheader("Last runs")
+with ui.stop_on_error():
+    last_runs = data.query("data_last_runs")
+if not last_runs.empty:
+    last_runs["run"] = last_runs["run_id"].map(lambda run_id: f"{dagster}/runs/{run_id}")
+widgets.table(last_runs, "data_last_runs", "Nothing has run for this tenant yet.",
+              column_config={"run": st.column_config.LinkColumn("Dagster run", display_text="open run")})
+
+st.subheader("Master-data files")
+with ui.stop_on_error():
+    files = data.query("data_master_files")
+widgets.table(files, "data_master_files",
+              "No master-data file loaded yet: the hourly `master_data` run reads UserReport.xlsx and "
+              "Locations_List.xlsx from the tenant's SFTP server or folder.")
