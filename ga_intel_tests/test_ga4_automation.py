@@ -81,3 +81,16 @@ def test_ga4_load_command(bigquery_emulator, tmp_path):
     result = CliRunner().invoke(main, ["ga4", "load", str(empty), "--project", "p", "--dataset", "d",
                                        "--endpoint", bigquery_emulator.endpoint])
     assert result.exit_code == 2 and "holds no events_YYYYMMDD.ndjson files" in result.output
+
+
+def test_intraday_requests_today_hourly_only_for_tenants_that_opted_in():
+    from ga_intel.ga4.automation import intraday_requests
+    from ga_intel.tenancy import tenant_file
+    from ga_intel_tests.conftest import tenant_data
+
+    opted = tenant_file.validate(tenant_data("intra", ga4={"load_intraday": True}), "test")
+    plain = tenant_file.validate(tenant_data("plain"), "test")
+    now = dt.datetime(2024, 3, 5, 3, 30, tzinfo=dt.timezone.utc)  # 21:30 on Mar 4 in Chicago
+    [request] = intraday_requests([opted, plain], now)
+    assert request.partition_key == dg.MultiPartitionKey({"tenant": "intra", "date": "2024-03-04"})
+    assert request.run_key == "ga4-intraday:intra:2024-03-04:21"

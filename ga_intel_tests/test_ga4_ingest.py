@@ -257,3 +257,38 @@ def test_a_file_that_is_not_ga4_is_refused(ga4_data, tmp_path):
     path.write_text('{"event_timestamp": "not-a-number"}\n')
     with pytest.raises(GaIntelError, match="BigQuery rejected events_20240101"):
         load.load_day(ga4_data["client"], f"{PROJECT}.synth", "20240101", path)
+
+
+def test_intraday_table_is_a_provisional_stand_in_until_the_daily_lands(db, secret_key, ga4_data, instance, tmp_path):
+    from ga_intel.ga4.ingest import local_today
+
+    day = local_today("America/Chicago") - dt.timedelta(days=1)
+    ymd = f"{day:%Y%m%d}"
+    client = ga4_data["client"]
+    client.create_dataset(f"{PROJECT}.intraday", exists_ok=True)
+    [path] = generator.write_days(tmp_path, day, 1, events_per_day=300, progress=None)
+    load.load_day(client, f"{PROJECT}.intraday", f"intraday_{ymd}", path)
+
+    add_tenant(ga4_data, "nointra", "intraday")
+    assert checks(materialize(instance, "nointra", day.isoformat()))["daily_table_present"] is False
+    assert table("nointra", "sessions") == []  # opted out: the intraday table is never read
+
+    add_tenant(ga4_data, "intra", "intraday", load_intraday=True)
+    result = materialize(instance, "intra", day.isoformat())
+    assert result.success and checks(result)["daily_table_present"], checks(result)
+    [availability] = table("intra", "data_availability")
+    assert (availability["status"], availability["source_table"]) == ("provisional", f"events_intraday_{ymd}")
+    assert "provisional" in availability["message"]
+    exported = len(path.read_text().splitlines())
+    assert sum(s["event_count"] for s in table("intra", "sessions")) == exported
+
+    # The daily table lands (here with one event less): it replaces the stand-in, never adds to it.
+    events = path.read_text().splitlines()
+    daily = tmp_path / "daily.ndjson"
+    daily.write_text("\n".join(events[:-1]) + "\n")
+    load.load_day(client, f"{PROJECT}.intraday", ymd, daily)
+    assert materialize(instance, "intra", day.isoformat()).success
+    [availability] = table("intra", "data_availability")
+    assert (availability["status"], availability["source_table"]) == ("provisional", f"events_{ymd}")
+    assert availability["message"] is None
+    assert sum(s["event_count"] for s in table("intra", "sessions")) == exported - 1

@@ -65,7 +65,23 @@ def ga4_daily_refresh(context: dg.ScheduleEvaluationContext):
     tenants = [(t.tenant_id, t.timezone) for t in store.list_tenants()]
     now = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
     requests = refresh_requests(tenants, now)
+    requests += intraday_requests([store.get(t) for t, _ in tenants], now)
     return requests or dg.SkipReason("no tenant has reached its refresh hour")
+
+
+def intraday_requests(configs, now: dt.datetime) -> list[dg.RunRequest]:
+    """Each hour, today from `events_intraday_*` for tenants that opted in (provisional;
+    the daily table replaces it once the export sensor sees it land)."""
+    requests = []
+    for config in configs:
+        if not config.ga4.load_intraday:
+            continue
+        local = now.astimezone(ZoneInfo(config.timezone))
+        requests.append(dg.RunRequest(
+            run_key=f"ga4-intraday:{config.id}:{local.date()}:{local:%H}",
+            partition_key=partition_key(config.id, local.date()),
+            tags={"ga_intel/trigger": "intraday", **FRESH_TAGS}))
+    return requests
 
 
 def changed_tables(seen: dict[str, str], current: dict[str, str]) -> list[str]:

@@ -35,12 +35,18 @@ def _strip_comments(sql: str) -> str:
     return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
 
 
-def query_parameters(day: dt.date, ga4: Ga4Settings) -> list:
+def table_suffix(day: dt.date, intraday: bool = False) -> str:
+    """What `events_*`'s _TABLE_SUFFIX is for the day's table: the suffix match is exact, so
+    a daily query never reads `events_intraday_*`, and an intraday one never a daily table."""
+    return ("intraday_" if intraday else "") + day.strftime("%Y%m%d")
+
+
+def query_parameters(day: dt.date, ga4: Ga4Settings, intraday: bool = False) -> list:
     from google.cloud import bigquery
 
     p = bigquery.ScalarQueryParameter
     return [
-        p("day", "STRING", day.strftime("%Y%m%d")),
+        p("day", "STRING", table_suffix(day, intraday)),
         p("customer_key", "STRING", ga4.customer_key),
         p("customer_key_is_user_id", "BOOL", ga4.customer_key == "user_id"),
         p("fallback_to_user_id", "BOOL", ga4.customer_key_fallback == "user_id"),
@@ -61,11 +67,11 @@ class TableStream:
 
 
 def stream(client, table: str, day: dt.date, settings: BigQuerySettings, ga4: Ga4Settings,
-           page_size: int = 50_000) -> TableStream:
+           page_size: int = 50_000, intraday: bool = False) -> TableStream:
     from google.cloud import bigquery
 
     job = client.query(query_text(table, settings),
-                       job_config=bigquery.QueryJobConfig(query_parameters=query_parameters(day, ga4)))
+                       job_config=bigquery.QueryJobConfig(query_parameters=query_parameters(day, ga4, intraday)))
     rows = job.result(page_size=page_size)
     # The storage read API is not emulated, and REST paging is enough at GA4's 1M/day cap.
     return TableStream(table, rows.total_rows or 0, rows.to_arrow_iterable(bqstorage_client=None))

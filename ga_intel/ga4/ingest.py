@@ -35,8 +35,11 @@ class DayResult:
     message: str | None = None
 
 
-def source_table(day: dt.date) -> str:
-    return f"events_{day:%Y%m%d}"
+def source_table(day: dt.date, intraday: bool = False) -> str:
+    return f"events_{'intraday_' if intraday else ''}{day:%Y%m%d}"
+
+
+INTRADAY_DAYS = 1  # today and yesterday: older days either have their daily table or are missing
 
 
 def local_today(timezone: str, now: dt.datetime | None = None) -> dt.date:
@@ -50,19 +53,17 @@ def status_for(day: dt.date, timezone: str, now: dt.datetime | None = None) -> s
 
 
 def ingest_day(config: TenantConfig, client, day: dt.date, run_id: str | None = None, log=None) -> DayResult:
-    """Replace the tenant's GA4 tables for `day`; a missing export table changes no data."""
-    from google.api_core import exceptions as gexc
-    from google.api_core.retry import Retry
-
+    """Replace the tenant's GA4 tables for `day`; a missing export table changes no data
+    (unless the tenant loads intraday tables: then a recent day without its daily table
+    is loaded from `events_intraday_<day>`, marked provisional)."""
     from ga_intel.connectors.bigquery import explain
 
     settings = config.bigquery
     name = source_table(day)
     result = DayResult(config.id, day, name, status="missing")
-    try:
-        table = client.get_table(f"{settings.project_id}.{settings.dataset_id}.{name}",
-                                 retry=Retry(timeout=BQ_TIMEOUT_SECONDS), timeout=BQ_TIMEOUT_SECONDS)
-    except gexc.NotFound:
+    intraday = False
+    table = _table(client, settings, name)
+    if table is None:
         # Either the day's table or the whole dataset is missing: say which.
         try:
             client.get_dataset(f"{settings.project_id}.{settings.dataset_id}", timeout=BQ_TIMEOUT_SECONDS)
@@ -70,23 +71,26 @@ def ingest_day(config: TenantConfig, client, day: dt.date, run_id: str | None = 
             raise explain(exc, settings) from None
         result.message = (f"{settings.project_id}.{settings.dataset_id}.{name} does not exist: GA4 has not exported "
                           f"this day (yet), or the export stopped")
-        with tenant_scope(config.id) as conn:
-            warehouse.record_availability(conn, config.id, day, source_table=name, status="missing", run_id=run_id,
-                                          message=result.message)
-        return result
-    except ServiceError:
-        raise
-    except Exception as exc:
-        raise explain(exc, settings) from None
+        if config.ga4.load_intraday and (local_today(config.timezone) - day).days <= INTRADAY_DAYS:
+            table = _table(client, settings, source_table(day, intraday=True))
+            intraday = table is not None
+        if not intraday:
+            with tenant_scope(config.id) as conn:
+                warehouse.record_availability(conn, config.id, day, source_table=name, status="missing",
+                                              run_id=run_id, message=result.message)
+            return result
+        # A stand-in until the daily table lands; the sensor then reloads the day from it.
+        name = result.source_table = source_table(day, intraday=True)
+        result.message = f"provisional: loaded from {name} while the daily table is not exported yet"
 
     result.bq_row_count = table.num_rows
     result.bq_modified_at = table.modified
     try:
         # Start every query first: BigQuery runs them side by side while we page.
-        streams = [extract.stream(client, t, day, settings, config.ga4) for t in extract.TABLES]
+        streams = [extract.stream(client, t, day, settings, config.ga4, intraday=intraday) for t in extract.TABLES]
     except Exception as exc:
         raise explain(exc, settings) from None
-    result.status = status_for(day, config.timezone)
+    result.status = "provisional" if intraday else status_for(day, config.timezone)
     with tenant_scope(config.id) as conn:
         warehouse.delete_day(conn, extract.TABLES, config.id, day)
         for s in streams:
@@ -103,5 +107,24 @@ def ingest_day(config: TenantConfig, client, day: dt.date, run_id: str | None = 
         warehouse.record_availability(
             conn, config.id, day, source_table=name, status=result.status, bq_modified_at=table.modified,
             bq_row_count=table.num_rows, rows_written=result.rows_written, run_id=run_id,
+            message=result.message if intraday else None,
         )
     return result
+
+
+def _table(client, settings, name: str):
+    """The export table `name`, or None if it does not exist."""
+    from google.api_core import exceptions as gexc
+    from google.api_core.retry import Retry
+
+    from ga_intel.connectors.bigquery import explain
+
+    try:
+        return client.get_table(f"{settings.project_id}.{settings.dataset_id}.{name}",
+                                retry=Retry(timeout=BQ_TIMEOUT_SECONDS), timeout=BQ_TIMEOUT_SECONDS)
+    except gexc.NotFound:
+        return None
+    except ServiceError:
+        raise
+    except Exception as exc:
+        raise explain(exc, settings) from None

@@ -17,7 +17,7 @@ from pathlib import Path
 from ga_intel.errors import GaIntelError
 
 SCHEMA_FILE = Path(__file__).parent / "schema" / "events_schema.json"
-FILE_NAME = re.compile(r"^events_(\d{8})\.ndjson$")
+FILE_NAME = re.compile(r"^events_((?:intraday_)?\d{8})\.ndjson$")
 
 
 @cache

@@ -205,6 +205,8 @@ class Ga4Settings(_Section):
     branch_key: str = "default_branch_id"
     no_results_event: str | None = "no_search_results"
     no_results_param: str = "no_search_results_term"
+    load_intraday: bool = Field(default=False, description="while a recent day's daily table is missing, load its "
+                                "events_intraday_ table instead, marked provisional (replaced once the daily lands)")
 
 
 class RuleSettings(_Section):
