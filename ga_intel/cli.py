@@ -193,7 +193,7 @@ def tenant_list() -> None:
         return
     rows = [("ID", "NAME", "TIMEZONE", "SERVICES", "MEMBERS", "UPDATED")]
     rows += [
-        (t.tenant_id, t.name, t.timezone, ",".join(s for s in t.sections if s not in ("ga4", "rules", "master_data")),
+        (t.tenant_id, t.name, t.timezone, ",".join(s for s in t.sections if s not in ("ga4", "rules", "master_data", "email")),
          str(t.members), t.updated_at.strftime("%Y-%m-%d %H:%M"))
         for t in tenants
     ]
@@ -344,26 +344,35 @@ def run_cmd(tenant_id: str, start, end) -> None:
 
 
 @main.command("bench")
-@click.argument("suites", nargs=-1, type=click.Choice(["ingest", "masterdata", "email", "scale"]))
+@click.argument("suites", nargs=-1, type=click.Choice(["ingest", "masterdata", "email", "scale", "dashboard"]))
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per measurement")
 @click.option("--rows", default=200_000, show_default=True, help="rows for the load-stage benchmark")
 @click.option("--events", multiple=True, type=int, default=[100_000], show_default=True,
               help="events per day for the end-to-end benchmark (repeatable, e.g. --events 1000000)")
 @click.option("--tenants", default=50, show_default=True, help="tenants for the scale benchmark")
 @click.option("--days", default=730, show_default=True, help="days of partitions for the scale benchmark")
+@click.option("--history-days", default=365, show_default=True, help="days of history for the dashboard benchmark")
+@click.option("--raw-days", default=30, show_default=True,
+              help="days of raw GA4-table rows (customer activity) for the dashboard benchmark")
+@click.option("--events-per-day", default=1_000_000, show_default=True,
+              help="GA4 events a day the dashboard benchmark's history is sized for")
+@click.option("--repeats", default=40, show_default=True, help="runs of each page for the dashboard p95")
 @needs_database
-def bench_cmd(suites: tuple[str, ...], as_json: bool, rows: int, events: tuple[int, ...], tenants: int, days: int) -> None:
+def bench_cmd(suites: tuple[str, ...], as_json: bool, rows: int, events: tuple[int, ...], tenants: int, days: int,
+              history_days: int, raw_days: int, events_per_day: int, repeats: int) -> None:
     """Measure speed and memory against same-run baselines (see docs/PERFORMANCE.md)."""
     from ga_intel.devrun import REPO
 
     sys.path.insert(0, str(REPO))  # bench/ lives beside the package, not in it
     from bench import email, ingest, masterdata
-    from bench import scale
+    from bench import dashboard, scale
 
     runs = {"ingest": lambda: ingest.run(click.echo, rows=rows, events=events),
             "masterdata": lambda: masterdata.run(click.echo),
             "scale": lambda: scale.run(click.echo, tenants=tenants, days=days),
-            "email": lambda: email.run(click.echo)}
+            "email": lambda: email.run(click.echo),
+            "dashboard": lambda: dashboard.run(lambda m: click.echo(m, err=as_json), days=history_days,
+                                               raw_days=raw_days, events_per_day=events_per_day, repeats=repeats)}
     for suite in suites or tuple(runs):
         for m in runs[suite]():
             click.echo(m.line() if as_json else m.text())

@@ -27,7 +27,7 @@ def settings_rows():
 def test_roundtrip_keeps_secrets_encrypted(db, secret_key):
     original = add()
     rows = settings_rows()
-    assert {r.section for r in rows} == {"bigquery", "folder", "smtp", "ga4", "rules", "master_data"}
+    assert {r.section for r in rows} == {"bigquery", "folder", "smtp", "ga4", "rules", "master_data", "email"}
     for row in rows:
         assert SMTP_PASSWORD not in row.config and SMTP_PASSWORD not in (row.secrets or "")
         assert "private_key" not in row.config
