@@ -32,7 +32,9 @@ def load_day() -> None:
     pass
 
 
-@dg.job
+# In-process: a multiprocess step worker is spawned from the parent's __main__, which
+# in a pytest process that ran AppTest before is a Streamlit script, not pytest.
+@dg.job(executor_def=dg.in_process_executor)
 def tenant_day_job() -> None:
     load_day()
 
