@@ -106,11 +106,13 @@ def remember_secret(*values: str | None) -> None:
 
 
 def forget_secrets() -> None:
-    """Empty the registry (tests: prove that decrypting alone registers a secret)."""
+    """Empty the registry of tenant secrets (tests: prove that decrypting alone registers
+    one). The process's own keys and database passwords stay registered."""
     global _secrets_sorted
     with _secrets_lock:
         _secrets.clear()
         _secrets_sorted = []
+    _remember_environment()
 
 
 def _remember_text(text: str) -> None:
