@@ -19,6 +19,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from bench.common import Measurement, compare, peak_rss_mb, timed
+from ga_intel.ga4.extract import TABLES
 
 TENANT = "bench"
 
@@ -133,11 +134,14 @@ def end_to_end(events: int, echo: Callable[[str], None]) -> list[Measurement]:
         t_load, _ = timed(load.load_folder, client, "bench-project.ga", folder, progress=lambda m: None)
         rss_before = peak_rss_mb()
         t_ingest, result = timed(ingest_day, config, client, day)
+    t_insights, insights_note = _insights(config, folder, day)
     for p in folder.iterdir():
         p.unlink()
     folder.rmdir()
     rows = sum(result.rows_written.values())
     return [
+        Measurement(f"insights.metrics_and_tasks_{events // 1000}k_events_s", round(t_insights, 2), "s",
+                    note=insights_note),
         Measurement(f"ingest.end_to_end_{events // 1000}k_events_s", round(t_ingest, 2), "s",
                     note=f"{result.bq_row_count:,} events -> {rows:,} rows in 7 tables via the BigQuery emulator; "
                          f"generate {t_gen:.1f} s, emulator load {t_load:.1f} s not included"),
@@ -146,6 +150,32 @@ def end_to_end(events: int, echo: Callable[[str], None]) -> list[Measurement]:
         Measurement(f"ingest.peak_rss_{events // 1000}k_events_mb", round(peak_rss_mb(), 1), "MB",
                     note=f"this process (the emulator runs apart); {rss_before:.0f} MB before ingest"),
     ]
+
+
+def _insights(config, folder: Path, day: dt.date) -> tuple[float, str]:
+    """Metrics and tasks of the ingested day (the insights asset's work), with the demo
+    master data the generator's customers belong to."""
+    from ga_intel.connectors import folder as folder_source
+    from ga_intel.db import tenant_scope
+    from ga_intel.insights import metrics, tasks
+    from ga_intel.masterdata import load as md_load
+    from ga_intel.masterdata.demo import write_files
+
+    write_files(folder)
+    md_load.load(config, md_load.fetch(lambda: folder_source.open_session(config.folder), config), force=True)
+
+    def compute():
+        with tenant_scope(config.id) as conn:
+            run = tasks.compute(conn, config.id, day, config.rules)
+            metrics.compute(conn, config.id, day, config.rules)
+            return run
+
+    t, run = timed(compute)
+    with tenant_scope(config.id) as conn:  # leave nothing of the bench tenant behind
+        for table in ("tasks", "daily_metrics", "location_daily_metrics", "search_terms_daily", "bounced_pages_daily",
+                      "users", "locations", "sales_reps", "master_data_files", *TABLES, "data_availability"):
+            conn.execute(sa.text(f"DELETE FROM tenant_data.{table}"))
+    return t, f"tasks upserted {sum(run.upserted.values()):,}, metrics for the tenant and each branch"
 
 
 def run(echo: Callable[[str], None], rows: int = 200_000, events: tuple[int, ...] = (100_000,)) -> list[Measurement]:
