@@ -239,6 +239,15 @@ def _pages(end: dt.date, span_days: int) -> dict[str, Callable[[], Any]]:
             loader(c)
         return page
 
+    def data_page(c: context.Context) -> None:
+        from streamlit_app.lib import data
+
+        pagedata.data_availability(c)
+        # The rest of views/data.py's queries, with the parameters it passes them.
+        data.fetch(c.tenant_id, "data_failures", start=c.start, end=c.end)
+        data.fetch(c.tenant_id, "data_last_runs")
+        data.fetch(c.tenant_id, "data_master_files")
+
     return {
         "overview": frame_page(pagedata.overview, admin),
         "overview_branch": frame_page(pagedata.overview, filtered),
@@ -251,7 +260,7 @@ def _pages(end: dt.date, span_days: int) -> dict[str, Callable[[], Any]]:
         "tasks_admin": tasks_page(admin),
         "tasks_manager": tasks_page(manager),
         "tasks_rep": tasks_page(rep),
-        "data": frame_page(pagedata.data_availability, admin),
+        "data": frame_page(data_page, admin),
     }
 
 
