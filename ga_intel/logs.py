@@ -108,10 +108,11 @@ def remember_secret(*values: str | None) -> None:
 def forget_secrets() -> None:
     """Empty the registry of tenant secrets (tests: prove that decrypting alone registers
     one). The process's own keys and database passwords stay registered."""
-    global _secrets_sorted
+    global _secrets_sorted, _seen_environment
     with _secrets_lock:
         _secrets.clear()
         _secrets_sorted = []
+    _seen_environment = ()
     _remember_environment()
 
 
@@ -157,6 +158,21 @@ def remember_config(config) -> None:
     walk(config)
 
 
+_ENV_VARS = ("GA_INTEL_SECRET_KEY", "GA_INTEL_DATABASE_URL", "GA_INTEL_DAGSTER_DATABASE_URL",
+             "GA_INTEL_DAGSTER_STORAGE_URL")
+_seen_environment: tuple = ()
+
+
+def _refresh_environment() -> None:
+    """Register the environment's secrets again if it changed since the last look (a key
+    set after logging started is still masked)."""
+    global _seen_environment
+    current = tuple(os.environ.get(v) for v in _ENV_VARS)
+    if current != _seen_environment:
+        _seen_environment = current
+        _remember_environment()
+
+
 def _remember_environment() -> None:
     """The Fernet keys and the database passwords this process was given."""
     from sqlalchemy.engine import make_url
@@ -190,6 +206,7 @@ class RedactingFilter(logging.Filter):
     too), then mask it; also the exception text."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        _refresh_environment()
         try:
             message = record.getMessage()
         except Exception:  # a bad format string still logs, unformatted
