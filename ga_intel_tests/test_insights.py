@@ -224,3 +224,54 @@ def test_synthetic_day_end_to_end_through_ingestion(db, secret_key, bigquery_emu
     purchase_keys = {k for k in tasks if k.startswith("purchase:") and ":user:" not in k}
     assert purchase_keys == {f"purchase:{t}" for t in known_txns}
     assert all(t["account_key"].startswith(("user:", "company:")) for t in tasks.values())
+
+
+def test_rollups_follow_a_rerun_of_the_day(shop):
+    """Migration 0008's roll-ups (search terms per week / month / quarter, cart items and
+    task groups) equal their recomputation from the daily rows after each run of the
+    asset, including a re-run with a changed day (a search and a cart added)."""
+    from ga_intel_tests.test_dashboard_rollups import FROM_SCRATCH, _same
+
+    import pandas as pd
+    import sqlalchemy as sa
+
+    counts = ("searches", "searching_users", "sessions", "no_click_sessions", "no_result_searches", "cart_sessions",
+              "purchase_sessions")
+    periods = {"w": "event_date - (extract(isodow FROM event_date)::int - 1)",
+               "m": "date_trunc('month', event_date::timestamp)::date",
+               "q": "date_trunc('quarter', event_date::timestamp)::date"}
+    search_from_daily = " UNION ALL ".join(
+        f"SELECT '{grain}' AS grain, {period} AS period, search_term, "
+        + ", ".join(f"sum({c})::int AS {c}" for c in counts)
+        + ", count(*)::int AS days FROM tenant_data.search_terms_daily GROUP BY 2, 3" for grain, period in periods.items())
+
+    def frame(sql: str) -> pd.DataFrame:
+        with tenant_scope("shop") as conn:
+            result = conn.execute(sa.text(sql))
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def check() -> None:
+        want = frame(search_from_daily)
+        _same(frame(f"SELECT {', '.join(want.columns)} FROM tenant_data.search_terms_rollup"), want,
+              ["grain", "period", "search_term"])
+        for table, sql in FROM_SCRATCH.items():
+            want = frame(sql)
+            keys = [c for c in want.columns if c not in {"tasks", "carts", "quantity", "value", "recovered_revenue",
+                                                         "recovered_carts"}]
+            _same(frame(f"SELECT {', '.join(want.columns)} FROM tenant_data.{table}"), want, keys)
+
+    shop.search(D1, 9, "ball valve", customer="u1", clicked=True)
+    shop.search(D1, 10, "taco", customer="u2", no_results=True)
+    shop.cart(D1, 9, 300.0, customer="u1")
+    shop.session(D1 + dt.timedelta(days=2), 9, device="later")
+    shop.run(D1)
+    assert len(frame("SELECT * FROM tenant_data.search_terms_rollup")) == 6  # 2 terms x 3 grains
+    check()
+    shop.search(D1, 11, "ball valve", customer="u3")
+    shop.cart(D1, 11, 40.0, customer="u2")
+    shop.run(D1)
+    shop.run(D1)
+    check()
+    [searches] = frame("SELECT searches FROM tenant_data.search_terms_rollup "
+                       "WHERE grain = 'q' AND search_term = 'ball valve'")["searches"]
+    assert searches == 2

@@ -101,6 +101,50 @@ def relative_delta(current: float | None, previous: float | None) -> float | Non
     return (current - previous) / previous
 
 
+def whole_months(start: dt.date, end: dt.date) -> dict[str, dt.date]:
+    """The whole calendar months inside [start, end], as [months_from, months_to) (first
+    days; equal when there is none): what a query reads from a monthly roll-up, the rest
+    of the range coming from daily rows."""
+    first = start if start.day == 1 else _next_month(start)
+    after = (end + dt.timedelta(days=1)).replace(day=1)
+    return {"months_from": first, "months_to": max(first, after)}
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def search_periods(start: dt.date, end: dt.date) -> dict[str, list[dt.date]]:
+    """[start, end] as disjoint whole calendar quarters, months and ISO weeks (first days,
+    as stored in search_terms_rollup) and single days, the fewest rows to read: the whole
+    months (grouped into quarters where a whole quarter fits), then, in the partial months
+    at either edge, whole weeks, then days."""
+    out: dict[str, list[dt.date]] = {"quarters": [], "months": [], "weeks": [], "days": []}
+    months = whole_months(start, end)
+    m = months["months_from"]
+    while m < months["months_to"]:
+        quarter_end = _next_month(_next_month(_next_month(m)))
+        if m.month % 3 == 1 and quarter_end <= months["months_to"]:
+            out["quarters"].append(m)
+            m = quarter_end
+        else:
+            out["months"].append(m)
+            m = _next_month(m)
+    edges = [(start, months["months_from"] - dt.timedelta(days=1)), (months["months_to"], end)]
+    if months["months_from"] == months["months_to"]:
+        edges = [(start, end)]
+    for lo, hi in edges:
+        d = lo
+        while d <= hi:
+            if d.isoweekday() == 1 and d + dt.timedelta(days=6) <= hi:
+                out["weeks"].append(d)
+                d += dt.timedelta(days=7)
+            else:
+                out["days"].append(d)
+                d += dt.timedelta(days=1)
+    return out
+
+
 def search_terms(tenant_id: str, start: dt.date, end: dt.date, branch: str | None = None,
                  top: int = 100) -> pd.DataFrame:
     """Per term (those in some table's top `top`): searches, the no-result / no-click /
@@ -110,7 +154,8 @@ def search_terms(tenant_id: str, start: dt.date, end: dt.date, branch: str | Non
     - no-click share = no_click_sessions / sessions
     - cart share = cart_sessions / sessions; purchase share = purchase_sessions / sessions
     """
-    df = data.fetch(tenant_id, "search_terms", start=start, end=end, branch=branch, top=top)
+    df = data.fetch(tenant_id, "search_terms", start=start, end=end, branch=branch, top=top,
+                    **search_periods(start, end))
     if df.empty:
         return df
     df = df.copy()

@@ -55,7 +55,7 @@ def carts(ctx: context.Context) -> Carts:
         tasks_by_day=data.fetch(ctx.tenant_id, "cart_tasks_daily", start=ctx.start, end=ctx.end,
                                 branch=ctx.branch_filter),
         top_products=data.fetch(ctx.tenant_id, "cart_top_products", start=ctx.start, end=ctx.end,
-                                branch=ctx.branch_filter, top=20),
+                                branch=ctx.branch_filter, top=20, **metrics.whole_months(ctx.start, ctx.end)),
         open_tasks=task_list(ctx, TaskFilters(types=("cart_recovery",), statuses=ACTIVE_STATUSES)),
     )
 
@@ -112,7 +112,8 @@ class TaskFilters:
 def task_summary(ctx: context.Context, today: dt.date | None = None) -> pd.DataFrame:
     """Per status, type, branch and assignee within the person's scope and the branch filter."""
     return data.fetch(ctx.tenant_id, task_scope.scoped_sql("tasks_summary"), start=ctx.start, end=ctx.end,
-                      branch=ctx.branch_filter, today=today or dt.date.today(), **task_scope.params(ctx))
+                      branch=ctx.branch_filter, today=today or dt.date.today(),
+                      **metrics.whole_months(ctx.start, ctx.end), **task_scope.params(ctx))
 
 
 def task_list(ctx: context.Context, filters: TaskFilters, limit: int = TASK_LIST_LIMIT) -> pd.DataFrame:

@@ -1,17 +1,41 @@
 -- The items of known customers' abandoned carts (cart-recovery tasks created in
 -- [:start, :end], any status), most abandoned value first. An item is keyed by item_id,
--- else its name.
-SELECT coalesce(i->>'item_id', i->>'item_name', '(unknown)')              AS item_id,
-       max(i->>'item_name')                                                AS item_name,
-       count(DISTINCT t.task_key)::bigint                                  AS carts,
-       coalesce(sum((i->>'quantity')::numeric), 0)::float8                 AS quantity,
-       coalesce(sum((i->>'quantity')::numeric * (i->>'price')::numeric), 0)::float8 AS value,
-       count(DISTINCT t.task_key) FILTER (WHERE t.status = 'recovered')::bigint AS recovered_carts
-FROM tenant_data.tasks t
-CROSS JOIN LATERAL jsonb_array_elements(t.context -> 'items') AS i
-WHERE t.task_type = 'cart_recovery'
-  AND t.created_date BETWEEN :start AND :end
-  AND (CAST(:branch AS text) IS NULL OR t.branch_code = :branch)
-GROUP BY 1
+-- else its name; a cart counts once per item.
+-- For the whole tenant, the whole months [:months_from, :months_to) come from
+-- cart_items_monthly and the other days from cart_items_daily (both kept by triggers on
+-- tasks, migration 0008); for one :branch, from the tasks' items themselves.
+WITH rows AS (
+    SELECT item_id, item_name, carts, quantity, value, recovered_carts
+    FROM tenant_data.cart_items_monthly
+    WHERE CAST(:branch AS text) IS NULL
+      AND month >= :months_from AND month < :months_to
+    UNION ALL
+    SELECT item_id, item_name, carts, quantity, value, recovered_carts
+    FROM tenant_data.cart_items_daily
+    WHERE CAST(:branch AS text) IS NULL
+      AND created_date BETWEEN :start AND :end
+      AND (created_date < :months_from OR created_date >= :months_to)
+    UNION ALL
+    SELECT x.item_id, x.item_name, 1, x.quantity, x.value, (t.status = 'recovered')::int
+    FROM tenant_data.tasks t
+    CROSS JOIN LATERAL (
+        SELECT coalesce(i->>'item_id', i->>'item_name', '(unknown)') AS item_id, max(i->>'item_name') AS item_name,
+               coalesce(sum((i->>'quantity')::numeric), 0) AS quantity,
+               coalesce(sum((i->>'quantity')::numeric * (i->>'price')::numeric), 0) AS value
+        FROM jsonb_array_elements(t.context -> 'items') AS i
+        GROUP BY 1) x
+    WHERE CAST(:branch AS text) IS NOT NULL
+      AND t.task_type = 'cart_recovery'
+      AND t.created_date BETWEEN :start AND :end
+      AND t.branch_code = :branch
+)
+SELECT item_id,
+       max(item_name)                  AS item_name,
+       sum(carts)::bigint              AS carts,
+       sum(quantity)::float8           AS quantity,
+       sum(value)::float8              AS value,
+       sum(recovered_carts)::bigint    AS recovered_carts
+FROM rows
+GROUP BY item_id
 ORDER BY value DESC, carts DESC, item_id
 LIMIT :top

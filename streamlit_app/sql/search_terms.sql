@@ -1,12 +1,40 @@
 -- Per search term (trimmed, lower-cased at computation) over [:start, :end], for the tenant
 -- or :branch, from search_terms_daily (docs/METRICS.md). Only terms in some table's top
 -- :top are returned; distinct_terms counts them all.
+-- For the whole tenant the range is read as whole :quarters, :months and :weeks from
+-- search_terms_rollup (the daily rows summed over branches, kept by triggers, migration
+-- 0008) plus the remaining :days from search_terms_daily (lib/metrics.search_periods).
 --   searches               = searches with results + no-result events
 --   no_click_sessions      = sessions whose searches for the term had results but no item
 --                            view or add-to-cart after them
 --   cart / purchase_sessions = sessions that added to cart / bought after searching the term
 --   searching_users        = distinct searchers per day and branch, summed (user-days)
-WITH t AS (
+WITH rows AS (
+    SELECT search_term, searches, no_result_searches, searching_users, sessions, no_click_sessions, cart_sessions,
+           purchase_sessions
+    FROM tenant_data.search_terms_rollup
+    WHERE CAST(:branch AS text) IS NULL AND grain = 'q' AND period = ANY(CAST(:quarters AS date[]))
+    UNION ALL
+    SELECT search_term, searches, no_result_searches, searching_users, sessions, no_click_sessions, cart_sessions,
+           purchase_sessions
+    FROM tenant_data.search_terms_rollup
+    WHERE CAST(:branch AS text) IS NULL AND grain = 'm' AND period = ANY(CAST(:months AS date[]))
+    UNION ALL
+    SELECT search_term, searches, no_result_searches, searching_users, sessions, no_click_sessions, cart_sessions,
+           purchase_sessions
+    FROM tenant_data.search_terms_rollup
+    WHERE CAST(:branch AS text) IS NULL AND grain = 'w' AND period = ANY(CAST(:weeks AS date[]))
+    UNION ALL
+    SELECT search_term, searches, no_result_searches, searching_users, sessions, no_click_sessions, cart_sessions,
+           purchase_sessions
+    FROM tenant_data.search_terms_daily
+    WHERE CAST(:branch AS text) IS NULL AND event_date = ANY(CAST(:days AS date[]))
+    UNION ALL
+    SELECT search_term, searches, no_result_searches, searching_users, sessions, no_click_sessions, cart_sessions,
+           purchase_sessions
+    FROM tenant_data.search_terms_daily
+    WHERE CAST(:branch AS text) IS NOT NULL AND event_date BETWEEN :start AND :end AND branch_code = :branch
+), t AS (
     SELECT search_term                                   AS term,
            sum(searches + no_result_searches)::bigint    AS searches,
            sum(searches)::bigint                         AS searches_with_results,
@@ -16,9 +44,7 @@ WITH t AS (
            sum(no_click_sessions)::bigint                AS no_click_sessions,
            sum(cart_sessions)::bigint                    AS cart_sessions,
            sum(purchase_sessions)::bigint                AS purchase_sessions
-    FROM tenant_data.search_terms_daily
-    WHERE event_date BETWEEN :start AND :end
-      AND (CAST(:branch AS text) IS NULL OR branch_code = :branch)
+    FROM rows
     GROUP BY search_term
 ), ranked AS (
     SELECT t.*,
