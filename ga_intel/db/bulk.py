@@ -31,3 +31,25 @@ def copy_via_stage(conn: Connection, table: str, columns: Sequence[str], csv_chu
     if copied:
         conn.execute(sa.text(
             f"INSERT INTO {TENANT_SCHEMA}.{table} ({column_list}) SELECT {column_list} FROM {stage}"))
+
+
+def refresh_statistics(tables: Iterable[str], share: float = 0.1) -> list[str]:
+    """ANALYZE the tenant tables a load changed by more than `share` of their rows since
+    the last ANALYZE; returns the ones analyzed.
+
+    Autovacuum gets there too, but minutes later: the metrics and tasks of the same run
+    would be planned on empty-table estimates (rows=1), and a nested loop over a day's
+    sessions is quadratic. Runs as the owner (ANALYZE needs it), after the load commits."""
+    from ga_intel.db import control
+
+    analyzed = []
+    with control() as conn:
+        stale = conn.execute(sa.text(
+            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = :s AND relname IN :t "
+            "AND n_mod_since_analyze > :share * greatest(n_live_tup, 1)").bindparams(
+                sa.bindparam("t", expanding=True)),
+            {"s": TENANT_SCHEMA, "t": list(tables), "share": share}).scalars().all()
+        for table in stale:
+            conn.execute(sa.text(f'ANALYZE {TENANT_SCHEMA}."{table}"'))
+            analyzed.append(table)
+    return analyzed

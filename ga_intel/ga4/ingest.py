@@ -109,6 +109,9 @@ def ingest_day(config: TenantConfig, client, day: dt.date, run_id: str | None = 
             bq_row_count=table.num_rows, rows_written=result.rows_written, run_id=run_id,
             message=result.message if intraday else None,
         )
+    from ga_intel.db.bulk import refresh_statistics
+
+    refresh_statistics(extract.TABLES)  # the insights of this run are planned on these
     return result
 
 

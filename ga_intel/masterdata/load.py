@@ -207,4 +207,7 @@ def load(config: TenantConfig, files: dict[str, FetchedFile], run_id: str | None
                 {"t": tenant_id, "k": kind, "n": f.name, "m": f.mtime, "s": f.size, "h": f.sha256, "fp": fingerprint,
                  "r": result.rows[kind], "w": len(report.warnings) if kind == "users" else 0, "run": run_id})
         result.changed = True
+    from ga_intel.db.bulk import refresh_statistics
+
+    refresh_statistics(("users", "locations", "sales_reps"))  # every day's tasks join these
     return result

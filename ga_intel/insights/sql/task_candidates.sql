@@ -66,6 +66,12 @@ carts AS (
                                       'price', price) ORDER BY event_time, line_no) AS items
   FROM cart_adds WHERE account_key IS NOT NULL GROUP BY account_key, event_date
 ),
+-- A join, not a correlated EXISTS per cart: that is quadratic in a day's carts × purchases.
+carts_bought AS (
+  SELECT DISTINCT c.account_key, c.cart_date
+  FROM carts c JOIN purchases p ON p.account_key = c.account_key
+  WHERE p.event_time > c.first_add AND p.event_time <= c.last_add + make_interval(hours => :abandon_hours)
+),
 cart_tasks AS (
   SELECT 'cart:' || c.account_key || ':' || c.cart_date AS task_key, 'cart_recovery' AS task_type, c.account_key,
          c.cart_date AS created_date, c.cart_date + 1 AS due_date,
@@ -74,10 +80,10 @@ cart_tasks AS (
                             'window_ends', c.last_add + make_interval(hours => :abandon_hours)) AS context,
          format('Recover %s''s cart (%s, %s items)', '{name}', to_char(c.value, 'FM999999990.00'),
                 jsonb_array_length(c.items)) AS title,
-         EXISTS (SELECT 1 FROM purchases p WHERE p.account_key = c.account_key AND p.event_time > c.first_add
-                   AND p.event_time <= c.last_add + make_interval(hours => :abandon_hours)) AS bought_in_window,
+         cb.account_key IS NOT NULL AS bought_in_window,
          c.last_add + make_interval(hours => :abandon_hours) <= (SELECT t FROM horizon) AS window_over
   FROM carts c
+  LEFT JOIN carts_bought cb ON cb.account_key = c.account_key AND cb.cart_date = c.cart_date
 ),
 -- search_followup: a known account's searches that found nothing or led nowhere
 search_rows AS (
@@ -111,6 +117,10 @@ visits AS (
   LEFT JOIN known_companies kc ON kc.company_id = s.company_id
   WHERE s.tenant_id = :tenant AND s.event_date BETWEEN CAST(:day AS date) - (:repeat_days - 1) AND :day
 ),
+repeat_buyers AS (
+  SELECT DISTINCT account_key FROM purchases
+  WHERE account_key IS NOT NULL AND event_date BETWEEN CAST(:day AS date) - (:repeat_days - 1) AND :day
+),
 repeat_tasks AS (
   SELECT 'repeat:' || v.account_key || ':' || CAST(:day AS date) AS task_key, 'repeat_visitor' AS task_type,
          v.account_key, CAST(:day AS date) AS created_date, CAST(:day AS date) + 3 AS due_date, 2 AS priority,
@@ -122,8 +132,7 @@ repeat_tasks AS (
   GROUP BY v.account_key
   HAVING count(*) >= :repeat_min_sessions AND NOT bool_or(v.had_purchase)
      AND bool_or(v.event_date = :day)
-     AND NOT EXISTS (SELECT 1 FROM purchases p WHERE p.account_key = v.account_key
-                       AND p.event_date BETWEEN CAST(:day AS date) - (:repeat_days - 1) AND :day)
+     AND v.account_key NOT IN (SELECT account_key FROM repeat_buyers)  -- a hashed lookup
 ),
 candidates AS (
   SELECT task_key, task_type, account_key, created_date, due_date, priority, value, context, title,
