@@ -361,3 +361,45 @@ def test_search_terms_read_through_the_rollup_give_the_same_figures(tenants):
                                     "WHERE search_term LIKE 'beta-%'")).scalar() == 0
         conn.execute(sa.text("DELETE FROM tenant_data.search_terms_daily"))
         assert conn.execute(sa.text("SELECT count(*) FROM tenant_data.search_terms_rollup")).scalar() == 0
+
+
+def test_concurrent_writers_of_a_tenant_wait_for_each_other_instead_of_deadlocking(tenants):
+    """Two transactions updating different tasks of the same two roll-up groups, in opposite
+    orders: each would hold one group's row and wait for the other's. Migration 0009's
+    per-tenant lock (taken before a statement touches a row) makes the second wait for the
+    first's commit instead."""
+    import threading
+    import time
+
+    insert("acme", "tasks", [
+        task("g1-a", "purchase_followup", "CHI", "rep@acme.example", value=1, day=JAN),
+        task("g1-b", "purchase_followup", "CHI", "rep@acme.example", value=1, day=JAN),
+        task("g2-a", "search_followup", "MKE", "rep2@acme.example", value=1, day=JAN),
+        task("g2-b", "search_followup", "MKE", "rep2@acme.example", value=1, day=JAN),
+    ])
+    bump = "UPDATE tenant_data.tasks SET value = value + 1 WHERE task_key = :k"
+    errors: list[Exception] = []
+    first_done = threading.Event()
+
+    def writer(first: str, second: str, signal: bool) -> None:
+        try:
+            with tenant_scope("acme") as conn:
+                conn.execute(sa.text(bump), {"k": first})
+                if signal:
+                    first_done.set()
+                time.sleep(0.5)
+                conn.execute(sa.text(bump), {"k": second})
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    a = threading.Thread(target=writer, args=("g1-a", "g2-a", True))
+    b = threading.Thread(target=writer, args=("g2-b", "g1-b", False))
+    a.start()
+    assert first_done.wait(5)
+    b.start()
+    a.join(20)
+    b.join(20)
+    assert not errors, errors
+    assert_rollups_match_tasks()
+    with tenant_scope("acme") as conn:
+        assert conn.execute(sa.text("SELECT sum(value) FROM tenant_data.tasks_monthly")).scalar() == 8
