@@ -94,23 +94,23 @@ st.dataframe(
 )
 widgets.download(days, "data_availability")
 
+def runs_table(statement: str, name: str, empty: str, **params) -> None:
+    """A table of rows with a `run_id`, each linked to its run in the Dagster UI."""
+    with ui.stop_on_error():
+        rows = data.query(statement, **params)
+    if not rows.empty:
+        rows["run"] = rows["run_id"].map(lambda run_id: f"{dagster}/runs/{run_id}")
+    widgets.table(rows, name, empty,
+                  column_config={"run": st.column_config.LinkColumn("Dagster run", display_text="open run")})
+
+
 st.subheader("Pipeline failures")
 st.caption("Failed runs for this tenant. Admins get one email per failure type per day "
            "(`tenant_failure_alerts`); later failures of the same type that day are listed here only.")
-with ui.stop_on_error():
-    failures = data.query("data_failures", start=ctx.start, end=ctx.end)
-if not failures.empty:
-    failures["run"] = failures["run_id"].map(lambda run_id: f"{dagster}/runs/{run_id}")
-widgets.table(failures, "data_failures", "No failed runs in these dates.",
-              column_config={"run": st.column_config.LinkColumn("Dagster run", display_text="open run")})
+runs_table("data_failures", "data_failures", "No failed runs in these dates.", start=ctx.start, end=ctx.end)
 
 st.subheader("Last runs")
-with ui.stop_on_error():
-    last_runs = data.query("data_last_runs")
-if not last_runs.empty:
-    last_runs["run"] = last_runs["run_id"].map(lambda run_id: f"{dagster}/runs/{run_id}")
-widgets.table(last_runs, "data_last_runs", "Nothing has run for this tenant yet.",
-              column_config={"run": st.column_config.LinkColumn("Dagster run", display_text="open run")})
+runs_table("data_last_runs", "data_last_runs", "Nothing has run for this tenant yet.")
 
 st.subheader("Master-data files")
 with ui.stop_on_error():
