@@ -57,14 +57,33 @@ def load_stage(rows: int, echo: Callable[[str], None]) -> list[Measurement]:
     day = dt.date(2024, 3, 4)
     batches = table.to_batches(max_chunksize=50_000)
 
-    def ours():
+    def replace():
+        """What a re-run does: delete the day's rows and load them again, one transaction."""
         with tenant_scope(TENANT) as conn:
             warehouse.delete_day(conn, ["sessions"], TENANT, day)
             return warehouse.copy_batches(conn, "sessions", batches, TENANT, day)
 
-    ours()  # warm-up (plans, caches), then measure
-    t_ours, written = timed(ours)
+    def ours():
+        """The load stage alone: Arrow batches -> CSV -> staging COPY -> INSERT under RLS,
+        into a day with no rows (as the ceiling loads into an emptied table)."""
+        with tenant_scope(TENANT) as conn:
+            return warehouse.copy_batches(conn, "sessions", batches, TENANT, day)
+
+    def empty_day():
+        with tenant_scope(TENANT) as conn:
+            warehouse.delete_day(conn, ["sessions"], TENANT, day)
+        with engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM tenant_data.sessions"))  # the ceiling's TRUNCATE leaves no dead rows
+
+    replace()  # warm-up (plans, caches), then measure
+    t_replace, written = timed(replace)
     assert written == rows
+    t_ours = float("inf")
+    for _ in range(3):  # best of three: the machine is shared
+        empty_day()
+        elapsed, written = timed(ours)
+        assert written == rows
+        t_ours = min(t_ours, elapsed)
 
     # Ceiling: the server reading the same rows as CSV from a file, into a plain table.
     keyed = pa.Table.from_batches([warehouse._with_keys(b, TENANT, day) for b in batches])
@@ -81,11 +100,18 @@ def load_stage(rows: int, echo: Callable[[str], None]) -> list[Measurement]:
 
     def ceiling():
         with control() as conn:
-            conn.execute(sa.text("TRUNCATE public.bench_copy_ceiling"))
             conn.execute(sa.text(f"COPY public.bench_copy_ceiling ({columns}) FROM '{csv_path}' WITH (FORMAT csv)"))
 
+    def empty_ceiling():
+        with control() as conn:
+            conn.execute(sa.text("TRUNCATE public.bench_copy_ceiling"))
+
+    empty_ceiling()
     ceiling()
-    t_ceiling, _ = timed(ceiling)
+    t_ceiling = float("inf")
+    for _ in range(3):
+        empty_ceiling()
+        t_ceiling = min(t_ceiling, timed(ceiling)[0])
 
     # Naive baseline on a slice (to_sql is slow); a rate is a rate.
     naive_rows = min(rows, 20_000)
@@ -107,7 +133,10 @@ def load_stage(rows: int, echo: Callable[[str], None]) -> list[Measurement]:
     ours_rate, ceiling_rate, naive_rate = rows / t_ours, rows / t_ceiling, naive_rows / t_naive
     return [
         compare("ingest.load_stage_rows_per_s", ours_rate, "rows/s", "server-side COPY from a file", ceiling_rate,
-                note=f"{rows:,} session rows, 17 columns"),
+                note=f"{rows:,} session rows, 17 columns, into an empty day (ceiling: an emptied table); "
+                     "Arrow -> CSV included; best of 3 each"),
+        compare("ingest.replace_day_rows_per_s", rows / t_replace, "rows/s", "server-side COPY from a file",
+                ceiling_rate, note="a re-run: delete the day's rows and load them again in one transaction"),
         compare("ingest.load_stage_vs_to_sql", ours_rate, "rows/s", "DataFrame.to_sql", naive_rate,
                 note=f"to_sql timed on {naive_rows:,} rows"),
     ]

@@ -24,13 +24,13 @@ def copy_via_stage(conn: Connection, table: str, columns: Sequence[str], csv_chu
     conn.execute(sa.text(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {TENANT_SCHEMA}.{table}) ON COMMIT DROP"))
     conn.execute(sa.text(f"TRUNCATE {stage}"))
     cursor = conn.connection.dbapi_connection.cursor()
-    copied = False
+    move = sa.text(f"INSERT INTO {TENANT_SCHEMA}.{table} ({column_list}) SELECT {column_list} FROM {stage}")
     for chunk in csv_chunks:
+        # Chunk by chunk, so the caller can prepare the next chunk (CSV from Arrow, in a
+        # thread) while this one is copied and moved, not only while it is copied.
         cursor.copy_expert(f"COPY {stage} ({column_list}) FROM STDIN WITH (FORMAT csv)", chunk)
-        copied = True
-    if copied:
-        conn.execute(sa.text(
-            f"INSERT INTO {TENANT_SCHEMA}.{table} ({column_list}) SELECT {column_list} FROM {stage}"))
+        conn.execute(move)
+        conn.execute(sa.text(f"TRUNCATE {stage}"))
 
 
 def refresh_statistics(tables: Iterable[str], share: float = 0.1) -> list[str]:
