@@ -112,8 +112,7 @@ def forget_secrets() -> None:
     with _secrets_lock:
         _secrets.clear()
         _secrets_sorted = []
-    _seen_environment = ()
-    _remember_environment()
+    _seen_environment = ()  # the next redact() registers the environment's again
 
 
 def _remember_text(text: str) -> None:
@@ -193,6 +192,7 @@ def redact(text: str) -> str:
     """`text` with every known secret and secret-shaped value masked."""
     if not text:
         return text
+    _refresh_environment()
     for secret in _secrets_sorted:
         if secret in text:
             text = text.replace(secret, MASK)
@@ -206,7 +206,6 @@ class RedactingFilter(logging.Filter):
     too), then mask it; also the exception text."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        _refresh_environment()
         try:
             message = record.getMessage()
         except Exception:  # a bad format string still logs, unformatted
@@ -337,7 +336,6 @@ class JsonFileHandler(logging.Handler):
     def __init__(self, level: int = logging.NOTSET):
         super().__init__(level)
         _install_filters(self)
-        _remember_environment()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
