@@ -251,7 +251,8 @@ def _links(config: TenantConfig, branch: str | None) -> dict[str, str]:
     return {"dashboard": f"{base}/overview?{query}", "tasks": f"{base}/tasks?{query}"}
 
 
-def _currency(conn: Connection, day: dt.date) -> str:
+def day_currency(conn: Connection, day: dt.date) -> str:
+    """The tenant's usual currency around `day` (the same for every report of the day)."""
     found = conn.execute(sa.text(
         "SELECT currency FROM tenant_data.purchases WHERE event_date BETWEEN CAST(:d AS date) - 30 AND :d "
         "AND currency IS NOT NULL GROUP BY currency ORDER BY count(*) DESC LIMIT 1"), {"d": day}).scalar()
@@ -259,15 +260,17 @@ def _currency(conn: Connection, day: dt.date) -> str:
 
 
 def branch_report(conn: Connection, config: TenantConfig, day: dt.date, branch: str, branch_name: str,
-                  incomplete: str | None = None) -> Report:
+                  incomplete: str | None = None, currency: str | None = None) -> Report:
     day_figs, week_figs = figures(conn, config.id, day, branch)
     return Report(
-        config.id, config.name, "branch", branch, branch_name, day, _currency(conn, day), day_figs, week_figs,
+        config.id, config.name, "branch", branch, branch_name, day, currency or day_currency(conn, day),
+        day_figs, week_figs,
         task_groups(conn, config.id, day, branch, config.email.max_tasks_per_type),
         data_incomplete=incomplete is not None, incomplete_reason=incomplete, links=_links(config, branch))
 
 
-def summary_report(conn: Connection, config: TenantConfig, day: dt.date, incomplete: str | None = None) -> Report:
+def summary_report(conn: Connection, config: TenantConfig, day: dt.date, incomplete: str | None = None,
+                   currency: str | None = None) -> Report:
     day_figs, week_figs = figures(conn, config.id, day, None)
     rows = [dict(r) for r in conn.execute(_sql("branch_overview"), {"tenant": config.id, "day": day}).mappings()]
     totals = conn.execute(sa.text(
@@ -276,6 +279,7 @@ def summary_report(conn: Connection, config: TenantConfig, day: dt.date, incompl
     by_type = dict(totals)
     groups = [TaskGroup(t, label, by_type[t], []) for t, label in TASK_TYPES.items() if by_type.get(t)]
     return Report(
-        config.id, config.name, "summary", SUMMARY, "All branches", day, _currency(conn, day), day_figs, week_figs,
+        config.id, config.name, "summary", SUMMARY, "All branches", day, currency or day_currency(conn, day),
+        day_figs, week_figs,
         groups, branches=rows, data_incomplete=incomplete is not None, incomplete_reason=incomplete,
         links=_links(config, None))
