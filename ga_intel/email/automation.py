@@ -26,13 +26,11 @@ _IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.Da
 
 def _planned(tenant_id: str, day: dt.date) -> bool:
     """True once the ledger holds the report (sent, failed, skipped or still queued)."""
-    import sqlalchemy as sa
-
     from ga_intel.db import tenant_scope
+    from ga_intel.email import ledger
 
     with tenant_scope(tenant_id) as conn:
-        return conn.execute(sa.text("SELECT 1 FROM tenant_data.email_deliveries WHERE report_date = :d LIMIT 1"),
-                            {"d": day}).first() is not None
+        return bool(ledger.counts(conn, day))
 
 
 def _in_flight(instance: dg.DagsterInstance, key: dg.MultiPartitionKey) -> bool:
