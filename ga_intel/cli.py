@@ -333,12 +333,15 @@ def health_cmd(as_json: bool, tenants: bool, dagster_url: str | None, streamlit_
 @click.option("--tenant", "tenant_id", required=True)
 @click.option("--date", "start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="first day (YYYY-MM-DD)")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="last day (default: --date)")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]),
+              help="compute tasks as if the tenant's local date were this (what is stale or expired; default today)")
 @needs_database
-def run_cmd(tenant_id: str, start, end) -> None:
+def run_cmd(tenant_id: str, start, end, as_of) -> None:
     """Materialize the pipeline for a tenant's days, in-process."""
     from ga_intel.orchestration.run import run_partitions
 
-    failed = run_partitions(tenant_id, start.date(), (end or start).date(), echo=click.echo)
+    failed = run_partitions(tenant_id, start.date(), (end or start).date(), echo=click.echo,
+                            as_of=as_of.date() if as_of else None)
     if failed:
         sys.exit(1)
 

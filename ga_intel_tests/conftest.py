@@ -80,9 +80,8 @@ def platform_db(ga_intel_home):
         embedded.stop()
 
 
-@pytest.fixture
-def db(platform_db):
-    """A platform database emptied of tenants and tenant data before the test."""
+def empty_platform() -> None:
+    """Delete every tenant and all tenant data (the tables stay)."""
     from ga_intel.db import control
     from ga_intel.tenancy.store import tenant_tables
 
@@ -91,6 +90,12 @@ def db(platform_db):
         conn.execute(sa.text("DELETE FROM control.key_check"))
         for table in tenant_tables(conn):
             conn.execute(sa.text(f'TRUNCATE tenant_data."{table}"'))
+
+
+@pytest.fixture
+def db(platform_db):
+    """A platform database emptied of tenants and tenant data before the test."""
+    empty_platform()
     return platform_db
 
 

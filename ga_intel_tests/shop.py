@@ -57,6 +57,7 @@ class Shop:
                 "'https://shop/')"),
                 {"t": self.t, "d": day, "cu": customer, "co": company, "dev": device, "sid": sid,
                  "s": at(day, hour), "e": at(day, hour + 0.5), "pv": pages, "cart": cart, "buy": purchase})
+        self.available(day, "provisional", keep=True)  # the day is loaded (as far as its last event)
         return device, sid
 
     def cart(self, day, hour, value, *, customer=None, company=None):
@@ -69,16 +70,26 @@ class Shop:
                 {"t": self.t, "d": day, "cu": customer, "co": company, "dev": device, "sid": sid,
                  "ts": at(day, hour + 0.1), "v": value})
 
-    def purchase(self, day, hour, revenue, txn, *, customer=None, company=None, duplicate_events=1):
+    def purchase(self, day, hour, revenue, txn, *, customer=None, company=None, duplicate_events=1, items=None):
+        """A purchase with its items: (sku, quantity, price), default one SKU-1 worth `revenue`."""
         device, sid = self.session(day, hour, customer=customer, company=company, purchase=True)
+        ts = at(day, hour + 0.2)
+        us = int(ts.timestamp() * 1e6)
         with tenant_scope(self.t) as c:
             c.execute(sa.text(
                 "INSERT INTO tenant_data.purchases (tenant_id, event_date, customer_id, company_id, user_pseudo_id, "
                 "ga_session_id, transaction_id, id_status, event_time, event_timestamp, revenue, currency, item_count, "
                 "duplicate_events) VALUES (:t, :d, :cu, :co, :dev, :sid, :x, 'ok', :ts, :us, :r, 'USD', 1, :dup)"),
                 {"t": self.t, "d": day, "cu": customer, "co": company, "dev": device, "sid": sid, "x": txn,
-                 "ts": at(day, hour + 0.2), "us": int(at(day, hour + 0.2).timestamp() * 1e6), "r": revenue,
-                 "dup": duplicate_events})
+                 "ts": ts, "us": us, "r": revenue, "dup": duplicate_events})
+            for n, (sku, qty, price) in enumerate(items or [("SKU-1", 1, revenue)]):
+                c.execute(sa.text(
+                    "INSERT INTO tenant_data.purchase_items (tenant_id, event_date, customer_id, company_id, "
+                    "user_pseudo_id, ga_session_id, transaction_id, event_time, event_timestamp, line_no, item_id, "
+                    "item_name, price, quantity, item_revenue, currency) VALUES (:t, :d, :cu, :co, :dev, :sid, :x, "
+                    ":ts, :us, :n, :sku, :sku, :p, :q, :rev, 'USD')"),
+                    {"t": self.t, "d": day, "cu": customer, "co": company, "dev": device, "sid": sid, "x": txn,
+                     "ts": ts, "us": us, "n": n, "sku": sku, "p": price, "q": qty, "rev": price * qty})
 
     def search(self, day, hour, term, *, customer=None, no_results=False, clicked=False):
         device, sid = self.session(day, hour, customer=customer)
@@ -91,23 +102,28 @@ class Shop:
                 {"t": self.t, "d": day, "cu": customer, "dev": device, "sid": sid, "ts": at(day, hour + 0.1),
                  "term": term, "nr": no_results, "cl": clicked})
 
-    def available(self, day, status="complete"):
-        """The day's GA4 export as ingestion would record it."""
+    def available(self, day, status="complete", keep=False):
+        """The day's GA4 export as ingestion would record it (`keep`: leave a status that is
+        already recorded)."""
+        conflict = "NOTHING" if keep else "UPDATE SET status = EXCLUDED.status"
         with tenant_scope(self.t) as c:
             c.execute(sa.text(
                 "INSERT INTO tenant_data.data_availability (tenant_id, event_date, source_table, status) "
-                "VALUES (:t, :d, :src, :s) ON CONFLICT (tenant_id, event_date) DO UPDATE SET status = EXCLUDED.status"),
+                f"VALUES (:t, :d, :src, :s) ON CONFLICT (tenant_id, event_date) DO {conflict}"),
                 {"t": self.t, "d": day, "src": f"events_{day:%Y%m%d}", "s": status})
 
-    def run(self, day, instance=None):
-        """Materialize the day's metrics and tasks (in `instance`, or a throwaway one)."""
+    def run(self, day, instance=None, as_of=None):
+        """Materialize the day's metrics and tasks (in `instance`, or a throwaway one), as if
+        run on `as_of` (default: the next morning, as the daily schedule does)."""
         if instance is None:
             with dg.instance_for_test() as throwaway:
-                return self.run(day, throwaway)
+                return self.run(day, throwaway, as_of)
+        as_of = as_of or day + dt.timedelta(days=1)
         if self.t not in instance.get_dynamic_partitions("tenant"):
             instance.add_dynamic_partitions("tenant", [self.t])
         result = dg.materialize([insights_day], instance=instance, resources=build_resources(),
                                 partition_key=dg.MultiPartitionKey({"tenant": self.t, "date": day.isoformat()}),
+                                run_config={"ops": {"insights_day": {"config": {"as_of": as_of.isoformat()}}}},
                                 raise_on_error=False)
         assert result.success, failure_messages(result)
         return result

@@ -152,16 +152,26 @@ def test_synthetic_days_purchases_identity_and_search_outcomes(db, secret_key, g
     # Searches: the configured no-result event is flagged; outcomes follow the session.
     searches = table("synth", "searches", day.isoformat())
     assert sum(s["no_results"] for s in searches) == sum(e["event_name"] == "no_search_results" for e in events)
-    assert all(not s["then_purchase"] or s["customer_id"] or s["user_pseudo_id"] is not None or True for s in searches)
+    # then_purchase: the same session purchased after the search (never for a cookieless search).
+    bought = {(e["user_pseudo_id"], param(e, "ga_session_id")): int(e["event_timestamp"])
+              for e in sorted(events, key=lambda e: int(e["event_timestamp"])) if e["event_name"] == "purchase"}
+    for s in searches:
+        last_buy = bought.get((s["user_pseudo_id"], str(s["ga_session_id"])))
+        assert s["then_purchase"] == (s["user_pseudo_id"] is not None and last_buy is not None
+                                      and last_buy > s["event_timestamp"])
+    assert any(s["then_purchase"] for s in searches)
     assert any(s["then_add_to_cart"] for s in searches) and any(not s["then_view_item"] for s in searches)
     # Logged-in page views only; every one carries the resolved customer.
     page_views = table("synth", "page_views", day.isoformat())
     assert page_views and all(p["customer_id"] for p in page_views)
     assert len(page_views) == sum(e["event_name"] == "page_view" and bool(e["user_properties"]) for e in events)
-    # Consent-denied hits are kept, unattributable.
+    # Consent-denied hits are kept, but they are not sessions: counted as unsessioned events.
     sessions = table("synth", "sessions", day.isoformat())
-    assert any(s["user_pseudo_id"] is None for s in sessions)
-    assert sum(s["event_count"] for s in sessions) == len(events)
+    unsessioned = table("synth", "unsessioned_events", day.isoformat())
+    cookieless = [e for e in events if e["user_pseudo_id"] is None]
+    assert cookieless and all(s["user_pseudo_id"] is not None for s in sessions)
+    assert sum(u["events"] for u in unsessioned if u["reason"] == "no_pseudo_id") == len(cookieless)
+    assert sum(s["event_count"] for s in sessions) + sum(u["events"] for u in unsessioned) == len(events)
 
 
 def test_customer_key_is_a_tenant_setting(db, secret_key, ga4_data, instance):

@@ -53,7 +53,9 @@ def test_metrics_tenant_and_branches_reconcile(shop):
     assert m["sessions"] == 6 and m["converting_sessions"] == 3
     assert m["session_conversion_rate"] == pytest.approx(0.5)
     assert (m["searches"], m["no_click_searches"], m["no_click_rate"]) == (2, 1, 0.5)
-    assert (m["bounced_sessions"], m["bounce_rate"]) == (1, pytest.approx(1 / 6))
+    # Planted sessions are all engaged: GA4's bounce (not engaged) is 0; one has a single page.
+    assert (m["single_page_sessions"], m["bounced_sessions"], m["bounce_rate"]) == (1, 0, 0.0)
+    assert (m["engaged_sessions"], m["engagement_rate"]) == (6, 1.0)
     assert float(shop.metrics(D1, "CHI")["revenue"]) == 120.0
     assert float(shop.metrics(D1, "MKE")["revenue"]) == 80.0
     assert float(shop.metrics(D1, "unattributed")["revenue"]) == 50.0
@@ -62,7 +64,7 @@ def test_metrics_tenant_and_branches_reconcile(shop):
 
 def test_cart_abandoned_past_the_window_becomes_a_task(shop):
     shop.cart(D1, 9, 300.0, customer="u1")
-    shop.session(D1 + dt.timedelta(days=2), 9, device="later")   # data runs past the 24 h window
+    shop.session(D1 + dt.timedelta(days=1), 10, device="later")  # data runs past the 24 h window
     shop.run(D1)
     [task] = [t for t in shop.tasks().values() if t["task_type"] == "cart_recovery"]
     assert task["task_key"] == "cart:user:u1:2024-03-04" and float(task["value"]) == 300.0
@@ -158,13 +160,16 @@ def test_rerun_keeps_statuses_people_set(shop):
     assert after["search:user:u2:2024-03-04"]["status"] == "in_progress"
 
 
-def test_old_open_tasks_expire(db, secret_key):
-    quick = Shop("quick", task_expiry_days=2)
+def test_open_tasks_expire_at_their_horizon(db, secret_key):
+    quick = Shop("quick", purchase_followup_horizon_days=2)
     quick.purchase(D1, 9, 10.0, "T1", customer="u1")
-    quick.run(D1)
-    later = D1 + dt.timedelta(days=5)
+    quick.run(D1)                                            # the next morning: open
+    assert quick.tasks()["purchase:T1"]["status"] == "open"
+    quick.run(D1, as_of=D1 + dt.timedelta(days=2))           # the horizon's last day: still open
+    assert quick.tasks()["purchase:T1"]["status"] == "open"
+    later = D1 + dt.timedelta(days=3)
     quick.session(later, 9, device="x")
-    quick.run(later)
+    quick.run(later)                                         # any later run expires it
     assert quick.tasks()["purchase:T1"]["status"] == "expired"
 
 

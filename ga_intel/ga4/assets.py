@@ -26,12 +26,19 @@ CHECKS = [
                       description="The GA4 export has a daily table for the day (a missing past day is an alert)."),
     dg.AssetCheckSpec("row_counts_match", asset=AVAILABILITY,
                       description="Rows written to PostgreSQL equal the rows BigQuery returned, and every exported "
-                                  "event is counted in a session."),
+                                  "event is accounted for: in a session, unsessioned (cookieless), or dropped as an "
+                                  "exact duplicate."),
     dg.AssetCheckSpec("no_duplicate_transaction_ids", asset="purchases",
-                      description="Each real transaction_id appears once per day."),
-    dg.AssetCheckSpec("null_user_pseudo_id_share", asset="sessions",
-                      description="Share of sessions without a user_pseudo_id (consent mode); reported, warns above 50%."),
+                      description="Each real transaction_id is one row of the day; re-fires of transactions from "
+                                  "other days are reported (they count once, on their earliest day)."),
+    dg.AssetCheckSpec("cookieless_share", asset="unsessioned_events",
+                      description="Share of the day's events without a session (consent-mode pings, no "
+                                  "ga_session_id); reported, warns above 50%."),
+    dg.AssetCheckSpec("bad_values_nulled", asset=AVAILABILITY,
+                      description="Amounts and quantities a visitor's browser sent that cannot be real (NaN, "
+                                  "negative, >= 1e10; quantities outside 0..1e7) were loaded as NULL; warns when any."),
 ]
+COOKIELESS_WARN_SHARE = 0.5
 
 
 @dg.multi_asset(
@@ -85,43 +92,60 @@ def _results(result: DayResult, warehouse: WarehouseResource):
         yield dg.MaterializeResult(asset_key=AVAILABILITY, metadata={"status": "missing", "message": result.message})
         yield dg.AssetCheckResult(check_name="daily_table_present", asset_key=AVAILABILITY, passed=False,
                                   description=result.message, metadata={"source_table": result.source_table})
-        yield dg.AssetCheckResult(check_name="row_counts_match", asset_key=AVAILABILITY, passed=False,
-                                  description="no export table to compare with")
-        yield dg.AssetCheckResult(check_name="no_duplicate_transaction_ids", asset_key="purchases", passed=True,
-                                  description="not loaded: export table missing")
-        yield dg.AssetCheckResult(check_name="null_user_pseudo_id_share", asset_key="sessions", passed=True,
-                                  description="not loaded: export table missing")
+        for check, asset in (("row_counts_match", AVAILABILITY), ("no_duplicate_transaction_ids", "purchases"),
+                             ("cookieless_share", "unsessioned_events"), ("bad_values_nulled", AVAILABILITY)):
+            yield dg.AssetCheckResult(check_name=check, asset_key=asset, passed=check != "row_counts_match",
+                                      description="not loaded: export table missing")
         return
     for table in extract.TABLES:
         yield dg.MaterializeResult(asset_key=table, metadata={
             "rows": result.rows_written[table], "dagster/row_count": result.rows_written[table]})
     yield dg.MaterializeResult(asset_key=AVAILABILITY, metadata={
         "status": result.status, "source_table": result.source_table, "bq_row_count": result.bq_row_count,
-        "bq_modified_at": str(result.bq_modified_at)})
+        "bq_modified_at": str(result.bq_modified_at),
+        "optional_export_columns": ", ".join(k for k, v in result.features.items() if v) or "none"})
     yield dg.AssetCheckResult(check_name="daily_table_present", asset_key=AVAILABILITY, passed=True,
                               metadata={"bq_row_count": result.bq_row_count})
     mismatched = {t: (result.rows_expected[t], result.rows_written[t]) for t in extract.TABLES
                   if result.rows_expected[t] != result.rows_written[t]}
-    events_ok = result.events_in_sessions == result.bq_row_count
+    events_ok = result.events_accounted == result.bq_row_count
     yield dg.AssetCheckResult(
         check_name="row_counts_match", asset_key=AVAILABILITY, passed=not mismatched and events_ok,
         metadata={"bq_events": result.bq_row_count, "events_in_sessions": result.events_in_sessions,
+                  "unsessioned_events": result.unsessioned_events,
+                  "duplicate_events_dropped": result.quality.get("duplicate_events", 0),
                   "mismatched_tables": str(mismatched or "none")},
     )
     with warehouse.tenant_scope(result.tenant_id) as conn:
-        dupes = conn.execute(sa.text(
-            "SELECT count(*) FROM (SELECT transaction_id FROM tenant_data.purchases WHERE tenant_id = :t "
-            "AND event_date = :d AND id_status = 'ok' GROUP BY transaction_id HAVING count(*) > 1) x"),
-            {"t": result.tenant_id, "d": result.day}).scalar()
-        flagged = conn.execute(sa.text(
-            "SELECT count(*) FROM tenant_data.purchases WHERE tenant_id = :t AND event_date = :d AND id_status != 'ok'"),
-            {"t": result.tenant_id, "d": result.day}).scalar()
-    yield dg.AssetCheckResult(check_name="no_duplicate_transaction_ids", asset_key="purchases", passed=dupes == 0,
-                              metadata={"duplicated_ids": dupes, "purchases_without_id": flagged})
-    sessions = result.rows_written["sessions"]
-    share = (result.null_pseudo_id_sessions or 0) / sessions if sessions else 0.0
+        row = conn.execute(sa.text("""
+            WITH day AS (
+              SELECT transaction_id FROM tenant_data.purchases
+              WHERE tenant_id = :tenant AND event_date = :day AND id_status = 'ok')
+            SELECT
+              (SELECT count(*) FROM (SELECT transaction_id FROM day GROUP BY 1 HAVING count(*) > 1) x) AS dupes,
+              (SELECT count(*) FROM tenant_data.purchases WHERE tenant_id = :tenant AND event_date = :day
+                 AND id_status != 'ok') AS flagged,
+              (SELECT count(DISTINCT p.transaction_id) FROM tenant_data.purchases p JOIN day USING (transaction_id)
+                 WHERE p.tenant_id = :tenant AND p.event_date < :day) AS refires_of_earlier,
+              (SELECT count(DISTINCT p.transaction_id) FROM tenant_data.purchases p JOIN day USING (transaction_id)
+                 WHERE p.tenant_id = :tenant AND p.event_date > :day) AS refired_later
+        """), {"tenant": result.tenant_id, "day": result.day}).mappings().one()
+    yield dg.AssetCheckResult(check_name="no_duplicate_transaction_ids", asset_key="purchases",
+                              passed=row["dupes"] == 0,
+                              metadata={"duplicated_ids": row["dupes"], "purchases_without_id": row["flagged"],
+                                        "refires_of_earlier_days_not_counted": row["refires_of_earlier"],
+                                        "refired_on_later_days": row["refired_later"]})
+    kept = (result.bq_row_count or 0) - result.quality.get("duplicate_events", 0)
+    share = (result.unsessioned_events or 0) / kept if kept else 0.0
     yield dg.AssetCheckResult(
-        check_name="null_user_pseudo_id_share", asset_key="sessions", passed=share <= 0.5,
+        check_name="cookieless_share", asset_key="unsessioned_events", passed=share <= COOKIELESS_WARN_SHARE,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"share": round(share, 4), "sessions_without_pseudo_id": result.null_pseudo_id_sessions or 0},
+        metadata={"share": round(share, 4), "unsessioned_events": result.unsessioned_events or 0, "events": kept},
+    )
+    bad = {k: v for k, v in result.quality.items() if k.startswith("bad_") and v}
+    yield dg.AssetCheckResult(
+        check_name="bad_values_nulled", asset_key=AVAILABILITY, passed=not bad, severity=dg.AssetCheckSeverity.WARN,
+        description=("loaded as NULL: " + ", ".join(f"{v} {k[4:].replace('_', ' ')}" for k, v in bad.items()))
+        if bad else None,
+        metadata={"bad_values": sum(bad.values()), **{k: v for k, v in result.quality.items() if k.startswith("bad_")}},
     )

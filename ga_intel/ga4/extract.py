@@ -1,8 +1,10 @@
 """Run the GA4 queries in BigQuery and stream their results back as Arrow batches.
 
-All the heavy work (unnesting, sessionizing, de-duplicating) happens in BigQuery; only
+All the heavy work (de-duplicating, unnesting, sessionizing) happens in BigQuery; only
 the rows of the product's tables come back, page by page, so memory stays flat as a day
-grows.
+grows. The queries are Jinja templates (ga_intel/db/sqlfiles.py) rendered for the columns
+the export table actually has: GA4 added `is_active_user`, `collected_traffic_source` and
+`session_traffic_source_last_click` over the years, and older tables lack them.
 """
 
 from __future__ import annotations
@@ -10,29 +12,59 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
+from ga_intel.db import sqlfiles
+from ga_intel.errors import GaIntelError
 from ga_intel.tenancy.tenant_file import BigQuerySettings, Ga4Settings
 
-SQL_DIR = Path(__file__).parent / "sql"
 # The output tables, in load order; each has sql/<name>.sql.
-TABLES = ("sessions", "purchases", "purchase_items", "cart_adds", "searches", "item_views", "page_views")
+TABLES = ("sessions", "unsessioned_events", "purchases", "purchase_items", "refunds", "cart_adds", "searches",
+          "item_views", "page_views")
+# One row of what the queries dropped or cleaned (sql/day_quality.sql): checks, not a table.
+QUALITY = "day_quality"
+
+# Columns (and nested fields) the queries read; a table without one of them is not a GA4
+# export table, or one too old to read.
+REQUIRED = {
+    "event_date": None, "event_timestamp": None, "event_name": None, "event_params": None,
+    "event_bundle_sequence_id": None, "event_value_in_usd": None, "user_id": None, "user_pseudo_id": None,
+    "user_properties": None, "device": {"category"}, "geo": {"country"}, "stream_id": None,
+    "ecommerce": {"transaction_id", "purchase_revenue", "purchase_revenue_in_usd", "refund_value",
+                  "refund_value_in_usd", "total_item_quantity"},
+    "items": {"item_id", "item_name", "item_brand", "item_category", "price", "price_in_usd", "quantity",
+              "item_revenue", "item_revenue_in_usd"},
+}
+# Optional columns -> the render option that says the table has them.
+OPTIONAL = {"is_active_user": "has_is_active_user", "session_traffic_source_last_click": "has_last_click",
+            "collected_traffic_source": "has_collected_source"}
 
 
-@cache
-def _sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text()
+def export_features(schema, table_name: str = "the export table") -> dict[str, bool]:
+    """Render options for an export table's schema (a list of SchemaField); a clear error
+    naming every missing column when the table cannot be read."""
+    fields = {f.name: f for f in schema}
+    missing = []
+    for column, nested in REQUIRED.items():
+        if column not in fields:
+            missing.append(column)
+            continue
+        have = {f.name for f in fields[column].fields or ()}
+        missing += [f"{column}.{n}" for n in sorted(nested or ()) if n not in have]
+    if missing:
+        raise GaIntelError(
+            f"{table_name} lacks the GA4 export column(s) {', '.join(missing)}; nothing was loaded for this day",
+            hint="point bigquery.dataset_id at the GA4 export dataset (analytics_<property id>); "
+                 "a table made by hand must have the export's schema (ga_intel/ga4/schema/events_schema.json)",
+        )
+    return {option: column in fields for column, option in OPTIONAL.items()}
 
 
-def query_text(table: str, settings: BigQuerySettings) -> str:
-    dataset = f"{settings.project_id}.{settings.dataset_id}"
-    events = _strip_comments(_sql("_events"))
-    return _sql(table).format(events=events.format(dataset=dataset))
-
-
-def _strip_comments(sql: str) -> str:
-    return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+def query_text(table: str, settings: BigQuerySettings, features: dict[str, bool] | None = None) -> str:
+    options = {option: False for option in OPTIONAL.values()} | (features or {})
+    return sqlfiles.render(f"ga_intel/ga4/sql/{table}.sql", dataset=f"{settings.project_id}.{settings.dataset_id}",
+                           **options)
 
 
 def table_suffix(day: dt.date, intraday: bool = False) -> str:
@@ -41,12 +73,18 @@ def table_suffix(day: dt.date, intraday: bool = False) -> str:
     return ("intraday_" if intraday else "") + day.strftime("%Y%m%d")
 
 
-def query_parameters(day: dt.date, ga4: Ga4Settings, intraday: bool = False) -> list:
+def day_start_seconds(day: dt.date, timezone: str) -> int:
+    """Unix seconds of the property's local midnight starting `day` (GA4's event_date is local)."""
+    return int(dt.datetime.combine(day, dt.time(0), ZoneInfo(timezone)).timestamp())
+
+
+def query_parameters(day: dt.date, ga4: Ga4Settings, timezone: str, intraday: bool = False) -> list:
     from google.cloud import bigquery
 
     p = bigquery.ScalarQueryParameter
     return [
         p("day", "STRING", table_suffix(day, intraday)),
+        p("day_start_seconds", "INT64", day_start_seconds(day, timezone)),
         p("customer_key", "STRING", ga4.customer_key),
         p("customer_key_is_user_id", "BOOL", ga4.customer_key == "user_id"),
         p("fallback_to_user_id", "BOOL", ga4.customer_key_fallback == "user_id"),
@@ -66,12 +104,57 @@ class TableStream:
     batches: Iterator
 
 
-def stream(client, table: str, day: dt.date, settings: BigQuerySettings, ga4: Ga4Settings,
-           page_size: int = 50_000, intraday: bool = False) -> TableStream:
+def stream(client, table: str, day: dt.date, settings: BigQuerySettings, ga4: Ga4Settings, timezone: str,
+           features: dict[str, bool] | None = None, page_size: int = 50_000, intraday: bool = False) -> TableStream:
     from google.cloud import bigquery
 
-    job = client.query(query_text(table, settings),
-                       job_config=bigquery.QueryJobConfig(query_parameters=query_parameters(day, ga4, intraday)))
+    job = client.query(query_text(table, settings, features),
+                       job_config=bigquery.QueryJobConfig(
+                           query_parameters=query_parameters(day, ga4, timezone, intraday)))
     rows = job.result(page_size=page_size)
     # The storage read API is not emulated, and REST paging is enough at GA4's 1M/day cap.
-    return TableStream(table, rows.total_rows or 0, rows.to_arrow_iterable(bqstorage_client=None))
+    batches = rows.to_arrow_iterable(bqstorage_client=None)
+    return TableStream(table, rows.total_rows or 0, _TRANSFORMS.get(table, _same)(batches, ga4))
+
+
+def _same(batches, ga4):
+    return batches
+
+
+def _url_search_terms(batches, ga4: Ga4Settings):
+    """A search without a search_term parameter takes its term from the page URL's query
+    parameter (`ga4.search_query_param`), decoded here: BigQuery has no URL decoding. The
+    query's helper column `page_location` is dropped on the way."""
+    import pyarrow as pa
+
+    for batch in batches:
+        i_url = batch.schema.get_field_index("page_location")
+        urls = batch.column(i_url).to_pylist()
+        batch = batch.remove_column(i_url)
+        if not any(urls):
+            yield batch
+            continue
+        i_term, i_source = batch.schema.get_field_index("search_term"), batch.schema.get_field_index("term_source")
+        terms, sources = batch.column(i_term).to_pylist(), batch.column(i_source).to_pylist()
+        for n, url in enumerate(urls):
+            if url and terms[n] is None:
+                found = parse_qs(urlsplit(url).query).get(ga4.search_query_param)
+                if found and found[0].strip():
+                    terms[n], sources[n] = found[0], "url"
+        batch = batch.set_column(i_term, batch.schema.field(i_term), pa.array(terms, pa.string()))
+        yield batch.set_column(i_source, batch.schema.field(i_source), pa.array(sources, pa.string()))
+
+
+_TRANSFORMS = {"searches": _url_search_terms}
+
+
+def quality(client, day: dt.date, settings: BigQuerySettings, ga4: Ga4Settings, timezone: str,
+            features: dict[str, bool] | None = None, intraday: bool = False) -> dict[str, int]:
+    """The day's one row of sql/day_quality.sql: exported events, duplicates dropped, bad values nulled."""
+    from google.cloud import bigquery
+
+    job = client.query(query_text(QUALITY, settings, features),
+                       job_config=bigquery.QueryJobConfig(
+                           query_parameters=query_parameters(day, ga4, timezone, intraday)))
+    rows = list(job.result())
+    return {k: int(v or 0) for k, v in rows[0].items()} if rows else {}

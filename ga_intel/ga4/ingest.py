@@ -30,9 +30,19 @@ class DayResult:
     bq_modified_at: dt.datetime | None = None
     rows_expected: dict[str, int] = field(default_factory=dict)
     rows_written: dict[str, int] = field(default_factory=dict)
-    events_in_sessions: int | None = None
-    null_pseudo_id_sessions: int | None = None
+    events_in_sessions: int | None = None   # session parts' events
+    unsessioned_events: int | None = None   # cookieless / no ga_session_id (sql/unsessioned_events.sql)
+    quality: dict[str, int] = field(default_factory=dict)  # sql/day_quality.sql
+    features: dict[str, bool] = field(default_factory=dict)  # optional export columns present
     message: str | None = None
+
+    @property
+    def events_accounted(self) -> int | None:
+        """Exported events the loaded tables account for: in sessions, unsessioned, or
+        dropped as exact duplicates. Equal to the export's row count when nothing was lost."""
+        if self.events_in_sessions is None:
+            return None
+        return self.events_in_sessions + (self.unsessioned_events or 0) + self.quality.get("duplicate_events", 0)
 
 
 def source_table(day: dt.date, intraday: bool = False) -> str:
@@ -85,9 +95,13 @@ def ingest_day(config: TenantConfig, client, day: dt.date, run_id: str | None = 
 
     result.bq_row_count = table.num_rows
     result.bq_modified_at = table.modified
+    result.features = extract.export_features(table.schema, f"{settings.project_id}.{settings.dataset_id}.{name}")
     try:
         # Start every query first: BigQuery runs them side by side while we page.
-        streams = [extract.stream(client, t, day, settings, config.ga4, intraday=intraday) for t in extract.TABLES]
+        streams = [extract.stream(client, t, day, settings, config.ga4, config.timezone, result.features,
+                                  intraday=intraday) for t in extract.TABLES]
+        result.quality = extract.quality(client, day, settings, config.ga4, config.timezone, result.features,
+                                         intraday=intraday)
     except Exception as exc:
         raise explain(exc, settings) from None
     result.status = "provisional" if intraday else status_for(day, config.timezone)
@@ -98,16 +112,18 @@ def ingest_day(config: TenantConfig, client, day: dt.date, run_id: str | None = 
             result.rows_written[s.table] = warehouse.copy_batches(conn, s.table, s.batches, config.id, day)
             if log:
                 log(f"{config.id} {day}: {s.table} {result.rows_written[s.table]} rows")
-        events, null_ids = conn.execute(
-            sa.text("SELECT coalesce(sum(event_count), 0), count(*) FILTER (WHERE user_pseudo_id IS NULL) "
-                    "FROM tenant_data.sessions WHERE tenant_id = :t AND event_date = :d"),
-            {"t": config.id, "d": day},
+        in_sessions, unsessioned = conn.execute(
+            sa.text("SELECT (SELECT coalesce(sum(event_count), 0) FROM tenant_data.sessions "
+                    "        WHERE tenant_id = :tenant AND event_date = :day), "
+                    "       (SELECT coalesce(sum(events), 0) FROM tenant_data.unsessioned_events "
+                    "        WHERE tenant_id = :tenant AND event_date = :day)"),
+            {"tenant": config.id, "day": day},
         ).one()
-        result.events_in_sessions, result.null_pseudo_id_sessions = int(events), int(null_ids)
+        result.events_in_sessions, result.unsessioned_events = int(in_sessions), int(unsessioned)
         warehouse.record_availability(
             conn, config.id, day, source_table=name, status=result.status, bq_modified_at=table.modified,
             bq_row_count=table.num_rows, rows_written=result.rows_written, run_id=run_id,
-            message=result.message if intraday else None,
+            message=result.message if intraday else None, quality=result.quality,
         )
     from ga_intel.db.bulk import refresh_statistics
 

@@ -17,14 +17,29 @@ from pathlib import Path
 from ga_intel.errors import GaIntelError
 
 SCHEMA_FILE = Path(__file__).parent / "schema" / "events_schema.json"
+# Columns GA4 added to the export since 2023; a file whose rows carry them loads with them.
+ADDED_SCHEMA_FILE = Path(__file__).parent / "schema" / "events_schema_since_2023.json"
 FILE_NAME = re.compile(r"^events_((?:intraday_)?\d{8})\.ndjson$")
 
 
 @cache
-def export_schema() -> list:
+def export_schema(modern: bool = False) -> list:
+    """The export's schema: the classic columns, plus the post-2023 ones when `modern`."""
     from google.cloud import bigquery
 
-    return [bigquery.SchemaField.from_api_repr(f) for f in json.loads(SCHEMA_FILE.read_text())]
+    fields = json.loads(SCHEMA_FILE.read_text())
+    if modern:
+        fields += json.loads(ADDED_SCHEMA_FILE.read_text())
+    return [bigquery.SchemaField.from_api_repr(f) for f in fields]
+
+
+def _is_modern(first_line: bytes) -> bool:
+    """Whether a file's rows carry the post-2023 columns (judged by its first row)."""
+    try:
+        row = json.loads(first_line)
+    except ValueError:
+        return False
+    return any(f["name"] in row for f in json.loads(ADDED_SCHEMA_FILE.read_text()))
 
 
 def daily_files(folder: Path) -> list[tuple[str, Path]]:
@@ -49,12 +64,16 @@ def load_day(client, dataset: str, day: str, source, *, replace: bool = True) ->
     total = 0
     try:
         first = True
+        modern = False
         while True:
             chunk = fh.read(CHUNK_BYTES)
             if not chunk:
                 break
             chunk += fh.readline()  # end on a line boundary
-            total += _load_part(client, dataset, day, io.BytesIO(chunk), source, replace=replace and first)
+            if first:
+                modern = _is_modern(chunk.split(b"\n", 1)[0])
+            total += _load_part(client, dataset, day, io.BytesIO(chunk), source, replace=replace and first,
+                                modern=modern)
             first = False
         if first:  # an empty file: still a daily table, with no events
             from google.cloud import bigquery
@@ -69,14 +88,16 @@ def load_day(client, dataset: str, day: str, source, *, replace: bool = True) ->
     return total
 
 
-def _load_part(client, dataset: str, day: str, fh, source, *, replace: bool) -> int:
+def _load_part(client, dataset: str, day: str, fh, source, *, replace: bool, modern: bool = False) -> int:
     from google.api_core import exceptions as gexc
     from google.cloud import bigquery
 
     table_id = f"{dataset}.events_{day}"
-    client.create_table(bigquery.Table(table_id, schema=export_schema()), exists_ok=True)
+    if replace:  # a modern file replacing a classic table (or back) needs the other schema
+        client.delete_table(table_id, not_found_ok=True)
+    client.create_table(bigquery.Table(table_id, schema=export_schema(modern)), exists_ok=True)
     config = bigquery.LoadJobConfig(
-        schema=export_schema(), source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
+        schema=export_schema(modern), source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
         write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE if replace else bigquery.WriteDisposition.WRITE_APPEND,
     )
     try:

@@ -77,23 +77,24 @@ def delete_day(conn: Connection, tables: Iterable[str], tenant_id: str, day: dt.
 
 def record_availability(conn: Connection, tenant_id: str, day: dt.date, *, source_table: str, status: str,
                         bq_modified_at=None, bq_row_count=None, rows_written=None, run_id=None,
-                        message=None) -> None:
+                        message=None, quality=None) -> None:
     conn.execute(
         sa.text(
             f"""
             INSERT INTO {SCHEMA}.data_availability
               (tenant_id, event_date, source_table, status, bq_modified_at, bq_row_count, rows_written, run_id,
-               message, updated_at)
-            VALUES (:t, :d, :src, :status, :mod, :cnt, CAST(:rows AS jsonb), :run, :msg, now())
+               message, quality, updated_at)
+            VALUES (:t, :d, :src, :status, :mod, :cnt, CAST(:rows AS jsonb), :run, :msg, CAST(:quality AS jsonb), now())
             ON CONFLICT (tenant_id, event_date) DO UPDATE SET
               source_table = EXCLUDED.source_table, status = EXCLUDED.status,
               bq_modified_at = EXCLUDED.bq_modified_at, bq_row_count = EXCLUDED.bq_row_count,
               rows_written = EXCLUDED.rows_written, run_id = EXCLUDED.run_id, message = EXCLUDED.message,
-              updated_at = now()
+              quality = EXCLUDED.quality, updated_at = now()
             """
         ),
         {"t": tenant_id, "d": day, "src": source_table, "status": status, "mod": bq_modified_at,
-         "cnt": bq_row_count, "rows": json.dumps(rows_written or {}), "run": run_id, "msg": message},
+         "cnt": bq_row_count, "rows": json.dumps(rows_written or {}), "run": run_id, "msg": message,
+         "quality": json.dumps(quality or {})},
     )
 
 

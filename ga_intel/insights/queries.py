@@ -1,30 +1,29 @@
-"""Load the SQL files, with the shared attribution CTEs spliced in."""
+"""The insights SQL (ga_intel/insights/sql/, rendered by ga_intel.db.sqlfiles) and the
+bound parameters every query takes from the tenant's rules."""
 
 from __future__ import annotations
 
 import math
-from functools import cache
-from pathlib import Path
 
-from ga_intel.tenancy.tenant_file import RuleSettings
-
-SQL_DIR = Path(__file__).parent / "sql"
+from ga_intel.db import sqlfiles
+from ga_intel.tenancy.tenant_file import TenantConfig
 
 
-@cache
 def sql(name: str) -> str:
-    text = (SQL_DIR / f"{name}.sql").read_text()
-    attribution = "\n".join(line for line in (SQL_DIR / "_attribution.sql").read_text().splitlines()
-                            if not line.lstrip().startswith("--"))
-    return text.replace("{attribution}", attribution)
+    return sqlfiles.render(f"ga_intel/insights/sql/{name}.sql")
 
 
-def rule_params(rules: RuleSettings) -> dict:
+def window_days(config: TenantConfig) -> int:
+    """Purchases up to this many days after a cart day can fall inside its window."""
+    return math.ceil(config.rules.cart_abandonment_hours / 24)
+
+
+def rule_params(config: TenantConfig) -> dict:
+    rules = config.rules
     return {
+        "currency": config.ga4.reporting_currency,
         "abandon_hours": rules.cart_abandonment_hours,
-        # Purchases up to this many days after a cart day can fall inside its window.
-        "window_days": math.ceil(rules.cart_abandonment_hours / 24),
+        "window_days": window_days(config),
         "repeat_days": rules.repeat_visitor_days,
         "repeat_min_sessions": rules.repeat_visitor_min_sessions,
-        "lookback_days": 0,
     }

@@ -18,18 +18,19 @@ def days(start: dt.date, end: dt.date) -> list[dt.date]:
 
 
 def run_partitions(tenant_id: str, start: dt.date, end: dt.date, instance: dg.DagsterInstance | None = None,
-                   echo: Callable[[str], None] = print) -> int:
+                   echo: Callable[[str], None] = print, as_of: dt.date | None = None) -> int:
     """Materialize every tenant × day asset for each day; returns the number of failed days."""
-    return run_days(tenant_id, days(start, end), instance, echo)
+    return run_days(tenant_id, days(start, end), instance, echo, as_of=as_of)
 
 
 def run_days(tenant_id: str, todo: list[dt.date], instance: dg.DagsterInstance | None = None,
              echo: Callable[[str], None] = print, skip: Callable[[dt.date], str | None] | None = None,
-             stop: Callable[[], bool] | None = None, trigger: str = "cli") -> int:
+             stop: Callable[[], bool] | None = None, trigger: str = "cli", as_of: dt.date | None = None) -> int:
     """Materialize the tenant × day assets for each day in `todo`, in order.
 
     `skip(day)` may return a reason to leave a day alone (e.g. already loaded); `stop()`
-    is asked between days, so Ctrl-C never cuts a day's transaction in half."""
+    is asked between days, so Ctrl-C never cuts a day's transaction in half. `as_of`: compute
+    tasks as if it were that local date (what is stale or expired; default today)."""
     from ga_intel.definitions import defs
     from ga_intel.tenancy import store
 
@@ -51,7 +52,8 @@ def run_days(tenant_id: str, todo: list[dt.date], instance: dg.DagsterInstance |
             _tenant_day_assets(defs), partition_key=key, instance=instance,
             resources=defs.resources, raise_on_error=False, tags={"ga_intel/trigger": trigger},
             # The full event log goes to the instance (Dagster UI); the terminal gets one line a day.
-            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}},
+                        **({"ops": {"insights_day": {"config": {"as_of": as_of.isoformat()}}}} if as_of else {})},
         )
         checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
         status = "ok" if result.success else "FAILED"

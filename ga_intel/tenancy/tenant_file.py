@@ -207,16 +207,45 @@ class Ga4Settings(_Section):
     no_results_param: str = "no_search_results_term"
     load_intraday: bool = Field(default=False, description="while a recent day's daily table is missing, load its "
                                 "events_intraday_ table instead, marked provisional (replaced once the daily lands)")
+    search_query_param: str = Field(default="q", pattern=r"^[A-Za-z0-9_\-]{1,64}$",  # literal in a regex
+                                    description="the page URL's query parameter holding the search term, read when a "
+                                    "search event has no search_term parameter")
+    reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$",
+                                    description="ISO 4217 code every figure is reported in; amounts in other "
+                                    "currencies are converted with GA4's own *_in_usd values (docs/METRICS.md)")
 
 
 class RuleSettings(_Section):
-    """Task rule windows and thresholds (defaults from DESIGN.md)."""
+    """Task rule windows and thresholds (defaults from DESIGN.md; docs/TASKS.md)."""
 
     cart_abandonment_hours: int = Field(default=24, ge=1, le=24 * 30)
     cart_cooldown_days: int = Field(default=7, ge=0, le=365)
     repeat_visitor_min_sessions: int = Field(default=3, ge=2, le=100)
     repeat_visitor_days: int = Field(default=7, ge=1, le=90)
-    task_expiry_days: int = Field(default=30, ge=1, le=365)
+    # Actionable horizons: how long a task is worth a rep's time. A task first computed
+    # after its horizon is stored `stale` (history, never a work list); an open task
+    # expires at it. Cart recovery counts from the end of the cart's window, the others
+    # from the task's day.
+    cart_recovery_horizon_days: int = Field(default=3, ge=0, le=90)
+    purchase_followup_horizon_days: int = Field(default=7, ge=0, le=90)
+    search_followup_horizon_days: int = Field(default=7, ge=0, le=90)
+    repeat_visitor_horizon_days: int = Field(default=7, ge=0, le=90)
+    recovery_window_days: int = Field(default=7, ge=1, le=90, description="days after a cart's window in which buying "
+                                      "one of its items recovers it")
+    daily_list_cap: int = Field(default=25, ge=1, le=500, description="tasks per rep in the daily email and the "
+                                "dashboard's 'my list for today'")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "task_expiry_days" in data:
+            raise ValueError("task_expiry_days was replaced by per-type horizons: set cart_recovery_horizon_days, "
+                             "purchase_followup_horizon_days, search_followup_horizon_days and "
+                             "repeat_visitor_horizon_days instead (docs/TASKS.md)")
+        return data
+
+    def horizon_days(self, task_type: str) -> int:
+        return getattr(self, f"{task_type}_horizon_days")
 
 
 class EmailSettings(_Section):

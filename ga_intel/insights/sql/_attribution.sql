@@ -1,8 +1,9 @@
--- Who a GA4 row belongs to, per the tenant's master data (shared by metrics and tasks):
---   account_key: 'user:<id>' for a known customer, else 'company:<id>' for a known buying
---                company (the seed system's webcustomerid rule), else NULL (anonymous);
---   branch:      the customer's branch, else the company's, else GA4's branch if it is a
---                known location, else 'unattributed' (never dropped).
+{#- The master data a GA4 row is attributed against (shared by metrics and tasks). The
+rules themselves are macros in ga_intel/sql_macros/insights.sql: `attribute` joins these,
+`account_key` ('user:<id>' for a known customer, else 'company:<id>' for a known buying
+company — the seed system's webcustomerid rule —, else NULL: anonymous) and `branch`
+(the customer's branch, else the company's, else GA4's branch if it is a known location,
+else 'unattributed': never dropped). -#}
 known_users AS (
   SELECT user_id, company_id, branch_code FROM tenant_data.users WHERE tenant_id = :tenant
 ),

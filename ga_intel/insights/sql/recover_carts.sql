@@ -1,0 +1,55 @@
+-- Record the recovery of cart tasks: within :recovery_days after the cart's window ends,
+-- the account buys at least one of the cart's items. The first such order counts: its
+-- matched items' value is the recovered revenue, the whole order's beside it. Whether a
+-- person had worked the task before the purchase (first_touched_at) is recorded: that is
+-- what tells recovery after contact from recovery on its own. A task in a person's
+-- closed status (done, dismissed) keeps it; every other status becomes `recovered`.
+-- An order without any of the cart's items recovers nothing. Re-running finds the same
+-- first order; a task whose recorded order is no longer the first is corrected.
+-- Bound: :tenant, :currency, :recovery_days, :tasks_from, :tasks_to, :purchases_from,
+-- :purchases_to.
+{% import 'ga_intel/sql_macros/insights.sql' as m %}
+WITH {% include 'ga_intel/insights/sql/_attribution.sql' %},
+{% include 'ga_intel/insights/sql/_counted_purchases.sql' %},
+buys AS (
+  SELECT {{ m.account_key() }} AS account_key, p.*
+  FROM counted_purchases p
+  {{ m.attribute('p') }}
+),
+carts AS (
+  SELECT t.task_key, t.account_key, CAST(t.context->>'window_ends' AS timestamptz) AS window_ends,
+         t.first_touched_at, x.item_id
+  FROM tenant_data.tasks t
+  CROSS JOIN LATERAL tenant_data.cart_items(t.context) x
+  WHERE t.tenant_id = :tenant AND t.task_type = 'cart_recovery' AND t.created_date BETWEEN :tasks_from AND :tasks_to
+),
+matched AS (  -- per task and order: the value of the cart's items in it
+  SELECT c.task_key, b.transaction_id, b.event_date, b.event_time, b.amount AS order_amount, c.first_touched_at,
+         round(sum({{ m.in_currency('i.item_revenue', 'i.currency', 'i.item_revenue_in_usd') }}), 2) AS items_amount
+  FROM carts c
+  JOIN buys b ON b.account_key = c.account_key
+             AND b.event_time > c.window_ends
+             AND b.event_time <= c.window_ends + make_interval(days => :recovery_days)
+  JOIN tenant_data.purchase_items i
+    ON i.tenant_id = :tenant AND i.event_date = b.event_date AND i.event_timestamp = b.event_timestamp
+   AND i.transaction_id IS NOT DISTINCT FROM b.transaction_id
+   AND coalesce(i.item_id, i.item_name, '(unknown)') = c.item_id
+  GROUP BY c.task_key, b.transaction_id, b.event_date, b.event_time, b.event_timestamp, b.amount, c.first_touched_at
+),
+firsts AS (
+  SELECT DISTINCT ON (task_key) * FROM matched ORDER BY task_key, event_time, transaction_id
+)
+UPDATE tenant_data.tasks t SET
+    status = CASE WHEN t.status IN ('done', 'dismissed') THEN t.status ELSE 'recovered' END,
+    status_set_by = CASE WHEN t.status IN ('done', 'dismissed') THEN t.status_set_by ELSE 'ga-intel' END,
+    status_set_at = CASE WHEN t.status IN ('done', 'dismissed') THEN t.status_set_at ELSE now() END,
+    recovered_revenue = coalesce(f.items_amount, 0), recovered_order_revenue = f.order_amount,
+    recovered_on = f.event_date, recovered_transaction_id = f.transaction_id,
+    recovered_after_contact = coalesce(f.first_touched_at < f.event_time, false),
+    updated_at = now()
+FROM firsts f
+WHERE t.tenant_id = :tenant AND t.task_key = f.task_key
+  AND (t.recovered_on, t.recovered_transaction_id, t.recovered_revenue, t.recovered_after_contact)
+      IS DISTINCT FROM (f.event_date, f.transaction_id, coalesce(f.items_amount, 0),
+                        coalesce(f.first_touched_at < f.event_time, false))
+RETURNING t.recovered_on
