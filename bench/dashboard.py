@@ -132,11 +132,11 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
                  "WHERE k > 0 AND j >= 0))") if task_type == "cart_recovery" else "'{}'::jsonb"
         step(f"tasks ({task_type})", f"""
             INSERT INTO tenant_data.tasks (tenant_id, task_key, task_type, account_key, customer_id, company_id,
-                branch_code, assigned_rep_email, assigned_rep_name, source_date, created_date, due_date, priority,
-                status, title, value, context, recovered_revenue, recovered_on)
+                branch_code, assigned_rep_email, assigned_rep_name, source_date, created_date, due_date, horizon_date,
+                priority, status, title, value, context, recovered_revenue, recovered_on)
             SELECT :t, '{task_type}:' || d::date || ':' || j, '{task_type}', 'user:U' || lpad(c::text, 6, '0'),
                    'U' || lpad(c::text, 6, '0'), 'CO' || (c % {COMPANIES}), {_branch('c')},
-                   'rep-' || lower({_branch('c')}) || '-' || (c % 2 + 1) || '@bench.example', 'Rep', d, d, d + 2,
+                   'rep-' || lower({_branch('c')}) || '-' || (c % 2 + 1) || '@bench.example', 'Rep', d, d, d + 2, d + 7,
                    1 + (j % 3),
                    CASE WHEN d < CAST(:end AS date) - 30
                         THEN (ARRAY['done', 'expired', 'dismissed', 'done', 'expired',

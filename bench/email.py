@@ -55,9 +55,9 @@ def _tenant(tenant_id: str, sink, folder: Path, branches: int) -> None:
         # Five open tasks per branch, with cart context as the pipeline writes it.
         c.execute(sa.text("""
             INSERT INTO tenant_data.tasks (tenant_id, task_key, task_type, account_key, customer_id, branch_code,
-                source_date, created_date, due_date, priority, title, value, context)
+                source_date, created_date, due_date, horizon_date, priority, title, value, context)
             SELECT :t, 'cart:user:u' || g, 'cart_recovery', 'user:u' || g, 'u' || g, 'B' || (g % :n + 1), :d, :d,
-                   :d + 1, 2, 'Recover the cart of First' || g, 250, jsonb_build_object('items', jsonb_build_array(
+                   :d + 1, :d + 4, 2, 'Recover the cart of First' || g, 250, jsonb_build_object('items', jsonb_build_array(
                    jsonb_build_object('item_name', 'Ball Valve', 'quantity', 2)))
             FROM generate_series(1, :n * 5) g"""), params)
         c.execute(sa.text("INSERT INTO tenant_data.data_availability (tenant_id, event_date, source_table, status) "

@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from ga_intel.db import tenant_scope
-from ga_intel.email import ledger
+from ga_intel.email import content, ledger
 from ga_intel.email.assets import email_reports
 from ga_intel.email.automation import email_daily_schedule, email_ready_sensor
 from ga_intel.email.deliver import send_day
@@ -102,7 +102,10 @@ def test_branch_report_content_html_and_plain_text(shop, smtp_sink):
     html = chicago.get_body(("html",)).get_content()
     text = chicago.get_body(("plain",)).get_content()
     for body in (html, text):
-        assert "Purchase follow-ups (1)" in body and "Search follow-ups (1)" in body
+        assert "Purchase follow-ups: 1" in body and "Search follow-ups: 1" in body
+        # the branch's lists, one per rep: today's new tasks first, ranked
+        assert "Kara · 2 open, 2 new" in body or "Kara: 2 open, 2 new" in body
+        assert body.index("Thank Ava Chen for order T-100") < body.index("Help Cy Eng find: pvc elbow")
         assert "Chen Plumbing" in body and "ava@chen.example" in body and "+1 312 555 0101" in body
         assert "$1,250.00" in body and "pvc elbow" in body
         assert "http://localhost:8501/tasks?tenant=shop&amp;branch=CHI" in body or \
@@ -323,3 +326,33 @@ class _FrozenDatetime(dt.datetime):
     @classmethod
     def now(cls, tz=None):
         return MORNING.astimezone(tz) if tz else MORNING.replace(tzinfo=None)
+
+
+def test_each_reps_list_is_capped_with_the_rest_counted_and_linked(db, secret_key, smtp_sink):
+    shop = Shop("capped", data={**shop_data(smtp_sink), "id": "capped"}, daily_list_cap=2)
+    for n in range(5):
+        shop.purchase(D1, 9 + n, 100.0 + n, f"T-{n}", customer="u1")
+    shop.available(D1)
+    shop.run(D1)
+    config = store.get("capped")
+    with tenant_scope("capped") as conn:
+        [kara] = content.rep_lists(conn, config, D1, "CHI")
+    assert (kara.rep_email, kara.total, len(kara.tasks), kara.more) == ("kara@shop.example", 5, 2, 3)
+    assert [t.title for t in kara.tasks] == ["Thank Ava Chen for order T-4 (104.00 USD)",
+                                             "Thank Ava Chen for order T-3 (103.00 USD)"]  # by score: value
+    assert kara.link.endswith("/tasks?tenant=capped&branch=CHI&rep=kara%40shop.example")
+    send_day("capped", D1, now=MORNING)
+    chicago = next(m for m in parsed(smtp_sink) if "Chicago" in m["Subject"])
+    html = chicago.get_body(("html",)).get_content()
+    assert "and 3 more" in html and "T-2" not in html
+
+
+def test_a_change_from_a_near_zero_base_reads_new_or_times(shop):
+    from ga_intel.email.content import Figure
+
+    assert Figure("Revenue", 86286.46, 285.0, "money").change_text == "×303"
+    assert Figure("Revenue", 500.0, 0.0, "money").change_text == "new"
+    assert Figure("Revenue", 120.0, 100.0, "money").change_text == "+20%"
+    assert Figure("Revenue", 80.0, 100.0, "money").change_text == "−20%"
+    assert Figure("Revenue", 0.0, 0.0, "money").change_text is None
+    assert Figure("Session conversion", 0.05, 0.04, "percent").change_text == "+1.0 pp"

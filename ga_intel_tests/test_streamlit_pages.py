@@ -44,11 +44,13 @@ ACME_MEMBERS = [
 @pytest.fixture(autouse=True)
 def fresh_cache():
     """Cached query results outlive an AppTest; every test starts from the database."""
-    from streamlit_app.lib import data
+    from streamlit_app.lib import data, pagedata
 
     data.clear_cache()
+    pagedata.tenant_rules.clear()
     yield
     data.clear_cache()
+    pagedata.tenant_rules.clear()
 
 
 @pytest.fixture
@@ -98,7 +100,8 @@ def task(key, task_type, branch, rep, *, status="open", value=None, day=D1, cust
     return dict(task_key=key, task_type=task_type, account_key=f"user:{customer}" if customer else f"company:{company}",
                 customer_id=customer, company_id=company, branch_code=branch, assigned_rep_email=rep,
                 assigned_rep_name=rep.split("@")[0].title() if rep else None, source_date=day, created_date=day,
-                due_date=day + dt.timedelta(days=1), priority=priority, status=status, title=title or f"Task {key}",
+                due_date=day + dt.timedelta(days=1), horizon_date=day + dt.timedelta(days=7), priority=priority,
+                status=status, title=title or f"Task {key}",
                 value=value, context=json.dumps(context or {}), recovered_revenue=recovered)
 
 

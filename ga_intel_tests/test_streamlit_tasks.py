@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from ga_intel.db import control, tenant_scope
 from ga_intel.errors import GaIntelError
 from ga_intel.insights import tasks as task_rules
-from ga_intel.tenancy.tenant_file import RuleSettings
+from ga_intel.tenancy import store
 from ga_intel_tests.test_streamlit_pages import (  # noqa: F401 (fixtures)
     BETA_TASK, D1, D2, OLD, _ts, assert_no_beta, fresh_cache, ga4, insert, open_page, purchase, search, session, task,
     tenants,
@@ -57,7 +57,9 @@ def work(ga4):
 
 
 def listed(at) -> list[str]:
-    return list(at.dataframe[0].value["task_key"])
+    """The task keys of the "All tasks" table (the one table with a task key column)."""
+    [table] = [d for d in at.dataframe if "task_key" in d.value.columns]
+    return list(table.value["task_key"])
 
 
 def ctx_for(email: str, role: str, branch: str | None = None) -> context.Context:
@@ -151,7 +153,8 @@ def test_status_change_and_note_are_written_back(work, monkeypatch):
     assert (row["status"], row["note"], row["status_set_by"]) == ("in_progress", "left a voicemail",
                                                                    "rep@acme.example")
     assert any("is now in_progress" in s.value for s in at.success)
-    shown = at.dataframe[0].value.set_index("task_key")
+    [table] = [d for d in at.dataframe if "task_key" in d.value.columns]
+    shown = table.value.set_index("task_key")
     assert shown.loc[PURCHASE_T1, "status"] == "in_progress" and shown.loc[PURCHASE_T1, "note"] == "left a voicemail"
     at.selectbox(key="task-pick").set_value(PURCHASE_T1).run()
     save(at, "done")  # the note stays when it is not changed
@@ -191,7 +194,7 @@ def test_customer_activity_of_the_selected_task(work, monkeypatch):
     assert list(by_column["search_term"]["search_term"]) == ["ball valve"]
     assert list(by_column["transaction_id"]["transaction_id"]) == ["T1"]
     assert by_column["office_phone"].iloc[0]["name"] == "Ava Chen"
-    assert list(at.dataframe[0].value["task_key"])  # the list is still there
+    assert listed(at)  # the list is still there
     page = rendered(at)
     assert "beta-secret-page" not in page and "beta-device" not in page  # beta's own customer u1
     at.selectbox(key="task-pick").set_value(REPEAT_C9).run()
@@ -227,9 +230,9 @@ def test_a_status_set_on_the_page_survives_recomputation(db, secret_key, monkeyp
     monkeypatch.setenv("GA_INTEL_DEV_LOGIN", "1")
     shop.purchase(SHOP_DAY, 9, 120.0, "T1", customer="u1")
     shop.search(SHOP_DAY, 10, "taco", customer="u3", no_results=True)
-    rules = RuleSettings()
+    config = store.get("shop")
     with tenant_scope("shop") as conn:
-        task_rules.compute(conn, "shop", SHOP_DAY, rules)
+        task_rules.compute(conn, "shop", SHOP_DAY, config, today=SHOP_DAY + dt.timedelta(days=1))
 
     at = open_page(monkeypatch, "kara@shop.example", "tasks")
     at.sidebar.date_input(key="date_range").set_value((SHOP_DAY, SHOP_DAY)).run()
@@ -241,7 +244,7 @@ def test_a_status_set_on_the_page_survives_recomputation(db, secret_key, monkeyp
 
     for _ in range(2):  # re-materialization: the same day computed again
         with tenant_scope("shop") as conn:
-            task_rules.compute(conn, "shop", SHOP_DAY, rules)
+            task_rules.compute(conn, "shop", SHOP_DAY, config, today=SHOP_DAY + dt.timedelta(days=1))
     done, dismissed = db_task("shop", "purchase:T1"), db_task("shop", "search:user:u3:2024-03-04")
     assert (done["status"], done["note"], done["status_set_by"]) == ("done", "thanked her, reorders monthly",
                                                                      "kara@shop.example")
@@ -250,7 +253,59 @@ def test_a_status_set_on_the_page_survives_recomputation(db, secret_key, monkeyp
     at = open_page(monkeypatch, "kara@shop.example", "tasks")
     at.sidebar.date_input(key="date_range").set_value((SHOP_DAY, SHOP_DAY)).run()
     at.multiselect(key="tasks-statuses").set_value(["done", "dismissed"]).run()
-    shown = at.dataframe[0].value.set_index("task_key")
+    [table] = [d for d in at.dataframe if "task_key" in d.value.columns]
+    shown = table.value.set_index("task_key")
     assert shown.loc["purchase:T1", "status"] == "done"
     assert shown.loc["purchase:T1", "note"] == "thanked her, reorders monthly"
     assert shown.loc["search:user:u3:2024-03-04", "status"] == "dismissed"
+
+
+# ------------------------------------------------------------------ my list for today
+def daily_table(at):
+    """The "My list for today" table (the data editor: a table with an editable Status)."""
+    [table] = [d for d in at.data_editor if "What to do" in d.value.columns] or [None]
+    return table
+
+
+def test_my_list_for_today_is_ranked_new_first_within_horizons(work, monkeypatch):
+    with tenant_scope("acme") as conn:  # a task past its horizon never shows, however open
+        conn.execute(sa.text("UPDATE tenant_data.tasks SET horizon_date = CAST(:d AS date) - 3 WHERE task_key = :k"),
+                     {"d": dt.date.today(), "k": CART_U1})
+    rep = ctx_for("rep@acme.example", "rep", "CHI")
+    daily = pagedata.daily_list(rep, "rep@acme.example")
+    # the cart is past its horizon, and so is T0 (created weeks ago); both are still open
+    assert list(daily.tasks["task_key"]) == [PURCHASE_T1]
+    admin = ctx_for("admin@acme.example", "admin")
+    everyone = pagedata.daily_list(admin, None).tasks
+    assert CART_U1 not in set(everyone["task_key"]) and DONE_T2 not in set(everyone["task_key"])
+    # per assignee: new (yesterday's and today's) tasks first, then by score; ranks restart per rep
+    for _, rows in everyone.groupby("assigned_rep_email", dropna=False):
+        assert list(rows["rank"]) == list(range(1, len(rows) + 1))
+        assert list(rows["is_new"]) == sorted(rows["is_new"], reverse=True)
+
+
+def test_my_list_for_today_is_capped_per_rep(work, monkeypatch):
+    store.update_section("acme", "rules", {"daily_list_cap": 1})
+    admin = ctx_for("admin@acme.example", "admin")
+    daily = pagedata.daily_list(admin, None)
+    assert daily.cap == 1
+    assert daily.tasks.groupby("assigned_rep_email", dropna=False).size().max() == 1
+    rep = daily.tasks[daily.tasks["assigned_rep_email"] == "rep@acme.example"].iloc[0]
+    assert rep["list_size"] >= 2  # the rest is counted, not listed
+    at = open_page(monkeypatch, "rep@acme.example", "tasks")
+    assert any("more in the full list below" in c.value for c in at.caption)
+
+
+def test_a_status_is_set_in_my_list_with_one_click(work, monkeypatch):
+    at = open_page(monkeypatch, "rep@acme.example", "tasks")
+    table = daily_table(at)
+    assert table is not None and "Status" in table.value.columns and "status" not in table.value.columns
+    assert "task_key" not in table.value.columns  # headers are words
+    row = list(table.value["What to do"]).index(f"Task {PURCHASE_T1}")
+    at.session_state["tasks-daily"] = {"edited_rows": {row: {"Status": "in_progress", "Note": "called"}},
+                                       "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception, at.exception
+    task = db_task("acme", PURCHASE_T1)
+    assert (task["status"], task["note"], task["status_set_by"]) == ("in_progress", "called", "rep@acme.example")
+    assert task["first_touched_at"] is not None

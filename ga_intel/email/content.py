@@ -12,17 +12,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ga_intel.insights import change, users, work_list
+from ga_intel.insights.tasks import TASK_TYPES
 from ga_intel.tenancy.tenant_file import TenantConfig
 
 SQL_DIR = Path(__file__).parent / "sql"
 SUMMARY = "*"  # branch_code of the tenant-wide summary in the ledger
-
-TASK_TYPES = {
-    "purchase_followup": "Purchase follow-ups",
-    "cart_recovery": "Cart recovery",
-    "search_followup": "Search follow-ups",
-    "repeat_visitor": "Repeat visitors",
-}
 
 
 @cache
@@ -48,9 +43,16 @@ class Figure:
     @property
     def change(self) -> float | None:
         """Relative change against the previous week; None when there is nothing to compare."""
-        if self.value is None or not self.previous:
-            return None
-        return (self.value - self.previous) / abs(self.previous)
+        return change.relative(self.value, self.previous)
+
+    @property
+    def change_text(self) -> str | None:
+        """'+12%', '−5%', 'new' or '×302' (insights/change.py); None: nothing to compare."""
+        if self.kind == "percent":  # a rate's change is in percentage points
+            if self.value is None or self.previous is None:
+                return None
+            return f"{'+' if self.value >= self.previous else '−'}{abs(self.value - self.previous) * 100:.1f} pp"
+        return change.describe(self.value, self.previous)
 
 
 @dataclass
@@ -67,6 +69,31 @@ class TaskLine:
     contact_email: str | None
     contact_phone: str | None
     details: list[str]
+    task_type: str = ""
+    type_label: str = ""
+    is_new: bool = False
+    days_overdue: int = 0
+
+
+@dataclass
+class RepList:
+    """One assignee's ranked list for the day: today's new tasks first, then the rest by
+    score, at most the tenant's daily_list_cap; `total` is the whole open list."""
+
+    rep_name: str | None
+    rep_email: str | None  # None: tasks of the branch that nobody is assigned to
+    total: int
+    new: int
+    tasks: list[TaskLine]
+    link: str
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.tasks)
+
+    @property
+    def label(self) -> str:
+        return self.rep_name or self.rep_email or "Not assigned to a rep"
 
 
 @dataclass
@@ -94,7 +121,8 @@ class Report:
     currency: str
     day_figures: list[Figure]
     week_figures: list[Figure]
-    task_groups: list[TaskGroup]
+    task_groups: list[TaskGroup]        # open tasks per type (counts)
+    rep_lists: list[RepList] = field(default_factory=list)  # branch only
     branches: list[dict] = field(default_factory=list)  # summary only
     data_incomplete: bool = False
     incomplete_reason: str | None = None
@@ -102,6 +130,7 @@ class Report:
 
     @property
     def open_tasks(self) -> int:
+        """Open tasks still within their horizon (the work lists' total)."""
         return sum(g.total for g in self.task_groups)
 
     @property
@@ -161,15 +190,19 @@ def completeness(conn: Connection, day: dt.date) -> str | None:
 
 # --- figures ----------------------------------------------------------------------------
 
-_SUMS = ("revenue", "transactions", "purchasers", "sessions", "converting_sessions", "carts_created",
-         "carts_abandoned", "recovered_revenue", "searches", "no_click_searches")
+_SUMS = ("revenue", "refunds", "net_revenue", "transactions", "purchasers", "sessions", "engaged_sessions",
+         "new_users", "converting_sessions", "carts_created", "carts_abandoned", "recovered_revenue",
+         "recovered_after_contact_revenue", "searches", "no_click_searches")
 
 
 def _sum(rows: list, start: dt.date, end: dt.date) -> dict | None:
     picked = [r for r in rows if start <= r.event_date <= end]
     if not picked:
         return None
-    return {k: float(sum(getattr(r, k) or 0 for r in picked)) for k in _SUMS}
+    sums = {k: float(sum(getattr(r, k) or 0 for r in picked)) for k in _SUMS}
+    # Users are never added up over days: the days' sketches are merged (insights/users.py).
+    sums["users"] = float(users.distinct_users(r.users_sketch for r in picked))
+    return sums
 
 
 def _ratio(a: float, b: float) -> float | None:
@@ -182,13 +215,18 @@ def _figures(now: dict | None, before: dict | None) -> list[Figure]:
 
     spec = [
         ("Revenue", "money", lambda s: s["revenue"]),
+        ("Net revenue (after refunds)", "money", lambda s: s["net_revenue"]),
         ("Orders", "count", lambda s: s["transactions"]),
         ("Average order value", "money", lambda s: _ratio(s["revenue"], s["transactions"])),
         ("Sessions", "count", lambda s: s["sessions"]),
+        ("Engagement rate", "percent", lambda s: _ratio(s["engaged_sessions"], s["sessions"])),
+        ("Users", "count", lambda s: s["users"]),
+        ("New users", "count", lambda s: s["new_users"]),
         ("Session conversion", "percent", lambda s: _ratio(s["converting_sessions"], s["sessions"])),
         ("Abandoned carts", "count", lambda s: s["carts_abandoned"]),
         ("Cart abandonment", "percent", lambda s: _ratio(s["carts_abandoned"], s["carts_created"])),
         ("Recovered revenue", "money", lambda s: s["recovered_revenue"]),
+        ("… after a rep's contact", "money", lambda s: s["recovered_after_contact_revenue"]),
         ("Searches", "count", lambda s: s["searches"]),
         ("Searches without a click", "percent", lambda s: _ratio(s["no_click_searches"], s["searches"])),
     ]
@@ -230,56 +268,80 @@ def _details(task_type: str, context: dict) -> list[str]:
     return []
 
 
-def task_groups(conn: Connection, tenant_id: str, day: dt.date, branch: str, limit: int) -> list[TaskGroup]:
-    groups: dict[str, TaskGroup] = {}
-    for r in conn.execute(_sql("open_tasks"), {"tenant": tenant_id, "day": day, "branch": branch}).mappings():
-        group = groups.setdefault(r["task_type"], TaskGroup(r["task_type"], TASK_TYPES.get(r["task_type"], r["task_type"]),
-                                                             r["type_total"], []))
-        if len(group.tasks) < limit:
-            group.tasks.append(TaskLine(
-                r["task_key"], r["title"], r["value"], r["priority"], r["due_date"], r["status"],
-                r["assigned_rep_name"] or r["assigned_rep_email"], r["company_name"], r["contact_name"],
-                r["contact_email"], r["contact_phone"], _details(r["task_type"], r["context"] or {})))
-    return [groups[t] for t in TASK_TYPES if t in groups]
+def _line(r: dict) -> TaskLine:
+    return TaskLine(
+        r["task_key"], r["title"], r["value"], r["priority"], r["due_date"], r["status"],
+        r["assigned_rep_name"] or r["assigned_rep_email"], r["company_name"], r["contact_name"],
+        r["contact_email"], r["contact_phone"], _details(r["task_type"], r["context"] or {}),
+        task_type=r["task_type"], type_label=TASK_TYPES.get(r["task_type"], r["task_type"]), is_new=r["is_new"],
+        days_overdue=r["days_overdue"])
 
 
-def _links(config: TenantConfig, branch: str | None) -> dict[str, str]:
+def work_day(day: dt.date) -> dt.date:
+    """The morning a report about `day` is read: its work list is that day's."""
+    return day + dt.timedelta(days=1)
+
+
+def rep_lists(conn: Connection, config: TenantConfig, day: dt.date, branch: str) -> list[RepList]:
+    """Each assignee's ranked list in the branch (insights/sql/work_list.sql), capped at the
+    tenant's daily_list_cap, with a link to the rest on the dashboard."""
+    cap = config.rules.daily_list_cap
+    lists: dict[str, RepList] = {}
+    for r in work_list.rows(conn, config.id, work_day(day), new_since=day, branch=branch, cap=cap):
+        email = r["assigned_rep_email"]
+        key = (email or "").lower()
+        if key not in lists:
+            lists[key] = RepList(r["assigned_rep_name"], email, r["list_size"], r["list_new"], [],
+                                 _links(config, branch, rep=key)["tasks"])
+        lists[key].tasks.append(_line(r))
+    return list(lists.values())
+
+
+def task_groups(lists: list[RepList]) -> list[TaskGroup]:
+    """Open tasks per type, counted over the listed tasks (the summary by type)."""
+    totals: dict[str, int] = {}
+    for rep in lists:
+        for t in rep.tasks:
+            totals[t.task_type] = totals.get(t.task_type, 0) + 1
+    return [TaskGroup(t, label, totals[t], []) for t, label in TASK_TYPES.items() if t in totals]
+
+
+def _links(config: TenantConfig, branch: str | None, rep: str | None = None) -> dict[str, str]:
+    """Dashboard links, filtered to the branch (and a rep's list: '' is the unassigned)."""
     from urllib.parse import urlencode
 
     base = config.email.dashboard_url.rstrip("/")
-    query = urlencode({"tenant": config.id, **({"branch": branch} if branch else {})})
-    return {"dashboard": f"{base}/overview?{query}", "tasks": f"{base}/tasks?{query}"}
-
-
-def day_currency(conn: Connection, day: dt.date) -> str:
-    """The tenant's usual currency around `day` (the same for every report of the day)."""
-    found = conn.execute(sa.text(
-        "SELECT currency FROM tenant_data.purchases WHERE event_date BETWEEN CAST(:d AS date) - 30 AND :d "
-        "AND currency IS NOT NULL GROUP BY currency ORDER BY count(*) DESC LIMIT 1"), {"d": day}).scalar()
-    return found or "USD"
+    query = {"tenant": config.id, **({"branch": branch} if branch else {})}
+    tasks_query = {**query, **({"rep": rep or "unassigned"} if rep is not None else {})}
+    return {"dashboard": f"{base}/overview?{urlencode(query)}", "tasks": f"{base}/tasks?{urlencode(tasks_query)}"}
 
 
 def branch_report(conn: Connection, config: TenantConfig, day: dt.date, branch: str, branch_name: str,
-                  incomplete: str | None = None, currency: str | None = None) -> Report:
+                  incomplete: str | None = None) -> Report:
     day_figs, week_figs = figures(conn, config.id, day, branch)
+    lists = rep_lists(conn, config, day, branch)
+    groups = _open_by_type(conn, config.id, work_day(day), branch)
     return Report(
-        config.id, config.name, "branch", branch, branch_name, day, currency or day_currency(conn, day),
-        day_figs, week_figs,
-        task_groups(conn, config.id, day, branch, config.email.max_tasks_per_type),
+        config.id, config.name, "branch", branch, branch_name, day, config.ga4.reporting_currency,
+        day_figs, week_figs, groups, rep_lists=lists,
         data_incomplete=incomplete is not None, incomplete_reason=incomplete, links=_links(config, branch))
 
 
-def summary_report(conn: Connection, config: TenantConfig, day: dt.date, incomplete: str | None = None,
-                   currency: str | None = None) -> Report:
+def _open_by_type(conn: Connection, tenant_id: str, today: dt.date, branch: str | None) -> list[TaskGroup]:
+    """Open work-list tasks per type: what is still actionable (horizon not passed)."""
+    totals = dict(conn.execute(sa.text(
+        "SELECT task_type, count(*) FROM tenant_data.tasks WHERE tenant_id = :tenant "
+        "AND status IN ('open', 'in_progress') AND horizon_date >= :today "
+        "AND (CAST(:branch AS text) IS NULL OR branch_code = :branch) GROUP BY task_type"),
+        {"tenant": tenant_id, "today": today, "branch": branch}).all())
+    return [TaskGroup(t, label, totals[t], []) for t, label in TASK_TYPES.items() if totals.get(t)]
+
+
+def summary_report(conn: Connection, config: TenantConfig, day: dt.date, incomplete: str | None = None) -> Report:
     day_figs, week_figs = figures(conn, config.id, day, None)
-    rows = [dict(r) for r in conn.execute(_sql("branch_overview"), {"tenant": config.id, "day": day}).mappings()]
-    totals = conn.execute(sa.text(
-        "SELECT task_type, count(*) FROM tenant_data.tasks WHERE status IN ('open', 'in_progress') "
-        "AND created_date <= :d GROUP BY task_type"), {"d": day}).all()
-    by_type = dict(totals)
-    groups = [TaskGroup(t, label, by_type[t], []) for t, label in TASK_TYPES.items() if by_type.get(t)]
+    rows = [dict(r) for r in conn.execute(_sql("branch_overview"),
+                                          {"tenant": config.id, "day": day, "today": work_day(day)}).mappings()]
     return Report(
-        config.id, config.name, "summary", SUMMARY, "All branches", day, currency or day_currency(conn, day),
-        day_figs, week_figs,
-        groups, branches=rows, data_incomplete=incomplete is not None, incomplete_reason=incomplete,
-        links=_links(config, None))
+        config.id, config.name, "summary", SUMMARY, "All branches", day, config.ga4.reporting_currency,
+        day_figs, week_figs, _open_by_type(conn, config.id, work_day(day), None), branches=rows,
+        data_incomplete=incomplete is not None, incomplete_reason=incomplete, links=_links(config, None))

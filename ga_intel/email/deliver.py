@@ -210,9 +210,8 @@ def _message_id(config: TenantConfig, claimed: list[dict]) -> str:
 def _plan(conn, config: TenantConfig, day: dt.date, incomplete: str | None) -> tuple[list[ledger.Planned], dict]:
     planned: list[ledger.Planned] = []
     reports: dict[tuple[str, str], Report] = {}
-    currency = content.day_currency(conn, day)  # one lookup for the batch, not one per branch
     for code, name in content.branches(conn):
-        report = content.branch_report(conn, config, day, code, name, incomplete, currency)
+        report = content.branch_report(conn, config, day, code, name, incomplete)
         reports[("branch", code)] = report
         recipients = content.branch_recipients(conn, config, code)
         if not recipients:
@@ -221,7 +220,7 @@ def _plan(conn, config: TenantConfig, day: dt.date, incomplete: str | None) -> t
             planned += [ledger.Planned("branch", code, r.email, r.name, skip_reason="no data") for r in recipients]
         else:
             planned += [ledger.Planned("branch", code, r.email, r.name) for r in recipients]
-    summary = content.summary_report(conn, config, day, incomplete, currency)
+    summary = content.summary_report(conn, config, day, incomplete)
     reports[("summary", SUMMARY)] = summary
     recipients = content.summary_recipients(config)
     if not recipients:

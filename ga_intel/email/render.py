@@ -19,7 +19,7 @@ from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from ga_intel.email.content import SUMMARY, Figure, Report, TaskGroup, TaskLine
+from ga_intel.email.content import SUMMARY, Figure, RepList, Report, TaskGroup, TaskLine
 
 PACKAGED = {"branch": "branch_report.html", "summary": "summary_report.html"}
 OVERRIDE_FIELD = {"branch": "branch_template", "summary": "summary_template"}
@@ -62,13 +62,15 @@ def figure(value, kind: str, currency: str = "USD") -> str:
 
 
 def change_badge(fig: Figure) -> Markup:
-    change = fig.change
-    if change is None:
+    """The change against the previous period, as insights/change.py says it ('new', '×12',
+    '+8%', '+1.2 pp'), green when it is good news."""
+    text = fig.change_text
+    if text is None:
         return Markup("")
-    good = (change >= 0) == fig.higher_is_better
-    css = "up" if good else "down"
-    arrow = "▲" if change >= 0 else "▼"
-    return Markup('<span class="{}">{} {:.0f}%</span>').format(css, arrow, abs(change) * 100)
+    up = fig.value is not None and fig.previous is not None and fig.value >= fig.previous
+    css = "up" if up == fig.higher_is_better else "down"
+    arrow = "▲" if up else "▼"
+    return Markup('<span class="{}">{} {}</span>').format(css, arrow, text.lstrip("+−"))
 
 
 # --- environment ------------------------------------------------------------------------
@@ -98,7 +100,8 @@ def _variables(report: Report, settings, subject: str | None = None) -> dict:
         "currency": report.currency, "revenue": money(revenue, report.currency),
         "figures": list(zip(report.day_figures, report.week_figures)),
         "day_figures": report.day_figures, "week_figures": report.week_figures,
-        "task_groups": report.task_groups, "open_tasks": report.open_tasks, "branches": report.branches,
+        "task_groups": report.task_groups, "rep_lists": report.rep_lists, "open_tasks": report.open_tasks,
+        "branches": report.branches,
         "data_incomplete": report.data_incomplete, "incomplete_reason": report.incomplete_reason,
         "links": report.links, "audience": audience,
         "logo_url": settings.logo_url, "primary_color": settings.primary_color,
@@ -160,12 +163,15 @@ def sample_report(kind: str) -> Report:
     figs = [Figure("Revenue", 1234.5, 1000.0, "money"), Figure("Session conversion", 0.031, 0.025, "percent"),
             Figure("Orders", 12, None, "count")]
     task = TaskLine("cart:user:1:2026-01-15", "Recover the cart of Ada", Decimal("250.00"), 1, day, "open", "Rep One",
-                    "Acme Supply", "Ada Lovelace", "ada@example.com", "+1 555 0100", ["Hammer × 2"])
-    groups = [TaskGroup("cart_recovery", "Cart recovery", 3, [task])]
+                    "Acme Supply", "Ada Lovelace", "ada@example.com", "+1 555 0100", ["Hammer × 2"],
+                    task_type="cart_recovery", type_label="Cart recovery", is_new=True)
+    groups = [TaskGroup("cart_recovery", "Cart recovery", 3, [])]
+    lists = [RepList("Rep One", "rep.one@example.com", 3, 1, [task], "https://dash.example/tasks?rep=rep.one")]
     branches = [{"branch_code": "B1", "branch_name": "North", "revenue": 1234.5, "transactions": 12, "sessions": 300,
                  "carts_abandoned": 4, "open_tasks": 3}]
     return Report("sample", "Sample Tenant", kind, "B1" if kind == "branch" else SUMMARY,
                   "North" if kind == "branch" else "All branches", day, "USD", figs, figs, groups,
+                  rep_lists=lists if kind == "branch" else [],
                   branches=branches if kind == "summary" else [], data_incomplete=True,
                   incomplete_reason="GA4 data for 2026-01-15 is provisional",
                   links={"dashboard": "https://dash.example/overview", "tasks": "https://dash.example/tasks"})

@@ -269,9 +269,16 @@ class EmailSettings(_Section):
     primary_color: str = Field(default="#1f4e79", pattern=r"^#[0-9a-fA-F]{6}$")
     branch_template: str | None = Field(default=None, description="a whole HTML template for branch reports")
     summary_template: str | None = Field(default=None, description="a whole HTML template for the summary")
-    max_tasks_per_type: int = Field(default=25, ge=1, le=500)
     retry_attempts: int = Field(default=3, ge=1, le=10, description="tries per message on transient SMTP errors")
     retry_backoff_seconds: float = Field(default=2.0, ge=0, le=300)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "max_tasks_per_type" in data:
+            raise ValueError("max_tasks_per_type was replaced by rules.daily_list_cap (tasks per rep in the "
+                             "daily list; docs/TASKS.md)")
+        return data
 
     @model_validator(mode="after")
     def _templates(self) -> "EmailSettings":

@@ -70,13 +70,15 @@ class ScenarioTenant:
         """Put the export's daily tables into this tenant's dataset (replacing)."""
         return export.load(self.client, f"{PROJECT}.{self.dataset}", tmp / f"export-{self.dataset}")
 
-    def run(self, start: dt.date, end: dt.date | None = None) -> str:
-        """`ga-intel run --tenant ID --date START [--to END]`; returns its output."""
+    def run(self, start: dt.date, end: dt.date | None = None, as_of: dt.date | None = None) -> str:
+        """`ga-intel run --tenant ID --date START [--to END] [--as-of DAY]`; returns its output."""
         from ga_intel.cli import main
 
         args = ["run", "--tenant", self.id, "--date", start.isoformat()]
         if end:
             args += ["--to", end.isoformat()]
+        if as_of:
+            args += ["--as-of", as_of.isoformat()]
         result = CliRunner().invoke(main, args, catch_exceptions=False)
         assert result.exit_code == 0 and "FAILED" not in result.output, result.output
         return result.output
@@ -99,10 +101,12 @@ class ScenarioTenant:
 
     def snapshot(self) -> dict:
         """Every figure and task, without the columns that record when they were computed."""
-        volatile = {"computed_at", "created_at", "updated_at", "status_set_at", "tenant_id"}
+        # Provenance, not facts: when a row was written, and which run first wrote a task.
+        volatile = {"computed_at", "created_at", "updated_at", "status_set_at", "tenant_id", "source_date"}
 
         def clean(rows):
-            return sorted(repr(sorted((k, v) for k, v in r.items() if k not in volatile)) for r in rows)
+            return sorted(repr(sorted((k, bytes(v) if isinstance(v, memoryview) else v) for k, v in r.items()
+                                      if k not in volatile)) for r in rows)
 
         return {t: clean(self.rows(f"SELECT * FROM tenant_data.{t}"))
                 for t in ("daily_metrics", "location_daily_metrics", "search_terms_daily", "bounced_pages_daily",

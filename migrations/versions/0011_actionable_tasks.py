@@ -16,8 +16,9 @@ recovery that means recovery.
   dashboard. The cart-item roll-ups are rebuilt with it, and count a cart as recovered
   when its recovery was recorded (a task a person closed as done keeps its status).
 - metrics: recovered_after_contact_revenue beside recovered_revenue.
-- The `task_expiry_days` rule is gone (replaced by per-type horizons): removed from stored
-  rules.
+- The `task_expiry_days` rule is gone (replaced by per-type horizons), and so is the
+  email's `max_tasks_per_type` (replaced by the rule `daily_list_cap`): removed from stored
+  settings.
 
 Revision ID: 0011
 Revises: 0010
@@ -229,6 +230,7 @@ def upgrade() -> None:
     op.execute("CREATE INDEX tasks_work_list ON tenant_data.tasks (tenant_id, lower(assigned_rep_email), status) "
                "WHERE status IN ('open', 'in_progress')")
     op.execute("UPDATE control.tenant_settings SET config = config - 'task_expiry_days' WHERE section = 'rules'")
+    op.execute("UPDATE control.tenant_settings SET config = config - 'max_tasks_per_type' WHERE section = 'email'")
 
 
 def downgrade() -> None:

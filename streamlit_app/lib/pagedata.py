@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import pandas as pd
+import streamlit as st
 
+from ga_intel.insights.tasks import STATUSES as TASK_STATUSES  # one vocabulary, insights/tasks.py
+from ga_intel.insights.tasks import TASK_TYPES as TASK_TYPE_LABELS
+from ga_intel.insights.tasks import WORK_LIST_STATUSES as ACTIVE_STATUSES
 from streamlit_app.lib import branch_filter, context, data, metrics, task_scope
 
-TASK_TYPES = ("purchase_followup", "cart_recovery", "search_followup", "repeat_visitor")
-TASK_STATUSES = ("open", "in_progress", "done", "dismissed", "recovered", "expired")
-ACTIVE_STATUSES = ("open", "in_progress")
+TASK_TYPES = tuple(TASK_TYPE_LABELS)
 TASK_LIST_LIMIT = 500
 ACTIVITY_LIMIT = 20
 TOP = 100
@@ -124,6 +127,36 @@ def task_list(ctx: context.Context, filters: TaskFilters, limit: int = TASK_LIST
     return data.fetch(ctx.tenant_id, task_scope.scoped_sql("tasks_list"), start=ctx.start, end=ctx.end,
                       types=list(filters.types or TASK_TYPES), statuses=list(filters.statuses or TASK_STATUSES),
                       branch=filters.branch or branch, rep=filters.rep, limit=limit, **task_scope.params(ctx))
+
+
+@dataclass(frozen=True)
+class DailyList:
+    tasks: pd.DataFrame  # ranked (insights/sql/work_list.sql), at most `cap` per assignee
+    today: dt.date       # the tenant's local date: what is new, overdue and past its horizon
+    cap: int
+
+
+def daily_list(ctx: context.Context, rep: str | None) -> DailyList:
+    """The ranked list for today (the same query as the email's lists), within the
+    person's scope and the branch filter: `rep` an email, '' the unassigned, None anyone's."""
+    from ga_intel.insights import work_list
+
+    timezone, cap = tenant_rules(ctx.tenant_id)
+    today = dt.datetime.now(ZoneInfo(timezone)).date()
+    frame = data.fetch(ctx.tenant_id, work_list.sql(scope=task_scope.SCOPE),
+                       **work_list.params(ctx.tenant_id, today, new_since=today - dt.timedelta(days=1),
+                                          branch=ctx.branch_filter, rep=rep, cap=cap),
+                       **task_scope.params(ctx))
+    return DailyList(frame, today, cap)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def tenant_rules(tenant_id: str) -> tuple[str, int]:
+    """(timezone, daily_list_cap) of the tenant, from its stored settings."""
+    from ga_intel.tenancy import store
+
+    config = store.get(tenant_id)
+    return config.timezone, config.rules.daily_list_cap
 
 
 def _no_tasks() -> pd.DataFrame:

@@ -1,11 +1,15 @@
 """Tasks: the sales team's work list.
 
+It opens on "my list for today": the ranked list the morning email shows (one query,
+ga_intel/insights/sql/work_list.sql): today's new tasks first, then by score, at most the
+tenant's daily cap per rep, with overdue tasks aged. A status or a note is set in the
+table itself. Below it, every task in the dates, with filters.
+
 Who sees what is decided by the person's role in the control plane and enforced in every
 task query (lib/task_scope.py): a rep their own tasks, a manager their branch's, an admin
-all of them. Filters narrow that list further. A status change and a note are written to
-PostgreSQL through `ga_intel.insights.tasks.set_status` after the scope is checked again
-on the row; re-computing tasks never overwrites them (docs/TASKS.md). The selected task's
-customer activity comes from the GA4 tables, newest first.
+all of them. A status change and a note are written through
+`ga_intel.insights.tasks.set_status` after the scope is checked again on the row;
+re-computing tasks never overwrites them (docs/TASKS.md).
 """
 
 from __future__ import annotations
@@ -16,23 +20,95 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from ga_intel.insights.tasks import PERSON_STATUSES
-from streamlit_app.lib import branch_filter, context, pagedata, task_scope, ui, widgets
+from ga_intel.insights.tasks import PERSON_STATUSES, STATUS_LABELS, TASK_TYPES
+from streamlit_app.lib import context, pagedata, task_scope, ui, widgets
 
 ctx = context.current()
 st.title("Tasks")
-st.caption(f"Tasks created {ctx.start:%b %d, %Y} – {ctx.end:%b %d, %Y} · you see {task_scope.describe(ctx)}"
-           + (f" · branch filter **{ctx.branch_filter}**" if ctx.branch_filter else ""))
 
 FLASH_KEY = "tasks-flash"
 PICK_KEY = "task-pick"
 UNASSIGNED = ""
-TYPE_NAMES = {"purchase_followup": "purchase follow-up", "cart_recovery": "cart recovery",
-              "search_followup": "search follow-up", "repeat_visitor": "repeat visitor"}
+TYPE_NAMES = {t: label.removesuffix("s").lower() for t, label in TASK_TYPES.items()}
 
 if flash := st.session_state.pop(FLASH_KEY, None):
     st.success(flash, icon=":material/check_circle:")
 
+
+def _rep_from_link() -> str | None:
+    """`?rep=` of an email link: an email, or 'unassigned'."""
+    value = st.query_params.get("rep")
+    if value is None:
+        return None
+    return UNASSIGNED if value == "unassigned" else value.lower()
+
+
+# ------------------------------------------------------------------ my list for today
+st.subheader("My list for today")
+if ctx.role == "rep":
+    list_rep: str | None = ctx.email.lower()
+else:
+    linked = _rep_from_link()
+    list_rep = st.selectbox(
+        "Whose list", [None, linked] if linked is not None else [None], index=1 if linked is not None else 0,
+        key="tasks-list-rep",
+        format_func=lambda r: "Every rep's top tasks" if r is None else ("Not assigned to a rep" if r == UNASSIGNED
+                                                                         else r))
+with st.spinner("Loading today's list…"), ui.stop_on_error():
+    daily = pagedata.daily_list(ctx, list_rep)
+
+if daily.tasks.empty:
+    st.info("Nothing to do today: no open task within its actionable horizon"
+            + (" is assigned to you." if ctx.role == "rep" else " in your scope."), icon=":material/task_alt:")
+else:
+    listed = daily.tasks
+    more = int((listed.drop_duplicates("assigned_rep_email")["list_size"]).sum()) - len(listed)
+    st.caption(f"{len(listed)} task(s) ranked for {daily.today:%a %d %b}: today's new tasks first, then by score "
+               f"(value, priority, the account's 90-day revenue, recency; docs/TASKS.md). At most {daily.cap} per rep"
+               + (f"; {more} more in the full list below." if more > 0 else "."))
+    table = pd.DataFrame({
+        "Rank": listed["rank"],
+        "New": listed["is_new"],
+        "Type": [TYPE_NAMES.get(t, t) for t in listed["task_type"]],
+        "Customer": [c or n or "Unknown customer" for c, n in zip(listed["company_name"], listed["contact_name"])],
+        "What to do": listed["title"],
+        "Value": listed["value"],
+        "Due": listed["due_date"],
+        "Days overdue": listed["days_overdue"],
+        "Phone": listed["contact_phone"],
+        "Email": listed["contact_email"],
+        "Rep": [n or e or "unassigned" for n, e in zip(listed["assigned_rep_name"], listed["assigned_rep_email"])],
+        "Status": listed["status"],
+        "Note": listed["note"].fillna(""),
+    })
+    edited = st.data_editor(
+        table, hide_index=True, width="stretch", key="tasks-daily",
+        disabled=[c for c in table.columns if c not in ("Status", "Note")],
+        column_config={
+            "Value": st.column_config.NumberColumn(format="%.2f"),
+            "Days overdue": st.column_config.ProgressColumn(
+                "Days overdue", help="Days past the due date; the task leaves the list at its horizon.",
+                format="%d", min_value=0, max_value=7),
+            "Status": st.column_config.SelectboxColumn("Status", options=list(PERSON_STATUSES), required=True),
+            "Note": st.column_config.TextColumn("Note", max_chars=2000),
+        })
+    changes = st.session_state.get("tasks-daily", {}).get("edited_rows", {})
+    if changes:
+        with ui.stop_on_error():
+            for row, change in changes.items():
+                key = listed["task_key"].iloc[int(row)]
+                status = change.get("Status", listed["status"].iloc[int(row)])
+                note = change.get("Note", listed["note"].iloc[int(row)])
+                task_scope.change_status(ctx, key, status, (note or "").strip() or None)
+        st.session_state[FLASH_KEY] = f"Saved {len(changes)} change(s)."
+        st.session_state.pop("tasks-daily", None)
+        st.rerun()
+    widgets.download(table, "tasks_today")
+
+# ------------------------------------------------------------------ every task
+st.subheader("All tasks")
+st.caption(f"Tasks created {ctx.start:%b %d, %Y} – {ctx.end:%b %d, %Y} · you see {task_scope.describe(ctx)}"
+           + (f" · branch filter **{ctx.branch_filter}**" if ctx.branch_filter else ""))
 with st.spinner("Loading your tasks…"), ui.stop_on_error():
     summary = pagedata.task_summary(ctx)
 
@@ -51,15 +127,16 @@ cells[0].metric("Open", f"{int(summary.loc[summary['status'] == 'open', 'tasks']
 cells[1].metric("In progress", f"{int(summary.loc[summary['status'] == 'in_progress', 'tasks'].sum()):,}")
 cells[2].metric("Overdue", f"{int(active['overdue'].sum()):,}", help="Open or in progress, past the due date.")
 cells[3].metric("Done", f"{int(summary.loc[summary['status'] == 'done', 'tasks'].sum()):,}")
-cells[4].metric("Recovered", f"{int(summary.loc[summary['status'] == 'recovered', 'tasks'].sum()):,}",
-                help="Cart-recovery tasks closed by a later order.")
+cells[4].metric("Stale", f"{int(summary.loc[summary['status'] == 'stale', 'tasks'].sum()):,}",
+                help="Computed after their actionable horizon (a backfill, a late export): kept for the figures, "
+                     "never in a work list.")
 
 # ------------------------------------------------------------------ filters
 left, mid, right, far = st.columns(4)
 types = left.multiselect("Type", pagedata.TASK_TYPES, default=list(pagedata.TASK_TYPES), key="tasks-types",
                          format_func=lambda t: TYPE_NAMES.get(t, t))
 statuses = mid.multiselect("Status", pagedata.TASK_STATUSES, default=list(pagedata.ACTIVE_STATUSES),
-                           key="tasks-statuses")
+                           key="tasks-statuses", format_func=lambda s: STATUS_LABELS.get(s, s))
 if ctx.branch_filter:
     branch_choices = [ctx.branch_filter]
 elif ctx.role == "manager" and ctx.branch:
@@ -83,10 +160,9 @@ with st.spinner("Loading the work list…"), ui.stop_on_error():
     tasks = pagedata.task_list(ctx, filters)
 
 # ------------------------------------------------------------------ the list
-st.subheader("Work list")
 if tasks.empty:
     widgets.empty_state("No task matches these filters. Widen the type or status filters (done, dismissed, "
-                        "recovered and expired tasks are hidden by default).")
+                        "recovered, expired and stale tasks are hidden by default).")
     st.stop()
 if len(tasks) >= pagedata.TASK_LIST_LIMIT:
     st.caption(f"The first {pagedata.TASK_LIST_LIMIT} tasks by priority and due date; narrow the filters for the rest.")
@@ -106,14 +182,17 @@ def _picked_row() -> None:
 
 st.dataframe(shown, hide_index=True, width="stretch", key="tasks-table", on_select=_picked_row,
              selection_mode="single-row",
-             column_config={"value": st.column_config.NumberColumn(format="%.2f"),
-                            "task_type": st.column_config.TextColumn("type"),
-                            "assigned_rep_name": "rep", "assigned_rep_email": "rep email"})
+             column_config={"priority": "Priority", "due_date": "Due", "overdue": "Overdue", "status": "Status",
+                            "task_type": "Type", "title": "What to do",
+                            "value": st.column_config.NumberColumn("Value", format="%.2f"),
+                            "branch_code": "Branch", "assigned_rep_name": "Rep", "assigned_rep_email": "Rep email",
+                            "created_date": "Created", "note": "Note", "task_key": "Task key"})
 widgets.download(shown, "tasks_work_list")
 
 by_type = tasks.groupby(["task_type", "status"], as_index=False).agg(tasks=("task_key", "count"),
                                                                     value=("value", "sum"))
-widgets.chart(px.bar(by_type, x="task_type", y="tasks", color="status", title="Listed tasks by type and status"),
+widgets.chart(px.bar(by_type, x="task_type", y="tasks", color="status", title="Listed tasks by type and status",
+                     labels={"task_type": "Type", "tasks": "Tasks", "status": "Status"}),
               by_type, "tasks_by_type")
 
 # ------------------------------------------------------------------ one task

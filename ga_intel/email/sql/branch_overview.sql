@@ -4,7 +4,7 @@ SELECT l.warehouse_code AS branch_code, l.warehouse_name AS branch_name,
        coalesce(m.sessions, 0) AS sessions, coalesce(m.carts_abandoned, 0) AS carts_abandoned,
        (SELECT count(*) FROM tenant_data.tasks t
         WHERE t.tenant_id = :tenant AND t.branch_code = l.warehouse_code
-          AND t.status IN ('open', 'in_progress') AND t.created_date <= CAST(:day AS date)) AS open_tasks
+          AND t.status IN ('open', 'in_progress') AND t.horizon_date >= CAST(:today AS date)) AS open_tasks
 FROM tenant_data.locations l
 LEFT JOIN tenant_data.location_daily_metrics m
   ON m.tenant_id = l.tenant_id AND m.branch_code = l.warehouse_code AND m.event_date = CAST(:day AS date)

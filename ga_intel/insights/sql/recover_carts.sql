@@ -2,8 +2,9 @@
 -- the account buys at least one of the cart's items. The first such order counts: its
 -- matched items' value is the recovered revenue, the whole order's beside it. Whether a
 -- person had worked the task before the purchase (first_touched_at) is recorded: that is
--- what tells recovery after contact from recovery on its own. A task in a person's
--- closed status (done, dismissed) keeps it; every other status becomes `recovered`.
+-- what tells recovery after contact from recovery on its own. A task a person closed
+-- (done, dismissed) keeps its status, and so does a `stale` one (it never reached a work
+-- list); an open, in-progress or expired one becomes `recovered`.
 -- An order without any of the cart's items recovers nothing. Re-running finds the same
 -- first order; a task whose recorded order is no longer the first is corrected.
 -- Bound: :tenant, :currency, :recovery_days, :tasks_from, :tasks_to, :purchases_from,
@@ -40,9 +41,9 @@ firsts AS (
   SELECT DISTINCT ON (task_key) * FROM matched ORDER BY task_key, event_time, transaction_id
 )
 UPDATE tenant_data.tasks t SET
-    status = CASE WHEN t.status IN ('done', 'dismissed') THEN t.status ELSE 'recovered' END,
-    status_set_by = CASE WHEN t.status IN ('done', 'dismissed') THEN t.status_set_by ELSE 'ga-intel' END,
-    status_set_at = CASE WHEN t.status IN ('done', 'dismissed') THEN t.status_set_at ELSE now() END,
+    status = CASE WHEN t.status IN ('done', 'dismissed', 'stale') THEN t.status ELSE 'recovered' END,
+    status_set_by = CASE WHEN t.status IN ('done', 'dismissed', 'stale') THEN t.status_set_by ELSE 'ga-intel' END,
+    status_set_at = CASE WHEN t.status IN ('done', 'dismissed', 'stale') THEN t.status_set_at ELSE now() END,
     recovered_revenue = coalesce(f.items_amount, 0), recovered_order_revenue = f.order_amount,
     recovered_on = f.event_date, recovered_transaction_id = f.transaction_id,
     recovered_after_contact = coalesce(f.first_touched_at < f.event_time, false),
