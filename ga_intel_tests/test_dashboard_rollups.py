@@ -48,8 +48,9 @@ SELECT coalesce(i->>'item_id', i->>'item_name', '(unknown)')              AS ite
        max(i->>'item_name')                                                AS item_name,
        count(DISTINCT t.task_key)::bigint                                  AS carts,
        coalesce(sum((i->>'quantity')::numeric), 0)::float8                 AS quantity,
-       coalesce(sum((i->>'quantity')::numeric * (i->>'price')::numeric), 0)::float8 AS value,
-       count(DISTINCT t.task_key) FILTER (WHERE t.status = 'recovered')::bigint AS recovered_carts
+       coalesce(sum(coalesce((i->>'value')::numeric, (i->>'quantity')::numeric * (i->>'price')::numeric)), 0)::float8
+         AS value,
+       count(DISTINCT t.task_key) FILTER (WHERE t.recovered_on IS NOT NULL)::bigint AS recovered_carts
 FROM tenant_data.tasks t
 CROSS JOIN LATERAL jsonb_array_elements(t.context -> 'items') AS i
 WHERE t.task_type = 'cart_recovery'
@@ -72,11 +73,12 @@ FROM_SCRATCH = {
         FROM tenant_data.tasks WHERE task_type = 'cart_recovery' GROUP BY 1, 2""",
     "cart_items_daily": """
         SELECT t.created_date, x.item_id, x.item_name, count(*) AS carts, sum(x.quantity) AS quantity,
-               sum(x.value) AS value, count(*) FILTER (WHERE t.status = 'recovered') AS recovered_carts
+               sum(x.value) AS value, count(*) FILTER (WHERE t.recovered_on IS NOT NULL) AS recovered_carts
         FROM tenant_data.tasks t CROSS JOIN LATERAL (
             SELECT coalesce(i->>'item_id', i->>'item_name', '(unknown)') AS item_id, max(i->>'item_name') AS item_name,
                    coalesce(sum((i->>'quantity')::numeric), 0) AS quantity,
-                   coalesce(sum((i->>'quantity')::numeric * (i->>'price')::numeric), 0) AS value
+                   coalesce(sum(coalesce((i->>'value')::numeric,
+                                         (i->>'quantity')::numeric * (i->>'price')::numeric)), 0) AS value
             FROM jsonb_array_elements(t.context -> 'items') i GROUP BY 1) x
         WHERE t.task_type = 'cart_recovery' GROUP BY 1, 2, 3""",
 }
@@ -199,19 +201,31 @@ def test_rollups_follow_a_rerun_of_a_day_status_changes_and_deletes(history):
         keys = [r[0] for r in conn.execute(sa.text(
             "SELECT task_key FROM tenant_data.tasks WHERE created_date = :d ORDER BY task_key"), {"d": day})]
     assert len(keys) >= 2
-    # A re-run of the day, as insights.tasks.compute writes it: each task upserted (new value,
-    # items, assignee), one withdrawn, one new; statuses are the people's and stay.
+    # A re-run of the day, as insights.tasks.compute writes it: one set-based upsert of the
+    # candidates (new value, items, assignee for each, and one new task), one withdrawn;
+    # statuses are the people's and stay.
+    candidates = [dict(task_key=key, task_type="cart_recovery", account_key=f"user:{key}", customer_id=key,
+                       company_id=None, branch_code="MKE", assigned_rep_email="REP2@acme.example",
+                       assigned_rep_name=f"Renamed {n}", created_date=day, due_date=day, horizon_date=day,
+                       priority=1, title="re-run", value=500 + n, context=json.dumps(_cart(n + 3)))
+                  for n, key in enumerate(keys[1:])]
+    candidates.append(dict(task_key="new-on-rerun", task_type="cart_recovery", account_key="user:new",
+                           customer_id="new", company_id=None, branch_code="CHI", assigned_rep_email=None,
+                           assigned_rep_name=None, created_date=day, due_date=day, horizon_date=day, priority=1,
+                           title="new", value=42, context=json.dumps(_cart(8))))
     with tenant_scope("acme") as conn:
-        for n, key in enumerate(keys[1:]):
-            conn.execute(sa.text(task_rules._UPSERT), dict(
-                tenant="acme", task_key=key, task_type="cart_recovery", account_key=f"user:{key}",
-                customer_id=key, company_id=None, branch_code="MKE", assigned_rep_email="REP2@acme.example",
-                assigned_rep_name=f"Renamed {n}", day=day, created_date=day, due_date=day, priority=1,
-                title="re-run", value=500 + n, context=json.dumps(_cart(n + 3))))
-        conn.execute(sa.text(task_rules._UPSERT), dict(
-            tenant="acme", task_key="new-on-rerun", task_type="cart_recovery", account_key="user:new",
-            customer_id="new", company_id=None, branch_code="CHI", assigned_rep_email=None, assigned_rep_name=None,
-            day=day, created_date=day, due_date=day, priority=1, title="new", value=42, context=json.dumps(_cart(8))))
+        conn.execute(sa.text(
+            "CREATE TEMP TABLE task_candidates (task_key text, task_type text, account_key text, customer_id text, "
+            "company_id text, branch_code text, assigned_rep_email text, assigned_rep_name text, created_date date, "
+            "due_date date, horizon_date date, priority smallint, title text, value numeric, context jsonb, "
+            "account_revenue_90d numeric DEFAULT 0, decision text DEFAULT 'create') ON COMMIT DROP"))
+        conn.execute(sa.text(
+            "INSERT INTO task_candidates (task_key, task_type, account_key, customer_id, company_id, branch_code, "
+            "assigned_rep_email, assigned_rep_name, created_date, due_date, horizon_date, priority, title, value, "
+            "context) VALUES (:task_key, :task_type, :account_key, :customer_id, :company_id, :branch_code, "
+            ":assigned_rep_email, :assigned_rep_name, :created_date, :due_date, :horizon_date, :priority, :title, "
+            ":value, CAST(:context AS jsonb))"), candidates)
+        conn.execute(sa.text(task_rules._UPSERT), {"tenant": "acme", "day": day, "today": day})
         conn.execute(sa.text("DELETE FROM tenant_data.tasks WHERE tenant_id = 'acme' AND task_key = :k"),
                      {"k": keys[0]})
     assert_rollups_match_tasks()
@@ -220,8 +234,8 @@ def test_rollups_follow_a_rerun_of_a_day_status_changes_and_deletes(history):
     # A person's status change, the recovery and expiry passes (set-based updates), and deletes.
     with tenant_scope("acme") as conn:
         task_rules.set_status(conn, "acme", "new-on-rerun", "done", by="rep@acme.example")
-        conn.execute(sa.text("UPDATE tenant_data.tasks SET status = 'recovered', recovered_revenue = 12.5 "
-                             "WHERE task_type = 'cart_recovery' AND status = 'open'"))
+        conn.execute(sa.text("UPDATE tenant_data.tasks SET status = 'recovered', recovered_revenue = 12.5, "
+                             "recovered_on = created_date WHERE task_type = 'cart_recovery' AND status = 'open'"))
         conn.execute(sa.text("UPDATE tenant_data.tasks SET status = 'expired' WHERE status = 'in_progress'"))
         conn.execute(sa.text("UPDATE tenant_data.tasks SET note = 'no effect on figures' WHERE status = 'done'"))
         conn.execute(sa.text("DELETE FROM tenant_data.tasks WHERE created_date < '2026-01-01'"))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from ga_intel.insights import users
 from streamlit.testing.v1 import AppTest
 
 from ga_intel.db import tenant_scope
@@ -102,7 +104,8 @@ def task(key, task_type, branch, rep, *, status="open", value=None, day=D1, cust
                 assigned_rep_name=rep.split("@")[0].title() if rep else None, source_date=day, created_date=day,
                 due_date=day + dt.timedelta(days=1), horizon_date=day + dt.timedelta(days=7), priority=priority,
                 status=status, title=title or f"Task {key}",
-                value=value, context=json.dumps(context or {}), recovered_revenue=recovered)
+                value=value, context=json.dumps(context or {}), recovered_revenue=recovered,
+                recovered_on=day if recovered is not None else None)
 
 
 def session(day, user, sid, purchase=False, customer=None, company=None) -> dict:
@@ -152,13 +155,16 @@ def ga4(tenants):
                                       city="Milwaukee", state="WI", source_row=3),
                                  dict(warehouse_code="IND", warehouse_id="3", warehouse_name="Indianapolis",
                                       source_row=4)])
+    # Users: one active on D1, the same one and another on D2 (two in the period), a third
+    # in the previous period; sketches with one register per user (insights/users.py).
     insert("acme", "daily_metrics", [
         figures(D1, revenue=100, transactions=1, purchasers=1, sessions=2, active_users=1, converting_sessions=1,
-                carts_created=2, carts_abandoned=1, searches=2),
+                carts_created=2, carts_abandoned=1, searches=2, users_sketch=users.sketch([(1, 1)])),
         figures(D2, revenue=100, transactions=2, purchasers=1, sessions=2, active_users=2, converting_sessions=1,
                 carts_created=1, carts_abandoned=1, recovered_revenue=30, searches=2, no_click_searches=2,
-                no_result_searches=2),
-        figures(PREV, revenue=100, transactions=1, purchasers=1, sessions=2, active_users=1, converting_sessions=1),
+                no_result_searches=2, users_sketch=users.sketch([(1, 1), (2, 3)])),
+        figures(PREV, revenue=100, transactions=1, purchasers=1, sessions=2, active_users=1, converting_sessions=1,
+                users_sketch=users.sketch([(3, 1)])),
     ])
     insert("acme", "location_daily_metrics", [
         figures(D1, "CHI", revenue=100, transactions=1, purchasers=1, sessions=2, active_users=1, converting_sessions=1,
@@ -240,15 +246,20 @@ def test_overview_kpis_by_hand(ga4, monkeypatch, email):
     assert at.title[0].value == "Overview"
     shown = {m.label: (m.value, m.delta) for m in at.metric}
     assert shown == {
-        "Revenue": ("200.00", "+100.0% vs previous"),
-        "Transactions": ("3", "+200.0% vs previous"),
-        "AOV": ("66.67", "-33.3% vs previous"),
-        "Sessions": ("4", "+100.0% vs previous"),
-        "Active users / day": ("1.5", "+50.0% vs previous"),
+        "Revenue": ("200.00", "+100% vs previous"),
+        "Net revenue": ("200.00", "+100% vs previous"),
+        "Transactions": ("3", "+200% vs previous"),
+        "AOV": ("66.67", "−33% vs previous"),
+        "Sessions": ("4", "+100% vs previous"),
+        "Engagement rate": ("0.0%", "+0.0 pp vs previous"),
+        "Users": ("2", "+100% vs previous"),  # distinct over the period, not 1 + 2
+        "New users": ("0", ""),
         "Conversion rate": ("50.0%", "+0.0 pp vs previous"),
+        "Cookieless events": ("0", ""),
     }
     assert len(at.get("plotly_chart")) == 3
-    assert len(downloads(at)) == 4  # KPIs + one per chart
+    assert len(downloads(at)) == 4  # KPIs + one per chart (no landing pages in these figures)
+    assert any("No landing pages in these dates" in i.value for i in at.info)
     assert_no_beta(at)
 
 
@@ -337,7 +348,8 @@ def test_cart_page(ga4, monkeypatch, email, open_cart_tasks):
     at = open_page(monkeypatch, email, "carts")
     assert at.title[0].value == "Cart abandonment"
     assert kpis(at) == {"Carts created": "3", "Carts abandoned": "2", "Abandonment rate": "66.7%",
-                        "Abandoned value": "330.00", "Recovered revenue": "30.00"}
+                        "Abandoned value": "330.00", "Recovered after contact": "0.00",
+                        "Recovered on its own": "30.00"}
     products = at.dataframe[0].value
     assert list(products["item_id"]) == ["SKU-1", "SKU-2"]
     sku1 = products.iloc[0]
@@ -354,7 +366,7 @@ def test_cart_page(ga4, monkeypatch, email, open_cart_tasks):
 def test_cart_page_honours_the_branch_filter(ga4, monkeypatch):
     at = filter_to(open_page(monkeypatch, "admin@acme.example", "carts"), "acme", "MKE")
     assert kpis(at) == {"Carts created": "1", "Carts abandoned": "1", "Abandonment rate": "100.0%",
-                        "Abandoned value": "80.00", "Recovered revenue": "30.00"}
+                        "Abandoned value": "80.00", "Recovered after contact": "0.00", "Recovered on its own": "30.00"}
     assert list(at.dataframe[0].value["item_id"]) == ["SKU-1"]
     assert any("No open cart-recovery task" in i.value for i in at.info)
 

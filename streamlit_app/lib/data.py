@@ -42,7 +42,9 @@ def run_query(tenant_id: str, statement: str, params: dict[str, Any]) -> pd.Data
 
     with tenant_scope(tenant_id) as conn:
         result = conn.execute(sa.text(statement), params)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        # psycopg2 returns bytea as memoryview, which the result cache cannot pickle.
+        rows = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in result.fetchall()]
+        return pd.DataFrame(rows, columns=list(result.keys()))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=512)

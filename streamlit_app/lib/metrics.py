@@ -8,10 +8,13 @@ the daily counts and derive rates from the sums:
 - **Revenue** = Σ revenue (de-duplicated transactions, plus purchases without a usable id).
 - **Transactions** = Σ transactions.
 - **AOV** (average order value) = Revenue / Transactions (undefined with no transactions).
-- **Sessions** = Σ sessions.
-- **Active users (daily average)** = mean over the days with data of each day's distinct
-  GA4 device ids. Distinct users over a whole period cannot be added up from daily rows,
-  and counting them from the raw sessions would not meet the dashboard's response time.
+- **Refunds** = Σ refunds; **Net revenue** = Revenue − Refunds.
+- **Sessions** = Σ sessions (a session counts on the day it started, so the sum counts
+  each session once). **Engagement rate** = Σ engaged_sessions / Σ sessions; GA4's bounce
+  rate is 1 − engagement rate.
+- **Users** = distinct active users over the whole period: the merge of the days'
+  HyperLogLog sketches (ga_intel/insights/users.py), as GA4 counts users over a range;
+  never a sum of daily counts. **New users** = Σ new_users (a user is new once).
 - **Session conversion rate** = Σ converting_sessions / Σ sessions.
 - **Abandonment rate** = Σ carts_abandoned / Σ carts_created.
 - **No-click rate** = Σ no_click_searches / Σ searches (searches with results).
@@ -47,7 +50,19 @@ class Kpis:
     transactions: int
     sessions: int
     converting_sessions: int
-    active_users: float | None  # daily average
+    users: int | None  # distinct over the period (sketches)
+    refunds: float = 0.0
+    engaged_sessions: int = 0
+    new_users: int = 0
+    cookieless_events: int = 0
+
+    @property
+    def net_revenue(self) -> float:
+        return self.revenue - self.refunds
+
+    @property
+    def engagement_rate(self) -> float | None:
+        return ratio(self.engaged_sessions, self.sessions)
 
     @property
     def aov(self) -> float | None:
@@ -68,6 +83,7 @@ def with_rates(df: pd.DataFrame) -> pd.DataFrame:
     if "event_date" in df:
         df["event_date"] = pd.to_datetime(df["event_date"])
     pairs = {"aov": ("revenue", "transactions"), "conversion_rate": ("converting_sessions", "sessions"),
+             "engagement_rate": ("engaged_sessions", "sessions"),
              "abandonment_rate": ("carts_abandoned", "carts_created"), "no_click_rate": ("no_click_searches", "searches")}
     for name, (num, den) in pairs.items():
         if num in df and den in df:
@@ -81,8 +97,17 @@ def daily(tenant_id: str, start: dt.date, end: dt.date, branch: str | None = Non
     return df if df.empty else with_rates(df)
 
 
-def kpis(days: pd.DataFrame) -> Kpis:
-    """The KPIs of the period whose `daily()` rows are `days`."""
+def users(tenant_id: str, start: dt.date, end: dt.date, branch: str | None = None) -> int | None:
+    """Distinct active users over [start, end]: the days' sketches merged."""
+    from ga_intel.insights import users as hll
+
+    sketches = data.fetch(tenant_id, "metrics_users", start=start, end=end, branch=branch)
+    return None if sketches.empty else hll.distinct_users(sketches["users_sketch"])
+
+
+def kpis(days: pd.DataFrame, distinct_users: int | None = None) -> Kpis:
+    """The KPIs of the period whose `daily()` rows are `days` (`distinct_users`: `users()`
+    of the same period)."""
     if days.empty:
         return Kpis(0.0, 0, 0, 0, None)
     return Kpis(
@@ -90,15 +115,19 @@ def kpis(days: pd.DataFrame) -> Kpis:
         transactions=int(days["transactions"].sum()),
         sessions=int(days["sessions"].sum()),
         converting_sessions=int(days["converting_sessions"].sum()),
-        active_users=float(days["active_users"].mean()),
+        users=distinct_users,
+        refunds=float(days["refunds"].sum()),
+        engaged_sessions=int(days["engaged_sessions"].sum()),
+        new_users=int(days["new_users"].sum()),
+        cookieless_events=int(days["cookieless_events"].sum()),
     )
 
 
 def relative_delta(current: float | None, previous: float | None) -> float | None:
-    """(current − previous) / previous; None when either is missing or previous is 0."""
-    if current is None or previous is None or previous == 0:
-        return None
-    return (current - previous) / previous
+    """(current − previous) / |previous|; None when either is missing or previous is 0."""
+    from ga_intel.insights import change
+
+    return change.relative(current, previous)
 
 
 def whole_months(start: dt.date, end: dt.date) -> dict[str, dt.date]:

@@ -32,15 +32,21 @@ TOP = 100
 class Overview:
     days: pd.DataFrame      # the period, one row per day with figures
     previous: pd.DataFrame  # the previous period of equal length
+    users: int | None = None           # distinct users of the period
+    previous_users: int | None = None  # ... and of the previous one
+    entry_pages: pd.DataFrame = field(default_factory=pd.DataFrame)  # tenant-wide
 
 
 def overview(ctx: context.Context) -> Overview:
-    prev_start, _ = metrics.previous_period(ctx.start, ctx.end)
+    prev_start, prev_end = metrics.previous_period(ctx.start, ctx.end)
     both = metrics.daily(ctx.tenant_id, prev_start, ctx.end, ctx.branch_filter)  # one query for both periods
     if both.empty:
         return Overview(both, both)
     current = both["event_date"] >= pd.Timestamp(ctx.start)
-    return Overview(both[current].reset_index(drop=True), both[~current].reset_index(drop=True))
+    return Overview(both[current].reset_index(drop=True), both[~current].reset_index(drop=True),
+                    users=metrics.users(ctx.tenant_id, ctx.start, ctx.end, ctx.branch_filter),
+                    previous_users=metrics.users(ctx.tenant_id, prev_start, prev_end, ctx.branch_filter),
+                    entry_pages=data.fetch(ctx.tenant_id, "entry_pages", start=ctx.start, end=ctx.end, top=20))
 
 
 # ---------------------------------------------------------------- Cart abandonment

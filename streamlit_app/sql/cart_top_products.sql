@@ -1,6 +1,7 @@
 -- The items of known customers' abandoned carts (cart-recovery tasks created in
 -- [:start, :end], any status), most abandoned value first. An item is keyed by item_id,
--- else its name; a cart counts once per item.
+-- else its name; a cart counts once per item; a recovered cart is one whose recovery was
+-- recorded (whatever status a person gave the task).
 -- For the whole tenant, the whole months [:months_from, :months_to) come from
 -- cart_items_monthly and the other days from cart_items_daily (both kept by triggers on
 -- tasks, migration 0008); for one :branch, from the tasks' items themselves.
@@ -16,14 +17,9 @@ WITH rows AS (
       AND created_date BETWEEN :start AND :end
       AND (created_date < :months_from OR created_date >= :months_to)
     UNION ALL
-    SELECT x.item_id, x.item_name, 1, x.quantity, x.value, (t.status = 'recovered')::int
+    SELECT x.item_id, x.item_name, 1, x.quantity, x.value, (t.recovered_on IS NOT NULL)::int
     FROM tenant_data.tasks t
-    CROSS JOIN LATERAL (
-        SELECT coalesce(i->>'item_id', i->>'item_name', '(unknown)') AS item_id, max(i->>'item_name') AS item_name,
-               coalesce(sum((i->>'quantity')::numeric), 0) AS quantity,
-               coalesce(sum((i->>'quantity')::numeric * (i->>'price')::numeric), 0) AS value
-        FROM jsonb_array_elements(t.context -> 'items') AS i
-        GROUP BY 1) x
+    CROSS JOIN LATERAL tenant_data.cart_items(t.context) x  -- the one reading of a cart's items (migration 0011)
     WHERE CAST(:branch AS text) IS NOT NULL
       AND t.task_type = 'cart_recovery'
       AND t.created_date BETWEEN :start AND :end

@@ -5,7 +5,8 @@
   until the tenant's abandonment window after the last add (docs/METRICS.md).
 - Value and products from the cart-recovery tasks: known customers' abandoned carts (anonymous
   carts have no one to call, so they have no task and no value here). Recovered revenue is
-  the first later order of a recovered cart.
+  the value of the cart's items in the first order, within the recovery window, that holds
+  one of them; it is split into recovered after a rep's contact and recovered on its own.
 - The open cart-recovery tasks of the person's work list (their role's scope, lib/task_scope.py).
 """
 
@@ -32,17 +33,21 @@ if days.empty and by_day.empty:
 created = int(days["carts_created"].sum()) if not days.empty else 0
 abandoned = int(days["carts_abandoned"].sum()) if not days.empty else 0
 recovered_revenue = float(days["recovered_revenue"].sum()) if not days.empty else 0.0
+after_contact = float(days["recovered_after_contact_revenue"].sum()) if not days.empty else 0.0
 abandoned_value = float(by_day["value"].sum()) if not by_day.empty else 0.0
 rate = metrics.ratio(abandoned, created)
-cells = st.columns(5)
+cells = st.columns(6)
 cells[0].metric("Carts created", f"{created:,}", help="Sessions with at least one add-to-cart.")
 cells[1].metric("Carts abandoned", f"{abandoned:,}",
                 help="Carts whose visitor bought nothing within the abandonment window after the last add.")
 cells[2].metric("Abandonment rate", "–" if rate is None else f"{rate:.1%}", help="Carts abandoned / carts created.")
 cells[3].metric("Abandoned value", f"{abandoned_value:,.2f}",
                 help="Value of known customers' abandoned carts (the cart-recovery tasks created in these dates).")
-cells[4].metric("Recovered revenue", f"{recovered_revenue:,.2f}",
-                help="Orders that closed a cart-recovery task as recovered, by the day of the order.")
+cells[4].metric("Recovered after contact", f"{after_contact:,.2f}",
+                help="Value of the cart items bought back after a rep had taken the task up (in progress or done "
+                     "before the order), by the day of the order: what the follow-ups bring.")
+cells[5].metric("Recovered on its own", f"{recovered_revenue - after_contact:,.2f}",
+                help="Value of the cart items the customer bought back without a rep's contact first.")
 
 if days.empty:
     widgets.empty_state("No daily cart figures for these dates yet (metrics not computed).")

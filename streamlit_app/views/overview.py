@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from ga_intel.insights import change
 from streamlit_app.lib import branch_filter, context, metrics, pagedata, ui, widgets
 
 ctx = context.current()
@@ -22,8 +23,8 @@ st.caption(f"{ctx.start:%b %d, %Y} – {ctx.end:%b %d, %Y}, compared with "
 with st.spinner("Loading metrics…"), ui.stop_on_error():
     loaded = pagedata.overview(ctx)
     days = loaded.days
-    now = metrics.kpis(loaded.days)
-    before = metrics.kpis(loaded.previous)
+    now = metrics.kpis(loaded.days, loaded.users)
+    before = metrics.kpis(loaded.previous, loaded.previous_users)
 
 if now.empty:
     widgets.empty_state(widgets.NO_METRICS if not ctx.branch_filter else widgets.no_branch_metrics(ctx))
@@ -35,8 +36,10 @@ def _money(v: float | None) -> str:
 
 
 def _pct_delta(current, previous) -> str | None:
-    change = metrics.relative_delta(current, previous)
-    return None if change is None else f"{change:+.1%} vs previous"
+    if before.empty:  # nothing loaded in the previous period: no comparison, not "new"
+        return None
+    said = change.describe(current, previous)  # 'new' / '×N' from a near-zero base, never +30180%
+    return None if said is None else f"{said} vs previous"
 
 
 def _pp_delta(current, previous) -> str | None:
@@ -45,30 +48,46 @@ def _pp_delta(current, previous) -> str | None:
     return f"{(current - previous) * 100:+.1f} pp vs previous"
 
 
+def _rate(v: float | None) -> str:
+    return "–" if v is None else f"{v:.1%}"
+
+
 no_previous = "no data in the previous period to compare with" if before.empty else None
-cells = st.columns(6)
 figures = [
     ("Revenue", _money(now.revenue), _pct_delta(now.revenue, before.revenue),
-     "Sum of purchase revenue, one row per transaction (including ones without a transaction id)."),
+     "Purchase revenue, each transaction_id once, on the first day it appears (plus purchases without an id), "
+     "in the tenant's reporting currency."),
+    ("Net revenue", _money(now.net_revenue), _pct_delta(now.net_revenue, before.net_revenue),
+     f"Revenue minus refunds ({_money(now.refunds)}), refunds counted on the day of the refund."),
     ("Transactions", f"{now.transactions:,}", _pct_delta(now.transactions, before.transactions),
      "Number of purchases (transactions)."),
     ("AOV", _money(now.aov), _pct_delta(now.aov, before.aov), "Average order value = revenue / transactions."),
-    ("Sessions", f"{now.sessions:,}", _pct_delta(now.sessions, before.sessions), "Number of GA4 sessions."),
-    ("Active users / day", "–" if now.active_users is None else f"{now.active_users:,.1f}",
-     _pct_delta(now.active_users, before.active_users),
-     "Daily average of distinct GA4 device ids (user_pseudo_id) with a session that day."),
-    ("Conversion rate", "–" if now.conversion_rate is None else f"{now.conversion_rate:.1%}",
-     _pp_delta(now.conversion_rate, before.conversion_rate),
+    ("Sessions", f"{now.sessions:,}", _pct_delta(now.sessions, before.sessions),
+     "GA4 sessions (user_pseudo_id, stream, ga_session_id), each counted once, on the day it started."),
+    ("Engagement rate", _rate(now.engagement_rate), _pp_delta(now.engagement_rate, before.engagement_rate),
+     "Engaged sessions / sessions. GA4's bounce rate is 1 − this. Delta in percentage points."),
+    ("Users", "–" if now.users is None else f"{now.users:,}", _pct_delta(now.users, before.users),
+     "Distinct active users over the whole period (HyperLogLog, as GA4 counts users over a range)."),
+    ("New users", f"{now.new_users:,}", _pct_delta(now.new_users, before.new_users),
+     "Users with their first visit in the period."),
+    ("Conversion rate", _rate(now.conversion_rate), _pp_delta(now.conversion_rate, before.conversion_rate),
      "Sessions with a purchase / sessions. Delta in percentage points."),
+    ("Cookieless events", f"{now.cookieless_events:,}", _pct_delta(now.cookieless_events, before.cookieless_events),
+     "Events without a session (consent-mode pings, no ga_session_id). Not sessions or users; their purchases "
+     "count in revenue."),
 ]
-for cell, (label, value, delta, help_text) in zip(cells, figures):
-    cell.metric(label, value, delta, help=help_text + (f" ({no_previous})" if no_previous and delta is None else ""))
+for start in range(0, len(figures), 5):
+    for cell, (label, value, delta, help_text) in zip(st.columns(5), figures[start:start + 5]):
+        cell.metric(label, value, delta,
+                    help=help_text + (f" ({no_previous})" if no_previous and delta is None else ""))
 
 kpi_table = pd.DataFrame([
     {"metric": name, "current": getattr(now, attr), "previous": getattr(before, attr)}
-    for name, attr in (("revenue", "revenue"), ("transactions", "transactions"), ("aov", "aov"),
-                       ("sessions", "sessions"), ("active_users_daily_average", "active_users"),
-                       ("converting_sessions", "converting_sessions"), ("conversion_rate", "conversion_rate"))
+    for name, attr in (("revenue", "revenue"), ("refunds", "refunds"), ("net_revenue", "net_revenue"),
+                       ("transactions", "transactions"), ("aov", "aov"), ("sessions", "sessions"),
+                       ("engaged_sessions", "engaged_sessions"), ("engagement_rate", "engagement_rate"),
+                       ("users", "users"), ("new_users", "new_users"), ("converting_sessions", "converting_sessions"),
+                       ("conversion_rate", "conversion_rate"), ("cookieless_events", "cookieless_events"))
 ])
 kpi_table.insert(1, "period", f"{ctx.start}..{ctx.end}")
 kpi_table.insert(2, "previous_period", f"{prev_start}..{prev_end}")
@@ -88,3 +107,10 @@ with right:
 fig = px.line(trend, x="event_date", y="conversion_rate", title="Session conversion rate", markers=True)
 fig.update_yaxes(tickformat=".1%")
 widgets.chart(fig, trend[["event_date", "sessions", "converting_sessions", "conversion_rate"]], "conversion_by_day")
+
+st.subheader("Entry pages with single-page sessions")
+st.caption("Landing pages by sessions that saw at most one page (the seed system's \"bounced\" entry pages; GA4's "
+           "bounce is a session that was not engaged). Whole tenant, whatever the branch filter.")
+widgets.table(loaded.entry_pages.rename(columns={"landing_page": "Landing page", "sessions": "Sessions",
+                                                 "single_page_sessions": "Single-page sessions"}),
+              "entry_pages", "No landing pages in these dates.")
