@@ -195,8 +195,9 @@ def _insights(config, folder: Path, day: dt.date) -> tuple[float, str]:
 
     def compute():
         with tenant_scope(config.id) as conn:
-            run = tasks.compute(conn, config.id, day, config.rules)
-            metrics.compute(conn, config.id, day, config.rules)
+            run = tasks.compute(conn, config.id, day, config, today=day + dt.timedelta(days=1))
+            for other in metrics.days_to_compute(conn, config.id, day, config):
+                metrics.compute(conn, config.id, other, config)
             return run
 
     t, run = timed(compute)

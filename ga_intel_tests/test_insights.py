@@ -280,3 +280,41 @@ def test_rollups_follow_a_rerun_of_the_day(shop):
     [searches] = frame("SELECT searches FROM tenant_data.search_terms_rollup "
                        "WHERE grain = 'q' AND search_term = 'ball valve'")["searches"]
     assert searches == 2
+
+
+def _horizon_scenario(shop: Shop, task_type: str) -> str:
+    """Plant what makes one task of `task_type` on D1; returns its key."""
+    d2 = D1 + dt.timedelta(days=1)
+    if task_type == "purchase_followup":
+        shop.purchase(D1, 9, 120.0, "T1", customer="u1")
+        return "purchase:T1"
+    if task_type == "cart_recovery":
+        shop.cart(D1, 9, 300.0, customer="u1")
+        shop.session(d2, 12, device="later")               # the window (until D2 09:06) is covered
+        return "cart:user:u1:2024-03-04"
+    if task_type == "search_followup":
+        shop.search(D1, 9, "pvc elbow", customer="u3", no_results=True)
+        return "search:user:u3:2024-03-04"
+    for hour in (9, 12, 15):
+        shop.session(D1, hour, customer="u2")
+    return "repeat:user:u2:2024-03-04"
+
+
+@pytest.mark.parametrize("task_type, horizon", [
+    ("purchase_followup", D1 + dt.timedelta(days=7)),
+    ("cart_recovery", D1 + dt.timedelta(days=1 + 3)),     # 3 days after the window's end (D2)
+    ("search_followup", D1 + dt.timedelta(days=7)),
+    ("repeat_visitor", D1 + dt.timedelta(days=7)),
+])
+def test_a_task_computed_on_its_horizon_is_open_and_one_day_later_stale(db, secret_key, task_type, horizon):
+    on_time, late = Shop("on-time"), Shop("late")
+    key = _horizon_scenario(on_time, task_type)
+    assert _horizon_scenario(late, task_type) == key
+    on_time.run(D1, as_of=horizon)
+    late.run(D1, as_of=horizon + dt.timedelta(days=1))
+    assert on_time.tasks()[key]["horizon_date"] == horizon
+    assert on_time.tasks()[key]["status"] == "open"
+    assert late.tasks()[key]["status"] == "stale"
+    # the same task otherwise: stale is about when it was computed, not what it says
+    same = ("title", "value", "priority", "due_date", "horizon_date", "assigned_rep_email", "context")
+    assert {f: on_time.tasks()[key][f] for f in same} == {f: late.tasks()[key][f] for f in same}
