@@ -32,11 +32,12 @@ def test_definitions_snapshot():
     }
     assert snapshot == {
         "assets": ["bounced_pages_daily", "cart_adds", "daily_metrics", "data_availability", "email_reports", "item_views",
-                   "location_daily_metrics", "locations", "page_views", "purchase_items", "purchases", "sales_reps",
-                   "search_terms_daily", "searches", "sessions", "tasks", "users"],
-        "checks": ["data_availability:daily_table_present", "data_availability:row_counts_match",
-                   "email_reports:reports_delivered", "location_daily_metrics:metrics_reconcile", "purchases:no_duplicate_transaction_ids",
-                   "sessions:null_user_pseudo_id_share", "tasks:task_customers_known", "tasks:task_keys_unique",
+                   "location_daily_metrics", "locations", "page_views", "purchase_items", "purchases", "refunds",
+                   "sales_reps", "search_terms_daily", "searches", "sessions", "tasks", "unsessioned_events", "users"],
+        "checks": ["data_availability:bad_values_nulled", "data_availability:daily_table_present",
+                   "data_availability:row_counts_match", "email_reports:reports_delivered",
+                   "location_daily_metrics:metrics_reconcile", "purchases:no_duplicate_transaction_ids",
+                   "tasks:task_customers_known", "tasks:task_keys_unique", "unsessioned_events:cookieless_share",
                    "users:customers_have_a_rep"],
         "jobs": ["email_job", "ga4_job", "master_data_job"],
         "sensors": ["email_ready_sensor", "ga4_export_sensor", "tenant_failure_alerts", "tenant_sync_sensor"],
