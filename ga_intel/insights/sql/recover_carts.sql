@@ -31,9 +31,9 @@ matched AS (  -- per task and order: the value of the cart's items in it
   JOIN buys b ON b.account_key = c.account_key
              AND b.event_time > c.window_ends
              AND b.event_time <= c.window_ends + make_interval(days => :recovery_days)
-  JOIN tenant_data.purchase_items i
+  JOIN tenant_data.purchase_items i  -- plain equality (hashable), not IS NOT DISTINCT FROM
     ON i.tenant_id = :tenant AND i.event_date = b.event_date AND i.event_timestamp = b.event_timestamp
-   AND i.transaction_id IS NOT DISTINCT FROM b.transaction_id
+   AND coalesce(i.transaction_id, '') = coalesce(b.transaction_id, '')
    AND coalesce(i.item_id, i.item_name, '(unknown)') = c.item_id
   GROUP BY c.task_key, b.transaction_id, b.event_date, b.event_time, b.event_timestamp, b.amount, c.first_touched_at
 ),

@@ -37,6 +37,14 @@ account_revenue AS (  -- an input of the ranking score
   GROUP BY account_key
 ),
 -- purchase_followup: each counted purchase of the day by a known account
+day_purchase_items AS (  -- grouped once, joined by key: not a sublink per purchase
+  SELECT i.event_timestamp, coalesce(i.transaction_id, '') AS txn,
+         jsonb_agg(jsonb_build_object('item_id', i.item_id, 'item_name', i.item_name, 'quantity', i.quantity,
+                                      'price', i.price) ORDER BY i.line_no) AS items
+  FROM tenant_data.purchase_items i
+  WHERE i.tenant_id = :tenant AND i.event_date = :day
+  GROUP BY 1, 2
+),
 purchase_tasks AS (
   SELECT 'purchase:' || CASE WHEN p.id_status = 'ok' THEN p.transaction_id
                              ELSE p.account_key || ':' || p.event_timestamp END AS task_key,
@@ -45,18 +53,13 @@ purchase_tasks AS (
          CASE WHEN p.amount >= 1000 THEN 1 ELSE 2 END AS priority, p.amount AS value,
          jsonb_build_object(
            'transaction_id', p.transaction_id, 'revenue', p.amount, 'currency', CAST(:currency AS text),
-           'purchased_at', p.event_time,
-           'items', (SELECT coalesce(jsonb_agg(jsonb_build_object('item_id', i.item_id, 'item_name', i.item_name,
-                                                                 'quantity', i.quantity, 'price', i.price)
-                                               ORDER BY i.line_no), '[]')
-                     FROM tenant_data.purchase_items i
-                     WHERE i.tenant_id = :tenant AND i.event_date = p.event_date
-                       AND i.event_timestamp = p.event_timestamp
-                       AND i.transaction_id IS NOT DISTINCT FROM p.transaction_id)) AS context,
+           'purchased_at', p.event_time, 'items', coalesce(pi.items, '[]')) AS context,
          format('Thank %s for order %s (%s %s)', '{name}', coalesce(p.transaction_id, 'without id'),
                 to_char(p.amount, 'FM999999990.00'), CAST(:currency AS text)) AS title,
          'create' AS decision
   FROM purchases p
+  LEFT JOIN day_purchase_items pi ON pi.event_timestamp = p.event_timestamp
+                                 AND pi.txn = coalesce(p.transaction_id, '')
   WHERE p.event_date = :day AND p.account_key IS NOT NULL
 ),
 -- cart_recovery: per known account and cart day, the adds of that day. A run decides the
@@ -123,19 +126,24 @@ cart_tasks AS (
   JOIN cart_coverage v ON v.account_key = w.account_key AND v.cart_date = w.cart_date
 ),
 cart_decided AS (
-  -- No second cart task for an account within the cooldown of another (an existing task,
-  -- or an earlier cart of this run that becomes one).
+  -- No second cart task for an account within the cooldown of another: an existing task,
+  -- or an earlier cart of this run that becomes one (a window over the run's carts, not
+  -- a scan of them per cart).
   SELECT c.task_key, c.task_type, c.account_key, c.created_date, c.due_date, c.horizon_date, c.priority, c.value,
          c.context, c.title,
          CASE WHEN c.decision = 'create' AND (
-                EXISTS (SELECT 1 FROM tenant_data.tasks t
-                        WHERE t.tenant_id = :tenant AND t.task_type = 'cart_recovery' AND t.account_key = c.account_key
-                          AND t.task_key <> c.task_key AND abs(t.created_date - c.created_date) < :cooldown)
-                OR EXISTS (SELECT 1 FROM cart_tasks e
-                           WHERE e.account_key = c.account_key AND e.decision = 'create'
-                             AND e.created_date < c.created_date AND c.created_date - e.created_date < :cooldown))
+                c.created_date - c.previous_created < :cooldown
+                OR EXISTS (SELECT 1 FROM tenant_data.tasks t
+                           WHERE t.tenant_id = :tenant AND t.task_type = 'cart_recovery'
+                             AND t.account_key = c.account_key AND t.task_key <> c.task_key
+                             AND abs(t.created_date - c.created_date) < :cooldown))
               THEN 'cooldown' ELSE c.decision END AS decision
-  FROM cart_tasks c
+  FROM (
+    SELECT *, max(created_date) FILTER (WHERE decision = 'create')
+                OVER (PARTITION BY account_key ORDER BY created_date
+                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_created
+    FROM cart_tasks
+  ) c
 ),
 -- search_followup: a known account's searches that found nothing or led nowhere
 search_rows AS (
