@@ -26,6 +26,7 @@ SAMPLE_OVERRIDES: dict[tuple[str, str], object] = {
     ("email_deliveries", "report_kind"): "branch",
     ("pipeline_alerts", "status"): "sent",
     ("search_terms_rollup", "grain"): "m",
+    ("unsessioned_events", "reason"): "no_pseudo_id",
 }
 
 _BY_TYPE = {
