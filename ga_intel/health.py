@@ -227,9 +227,6 @@ def check_tenants() -> list[Component]:
     return out
 
 
-COMPONENTS = ("platform-db", "dagster-storage", "dagster-webserver", "dagster-daemon", "streamlit")
-
-
 def run(dagster_url: str, streamlit_url: str, tenants: bool = False, skip: tuple[str, ...] = (),
         instance=None) -> list[Component]:
     """Every check, in dependency order; a component whose dependency is down is

@@ -8,7 +8,8 @@ with it unset, `current_setting(..., true)` is NULL and no row matches.
 
 from __future__ import annotations
 
-CONTROL_SCHEMA = "control"
+from ga_intel.db.engine import TENANT_SETTING  # the one setting tenant_scope sets
+
 TENANT_SCHEMA = "tenant_data"
 POLICY_NAME = "tenant_isolation"
 
@@ -16,7 +17,7 @@ POLICY_NAME = "tenant_isolation"
 def enable_tenant_rls_sql(table: str) -> list[str]:
     """Statements that put `tenant_data.<table>` under tenant isolation."""
     qualified = f"{TENANT_SCHEMA}.{table}"
-    predicate = "tenant_id = current_setting('app.tenant_id', true)"
+    predicate = f"tenant_id = current_setting('{TENANT_SETTING}', true)"
     return [
         f"ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {qualified} FORCE ROW LEVEL SECURITY",

@@ -63,10 +63,10 @@ def ga4_day(context: dg.AssetExecutionContext, tenant_settings: TenantSettingsRe
         # (bounded, with backoff and jitter); any other error is final at once.
         with transient_only():
             try:
-                result = ingest_day(config, bigquery.client(tenant_id), day, run_id=context.run_id,
+                result = ingest_day(config, bigquery.client(tenant_id), day, run_id=context.run.run_id,
                                     log=context.log.info)
             except Exception as exc:
-                _record_failure(warehouse, tenant_id, day, context.run_id, exc)
+                _record_failure(warehouse, tenant_id, day, context.run.run_id, exc)
                 if is_transient(exc) and context.retry_number < TRANSIENT_RETRY_POLICY.max_retries:
                     context.log.warning(f"transient error, retry {context.retry_number + 1} of "
                                         f"{TRANSIENT_RETRY_POLICY.max_retries} follows: {_message(exc)}")

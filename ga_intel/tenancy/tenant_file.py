@@ -216,7 +216,7 @@ class Ga4Settings(_Section):
 
 
 class RuleSettings(_Section):
-    """Task rule windows and thresholds (defaults from DESIGN.md; docs/TASKS.md)."""
+    """Task rule windows and thresholds (defaults and meanings: docs/TASKS.md)."""
 
     cart_abandonment_hours: int = Field(default=24, ge=1, le=24 * 30)
     cart_cooldown_days: int = Field(default=7, ge=0, le=365)
