@@ -15,7 +15,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-pytest_plugins = ["ga_intel_tests.servers.fixtures"]
+pytest_plugins = ["ga_intel_tests.servers.fixtures", "ga_intel_tests.helpers.fixtures"]
 
 # Google's real GA4 sample (../shared/ga4-sample) is from 2020-11..2021-01; the daily
 # partitions are defined at import, so widen them before any test module imports them.

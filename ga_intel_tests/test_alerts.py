@@ -13,7 +13,7 @@ from ga_intel.masterdata.assets import master_data
 from ga_intel.orchestration.alerts import failure_type, tenant_failure_alerts
 from ga_intel.orchestration.resources import build_resources
 from ga_intel.tenancy import store, tenant_file
-from ga_intel_tests.test_email import shop_data
+from ga_intel_tests.helpers.email import shop_data
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_the_data_page_lists_the_failures(broken_shop, monkeypatch):
 
     from streamlit.testing.v1 import AppTest
 
-    from ga_intel_tests.test_streamlit_settings import rendered
+    from ga_intel_tests.helpers.pages import rendered
     from streamlit_app.lib import data
 
     with dg.instance_for_test() as instance:

@@ -27,7 +27,7 @@ def _some_data() -> None:
     customer's activity, so every screenshot shows charts and tables."""
     import datetime as dt
 
-    from ga_intel_tests.test_streamlit_pages import END, figures, insert, purchase, search, session, task, term
+    from ga_intel_tests.helpers.pages import END, figures, insert, purchase, search, session, task, term
 
     insert("acme", "locations", [dict(warehouse_code=c, warehouse_id=str(i), warehouse_name=n, city=n, source_row=i + 2)
                                  for i, (c, n) in enumerate([("CHI", "Chicago"), ("MKE", "Milwaukee"),

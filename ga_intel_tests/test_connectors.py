@@ -24,12 +24,6 @@ from ga_intel.tenancy.tenant_file import (
     SmtpSettings,
     validate,
 )
-from ga_intel_tests.servers.fixtures import (  # noqa: F401  (fixtures, found by name)
-    bigquery_emulator,
-    smtp_sink,
-    smtp_sink_session,
-    sshd,
-)
 
 
 def keygen(tmp_path, name: str, *args: str, passphrase: str = "") -> tuple[str, str]:

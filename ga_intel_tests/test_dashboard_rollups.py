@@ -17,8 +17,12 @@ import sqlalchemy as sa
 
 from ga_intel.db import tenant_scope
 from ga_intel.insights import tasks as task_rules
-from ga_intel_tests.test_streamlit_pages import fresh_cache, insert, task, tenants  # noqa: F401 (fixtures)
+
 from streamlit_app.lib import context, data, pagedata, task_scope
+
+pytestmark = pytest.mark.usefixtures("fresh_cache")
+from ga_intel_tests.helpers.pages import insert, task
+from ga_intel_tests.helpers.rollups import FROM_SCRATCH, same_frames
 
 # The queries as they were before the roll-ups (the definition of the figures).
 REFERENCE_SUMMARY = """
@@ -59,33 +63,6 @@ WHERE t.task_type = 'cart_recovery'
 GROUP BY 1
 ORDER BY value DESC, carts DESC, item_id
 LIMIT :top"""
-
-# The roll-ups, recomputed from tasks.
-FROM_SCRATCH = {
-    "tasks_monthly": """
-        SELECT date_trunc('month', created_date::timestamp)::date AS month, status, task_type, branch_code,
-               lower(assigned_rep_email) AS assigned_rep_email, assigned_rep_name, count(*) AS tasks,
-               coalesce(sum(value), 0) AS value
-        FROM tenant_data.tasks GROUP BY 1, 2, 3, 4, 5, 6""",
-    "cart_tasks_by_day": """
-        SELECT created_date, status, count(*) AS carts, coalesce(sum(value), 0) AS value,
-               coalesce(sum(recovered_revenue), 0) AS recovered_revenue
-        FROM tenant_data.tasks WHERE task_type = 'cart_recovery' GROUP BY 1, 2""",
-    "cart_items_daily": """
-        SELECT t.created_date, x.item_id, x.item_name, count(*) AS carts, sum(x.quantity) AS quantity,
-               sum(x.value) AS value, count(*) FILTER (WHERE t.recovered_on IS NOT NULL) AS recovered_carts
-        FROM tenant_data.tasks t CROSS JOIN LATERAL (
-            SELECT coalesce(i->>'item_id', i->>'item_name', '(unknown)') AS item_id, max(i->>'item_name') AS item_name,
-                   coalesce(sum((i->>'quantity')::numeric), 0) AS quantity,
-                   coalesce(sum(coalesce((i->>'value')::numeric,
-                                         (i->>'quantity')::numeric * (i->>'price')::numeric)), 0) AS value
-            FROM jsonb_array_elements(t.context -> 'items') i GROUP BY 1) x
-        WHERE t.task_type = 'cart_recovery' GROUP BY 1, 2, 3""",
-}
-FROM_SCRATCH["cart_items_monthly"] = f"""
-    SELECT date_trunc('month', created_date::timestamp)::date AS month, item_id, item_name, sum(carts) AS carts,
-           sum(quantity) AS quantity, sum(value) AS value, sum(recovered_carts) AS recovered_carts
-    FROM ({FROM_SCRATCH["cart_items_daily"]}) d GROUP BY 1, 2, 3"""
 
 JAN = dt.date(2026, 1, 1)
 REPS = ["rep@acme.example", "Rep2@Acme.example", None]
@@ -137,17 +114,6 @@ def _frame(sql: str, params: dict) -> pd.DataFrame:
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def _same(got: pd.DataFrame, want: pd.DataFrame, keys: list[str], ordered: bool = False) -> None:
-    assert list(got.columns) == list(want.columns)
-    if not ordered:  # by the key columns, as text (None first)
-        def by_keys(df: pd.DataFrame) -> pd.DataFrame:
-            order = sorted(range(len(df)), key=lambda i: tuple("" if v is None else f"~{v}" for v in df[keys].iloc[i]))
-            return df.iloc[order]
-
-        got, want = by_keys(got), by_keys(want)
-    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False)
-
-
 def assert_pages_match_reference() -> None:
     today = dt.date(2026, 1, 20)
     with data.uncached():
@@ -159,14 +125,14 @@ def assert_pages_match_reference() -> None:
                     want = _frame(REFERENCE_SUMMARY.replace("/*task_scope*/", task_scope.SCOPE),
                                   dict(start=start, end=end, branch=branch_filter, today=today,
                                        **task_scope.params(ctx)))
-                    _same(pagedata.task_summary(ctx, today=today), want,
+                    same_frames(pagedata.task_summary(ctx, today=today), want,
                           ["status", "task_type", "branch_code", "rep_email"])
                     if role != "admin":
                         continue
                     carts = pagedata.carts(ctx)
                     params = dict(start=start, end=end, branch=branch_filter, top=20)
-                    _same(carts.tasks_by_day, _frame(REFERENCE_CART_DAYS, params), [], ordered=True)
-                    _same(carts.top_products, _frame(REFERENCE_TOP_PRODUCTS, params), [], ordered=True)
+                    same_frames(carts.tasks_by_day, _frame(REFERENCE_CART_DAYS, params), [], ordered=True)
+                    same_frames(carts.top_products, _frame(REFERENCE_TOP_PRODUCTS, params), [], ordered=True)
 
 
 def assert_rollups_match_tasks() -> None:
@@ -174,7 +140,7 @@ def assert_rollups_match_tasks() -> None:
         want = _frame(sql, {})
         got = _frame(f"SELECT {', '.join(want.columns)} FROM tenant_data.{table}", {})
         measures = {"tasks", "carts", "quantity", "value", "recovered_revenue", "recovered_carts"}
-        _same(got, want, [c for c in want.columns if c not in measures])
+        same_frames(got, want, [c for c in want.columns if c not in measures])
 
 
 @pytest.fixture
@@ -354,7 +320,7 @@ def test_search_terms_read_through_the_rollup_give_the_same_figures(tenants):
                     periods = metrics.search_periods(start, end)
                     got = data.fetch("acme", "search_terms", start=start, end=end, branch=branch, top=3, **periods)
                     want = _frame(REFERENCE_SEARCH_TERMS, dict(start=start, end=end, branch=branch, top=3))
-                    _same(got, want, [], ordered=True)
+                    same_frames(got, want, [], ordered=True)
                     compared += len(want)
         assert compared > 50
 

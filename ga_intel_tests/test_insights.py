@@ -18,7 +18,7 @@ from ga_intel.insights.assets import insights_day
 from ga_intel.orchestration.resources import build_resources
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
-from ga_intel_tests.shop import D1, Shop
+from ga_intel_tests.helpers.shop import D1, Shop
 
 
 @pytest.fixture
@@ -235,7 +235,7 @@ def test_rollups_follow_a_rerun_of_the_day(shop):
     """Migration 0008's roll-ups (search terms per week / month / quarter, cart items and
     task groups) equal their recomputation from the daily rows after each run of the
     asset, including a re-run with a changed day (a search and a cart added)."""
-    from ga_intel_tests.test_dashboard_rollups import FROM_SCRATCH, _same
+    from ga_intel_tests.helpers.rollups import FROM_SCRATCH, same_frames
 
     import pandas as pd
     import sqlalchemy as sa
@@ -257,13 +257,13 @@ def test_rollups_follow_a_rerun_of_the_day(shop):
 
     def check() -> None:
         want = frame(search_from_daily)
-        _same(frame(f"SELECT {', '.join(want.columns)} FROM tenant_data.search_terms_rollup"), want,
+        same_frames(frame(f"SELECT {', '.join(want.columns)} FROM tenant_data.search_terms_rollup"), want,
               ["grain", "period", "search_term"])
         for table, sql in FROM_SCRATCH.items():
             want = frame(sql)
             keys = [c for c in want.columns if c not in {"tasks", "carts", "quantity", "value", "recovered_revenue",
                                                          "recovered_carts"}]
-            _same(frame(f"SELECT {', '.join(want.columns)} FROM tenant_data.{table}"), want, keys)
+            same_frames(frame(f"SELECT {', '.join(want.columns)} FROM tenant_data.{table}"), want, keys)
 
     shop.search(D1, 9, "ball valve", customer="u1", clicked=True)
     shop.search(D1, 10, "taco", customer="u2", no_results=True)

@@ -81,7 +81,7 @@ def pg_instance(platform_db, tmp_path, monkeypatch):
 def test_dagster_run_logs_carry_tenant_and_partition(db, secret_key, tmp_path, pg_instance):
     from ga_intel.masterdata.assets import master_data
     from ga_intel.orchestration.resources import build_resources
-    from ga_intel_tests.masterdata_helpers import LOC_HEADER, LOCS, USER_HEADER, USERS, xlsx
+    from ga_intel_tests.helpers.masterdata import LOC_HEADER, LOCS, USER_HEADER, USERS, xlsx
 
     drop = tmp_path / "drop"
     drop.mkdir()

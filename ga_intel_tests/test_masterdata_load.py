@@ -18,8 +18,7 @@ from ga_intel.masterdata import demo, reps
 from ga_intel.orchestration.run import failure_messages
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
-from ga_intel_tests.masterdata_helpers import (LOC_HEADER, LOCS, USER_HEADER, USERS, add_sftp_tenant,  # noqa: F401
-                                               check_of, drop, materialize, rows, xlsx)
+from ga_intel_tests.helpers.masterdata import LOCS, LOC_HEADER, USERS, USER_HEADER, add_sftp_tenant, check_of, materialize, rows, xlsx
 
 
 def test_same_checksum_is_a_no_op_and_a_change_replaces(db, secret_key, drop):

@@ -9,8 +9,7 @@ import pytest
 
 from ga_intel.errors import TenantFileError
 from ga_intel.orchestration.run import failure_messages
-from ga_intel_tests.masterdata_helpers import (add_sftp_tenant, check_of, drop, error_of, materialize,  # noqa: F401
-                                               rows, sftp_tenant)
+from ga_intel_tests.helpers.masterdata import add_sftp_tenant, check_of, error_of, materialize, rows, sftp_tenant
 
 
 def test_password_login_loads_users_locations_and_reps(db, secret_key, drop):

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ga_intel.orchestration.run import failure_messages
-from ga_intel_tests.masterdata_helpers import (LOC_HEADER, LOCS, USER_HEADER, USERS, add_sftp_tenant,  # noqa: F401
-                                               drop, error_of, materialize, rows, xlsx)
+from ga_intel_tests.helpers.masterdata import LOCS, LOC_HEADER, USERS, USER_HEADER, add_sftp_tenant, error_of, materialize, rows, xlsx
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,7 @@ from ga_intel.orchestration.run import failure_messages
 from ga_intel.errors import ServiceError
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
-from ga_intel_tests.masterdata_helpers import add_sftp_tenant, drop, materialize  # noqa: F401
-from ga_intel_tests.servers.fixtures import bigquery_emulator, sshd  # noqa: F401
+from ga_intel_tests.helpers.masterdata import add_sftp_tenant, materialize
 
 
 def retries_of(result) -> int:

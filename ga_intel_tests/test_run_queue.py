@@ -11,7 +11,6 @@ runs "in progress" are runs whose status says a worker is executing them.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import dagster as dg

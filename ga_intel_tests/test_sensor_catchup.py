@@ -12,7 +12,6 @@ import dagster as dg
 from ga_intel.ga4 import automation
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
-from ga_intel_tests.servers.fixtures import bigquery_emulator  # noqa: F401
 
 
 def test_history_is_requested_a_slice_per_tick(db, secret_key, bigquery_emulator, monkeypatch):

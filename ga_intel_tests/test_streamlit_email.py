@@ -15,8 +15,9 @@ from ga_intel.db import tenant_scope
 from ga_intel.email.deliver import send_day
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
-from ga_intel_tests.test_email import BOSS, CHI_BOSS, D1, KARA, MORNING, deliveries, shop  # noqa: F401
-from ga_intel_tests.test_streamlit_settings import rendered
+from ga_intel_tests.helpers.email import BOSS, CHI_BOSS, KARA, MORNING, deliveries
+from ga_intel_tests.helpers.pages import rendered
+from ga_intel_tests.helpers.shop import D1
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app" / "app.py")
 BETA_RECIPIENT = "beta-secret-rep@beta.example"

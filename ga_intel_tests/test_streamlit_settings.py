@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from google.protobuf import text_format
 from streamlit.testing.v1 import AppTest
 
 from ga_intel import ports
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import SA_PRIVATE_KEY_MARKER, SMTP_PASSWORD, tenant_data
+from ga_intel_tests.helpers.pages import rendered, submit, texts
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app" / "app.py")
 DEV_BANNER = "Dev login is on — no identity provider"
@@ -63,42 +63,6 @@ def app_as(monkeypatch, email: str) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def rendered(at: AppTest) -> str:
-    """Everything the app sent to the browser (every element's and block's proto: labels,
-    values, placeholders, help, table data), every widget's value, and session state."""
-    parts: list[str] = []
-
-    def walk(node) -> None:
-        proto = getattr(node, "proto", None)
-        if proto is not None:
-            parts.append(text_format.MessageToString(proto, as_utf8=True))
-            parts.append(proto.SerializeToString().decode("utf-8", "replace"))
-        try:
-            parts.append(str(getattr(node, "value", "")))
-        except Exception:  # some elements have no value to read
-            pass
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-
-    walk(at._tree)
-    parts += [f"{key}={value!r}" for key, value in at.session_state.items()]
-    return "\n".join(parts)
-
-
-def texts(at: AppTest) -> str:
-    return "\n".join(
-        str(e.value)
-        for kind in ("title", "markdown", "caption", "success", "error", "warning", "info", "subheader", "toast")
-        for e in getattr(at, kind)
-    )
-
-
-def submit(at: AppTest, section: str) -> None:
-    next(b for b in at.button if b.form_id.startswith(f"form-{section}-")).click()
-    at.run()
-    assert not at.exception, at.exception
 
 
 def test_admin_sees_settings_with_the_dev_banner(tenants, monkeypatch):

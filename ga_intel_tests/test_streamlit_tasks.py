@@ -13,12 +13,13 @@ from ga_intel.db import control, tenant_scope
 from ga_intel.errors import GaIntelError
 from ga_intel.insights import tasks as task_rules
 from ga_intel.tenancy import store
-from ga_intel_tests.test_streamlit_pages import (  # noqa: F401 (fixtures)
-    BETA_TASK, D1, D2, OLD, _ts, assert_no_beta, fresh_cache, ga4, insert, open_page, purchase, search, session, task,
-    tenants,
+from ga_intel_tests.helpers.pages import (
+    BETA_TASK, D1, D2, OLD, _ts, assert_no_beta, insert, open_page, purchase, search, session, task,
 )
-from ga_intel_tests.test_streamlit_settings import rendered, texts
 from streamlit_app.lib import context, pagedata, task_scope
+from ga_intel_tests.helpers.pages import rendered, texts
+
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 CART_U1, PURCHASE_T1, SEARCH_U3, REPEAT_C9 = "cart:user:u1:D1", "purchase:T1", "search:user:u3:D2", "repeat:company:C9:D2"
 DONE_T2, OLD_T0, CART_U2 = "purchase:T2", "purchase:T0", "cart:user:u2:D2"
@@ -221,7 +222,7 @@ SHOP_DAY = dt.date(2024, 3, 4)
 
 
 def test_a_status_set_on_the_page_survives_recomputation(db, secret_key, monkeypatch):
-    from ga_intel_tests.test_insights import Shop
+    from ga_intel_tests.helpers.shop import Shop
 
     shop = Shop("shop")  # CHI customers u1 and u3, the CHI rep kara@shop.example
     with control() as conn:

@@ -25,7 +25,7 @@ from ga_intel.tenancy import store, tenant_file
 from ga_intel.tenancy.tenant_file import BigQuerySettings
 from ga_intel_tests.conftest import tenant_data
 from ga_intel_tests.helpers.export import Export
-from ga_intel_tests.masterdata_helpers import LOC_HEADER, USER_HEADER, xlsx
+from ga_intel_tests.helpers.masterdata import LOC_HEADER, USER_HEADER, xlsx
 
 PROJECT = "test-project"
 

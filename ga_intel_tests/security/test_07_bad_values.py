@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 
 import dagster as dg
-import pytest
 
 from ga_intel.ga4.assets import ga4_day
 from ga_intel.orchestration.resources import build_resources

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 
 import dagster as dg
-import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
@@ -37,15 +36,6 @@ def xlsx(header, rows, blank_rows_before=0) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-@pytest.fixture
-def drop(sshd):
-    """The sshd's remote folder holding a valid pair of files."""
-    sshd.clear()
-    sshd.put("UserReport.xlsx", xlsx(USER_HEADER, USERS))
-    sshd.put("Locations_List.xlsx", xlsx(LOC_HEADER, LOCS))
-    return sshd
 
 
 def sftp_tenant(sshd, tenant_id="acme", master_data_settings=None, **sftp):
