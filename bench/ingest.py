@@ -145,7 +145,8 @@ def load_stage(rows: int, echo: Callable[[str], None]) -> list[Measurement]:
 def end_to_end(events: int, echo: Callable[[str], None]) -> list[Measurement]:
     from ga_intel.connectors.bigquery import client as bq_client
     from ga_intel.devservices.bigquery_emulator import BigQueryEmulator
-    from ga_intel.ga4 import generator, load
+    from ga_intel.demo import generator
+    from ga_intel.ga4 import load
     from ga_intel.ga4.ingest import ingest_day
     from ga_intel.tenancy.tenant_file import validate
 
@@ -188,7 +189,7 @@ def _insights(config, folder: Path, day: dt.date) -> tuple[float, str]:
     from ga_intel.db import tenant_scope
     from ga_intel.insights import metrics, tasks
     from ga_intel.masterdata import load as md_load
-    from ga_intel.masterdata.demo import write_files
+    from ga_intel.demo.master_data import write_files
 
     write_files(folder)
     md_load.load(config, md_load.fetch(lambda: folder_source.open_session(config.folder), config), force=True)

@@ -15,7 +15,7 @@ def run(echo: Callable[[str], None], customers: int = 50_000) -> list[Measuremen
     import pandas as pd
 
     from ga_intel.masterdata import columns
-    from ga_intel.masterdata.demo import write_files
+    from ga_intel.demo.master_data import write_files
     from ga_intel.masterdata.read import read_xlsx
 
     folder = Path(tempfile.mkdtemp(prefix="ga-intel-bench-md-"))

@@ -7,60 +7,19 @@ shown through `store.redacted`.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 
+from ga_intel.cli_support import ErrorsAsMessages, needs_database
+from ga_intel.email.cli import email
 from ga_intel.errors import GaIntelError
+from ga_intel.ga4.cli import ga4
+from ga_intel.masterdata.cli import masterdata, reps
 
 
-def _fail(exc: GaIntelError) -> None:
-    click.secho(f"error: {exc.message}", fg="red", err=True)
-    if exc.hint:
-        click.echo(f"  hint: {exc.hint}", err=True)
-    sys.exit(2)
-
-
-def needs_database(fn: Callable) -> Callable:
-    """Run `fn` against an up-to-date platform database.
-
-    With no GA_INTEL_DATABASE_URL the embedded server is started for the command and
-    stopped afterwards, unless it was already running (e.g. under `make dev`)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from ga_intel import settings
-        from ga_intel.db import embedded, migrate
-
-        started = False
-        if settings.database_urls().embedded and not embedded.is_running():
-            embedded.start()
-            started = True
-        try:
-            migrate.ensure_current()
-            return fn(*args, **kwargs)
-        finally:
-            if started:
-                from ga_intel.db.engine import dispose_all
-
-                dispose_all()
-                embedded.stop()
-
-    return wrapper
-
-
-class _Group(click.Group):
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except GaIntelError as exc:
-            _fail(exc)
-
-
-@click.group(cls=_Group)
+@click.group(cls=ErrorsAsMessages)
 def main() -> None:
     """ga-intel: GA4 sales intelligence, per tenant."""
     from ga_intel import logs
@@ -381,18 +340,10 @@ def bench_cmd(suites: tuple[str, ...], as_json: bool, rows: int, events: tuple[i
             click.echo(m.line() if as_json else m.text())
 
 
-def _register() -> None:
-    from ga_intel.email.cli import email
-    from ga_intel.ga4.cli import ga4
-    from ga_intel.masterdata.cli import masterdata, reps
-
-    main.add_command(email)
-    main.add_command(ga4)
-    main.add_command(reps)
-    main.add_command(masterdata)
-
-
-_register()
+main.add_command(email)
+main.add_command(ga4)
+main.add_command(reps)
+main.add_command(masterdata)
 
 if __name__ == "__main__":
     main()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ga_intel import ports, settings
+from ga_intel.orchestration import instance
 from ga_intel.errors import GaIntelError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,24 +31,11 @@ def log_dir() -> Path:
     return path
 
 
-def dagster_home() -> Path:
-    """$DAGSTER_HOME with the repository's dagster.yaml (linked, so edits apply)."""
-    home = settings.home() / "dagster_home"
-    home.mkdir(parents=True, exist_ok=True)
-    link = home / "dagster.yaml"
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    link.symlink_to(REPO / "dagster.yaml")
-    return home
-
-
 def child_env() -> dict[str, str]:
     """The environment every child process shares."""
-    urls = settings.database_urls()
     env = dict(os.environ)
     env["GA_INTEL_HOME"] = str(settings.home())
-    env["DAGSTER_HOME"] = str(dagster_home())
-    env["GA_INTEL_DAGSTER_STORAGE_URL"] = urls.dagster.render_as_string(hide_password=False)
+    env.update(instance.storage_env())
     # Without compiled bytecode dagster and streamlit import in 14 s instead of 6 s.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env

@@ -146,26 +146,17 @@ def check_webserver(url: str) -> Component:
     return Component("dagster-webserver", status == 200, f"{url} answers (dagster-webserver {version})")
 
 
-def _instance():
-    """The Dagster instance `make dev` runs (DAGSTER_HOME), without starting anything."""
-    import os
-
-    import dagster as dg
-
-    from ga_intel import devrun
-
-    if "DAGSTER_HOME" not in os.environ:
-        for key, value in devrun.child_env().items():
-            if key in ("DAGSTER_HOME", "GA_INTEL_DAGSTER_STORAGE_URL"):
-                os.environ.setdefault(key, value)
-    return dg.DagsterInstance.get()
-
-
 def check_daemon(instance=None) -> Component:
     from dagster._daemon.controller import get_daemon_statuses
 
+    from ga_intel.errors import GaIntelError
+    from ga_intel.orchestration import instance as dagster_instance
+
     owned = instance is None
-    instance = instance or _instance()
+    try:
+        instance = instance or dagster_instance.get(prepare=False)
+    except GaIntelError as exc:
+        return Component("dagster-daemon", False, exc.message, exc.hint)
     try:
         required = instance.get_required_daemon_types()
         statuses = get_daemon_statuses(instance, required, heartbeat_tolerance_seconds=HEARTBEAT_TOLERANCE_SECONDS)

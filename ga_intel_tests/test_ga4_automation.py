@@ -8,7 +8,8 @@ import json
 import dagster as dg
 from click.testing import CliRunner
 
-from ga_intel.ga4 import automation, generator, load
+from ga_intel.demo import generator
+from ga_intel.ga4 import automation, load
 from ga_intel.ga4.automation import changed_tables, refresh_requests
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data

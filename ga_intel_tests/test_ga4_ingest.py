@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from ga_intel.connectors import bigquery as bq_connector
 from ga_intel.db import tenant_scope
-from ga_intel.ga4 import generator, load
+from ga_intel.demo import generator
+from ga_intel.ga4 import load
 from ga_intel.ga4.assets import ga4_day
 from ga_intel.orchestration.partitions import TENANT_DIMENSION
 from ga_intel.orchestration.run import failure_messages

@@ -198,10 +198,11 @@ def test_synthetic_day_end_to_end_through_ingestion(db, secret_key, bigquery_emu
     import json
 
     from ga_intel.connectors.bigquery import client as bq_client
-    from ga_intel.ga4 import generator, load
+    from ga_intel.demo import generator
+    from ga_intel.ga4 import load
     from ga_intel.ga4.assets import ga4_day
     from ga_intel.masterdata.assets import master_data
-    from ga_intel.masterdata.demo import write_files
+    from ga_intel.demo.master_data import write_files
 
     day = dt.date(2024, 3, 4)
     write_files(tmp_path)

@@ -13,8 +13,9 @@ from click.testing import CliRunner
 from ga_intel.cli import main
 from ga_intel.db import tenant_scope
 from ga_intel.demo.population import population
-from ga_intel.ga4.generator import generate_day
-from ga_intel.masterdata import demo, reps
+from ga_intel.demo.generator import generate_day
+from ga_intel.demo import master_data as demo
+from ga_intel.masterdata import reps
 from ga_intel.orchestration.run import failure_messages
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data

@@ -27,7 +27,8 @@ def ensure_export(client, days: list[dt.date], echo: Callable[[str], None]) -> N
     import json
 
     from ga_intel.connectors.bigquery import daily_tables
-    from ga_intel.ga4 import generator, load
+    from ga_intel.demo import generator
+    from ga_intel.ga4 import load
     from ga_intel.tenancy import store
 
     settings = store.get(demo.DEMO_TENANT).bigquery
@@ -67,16 +68,18 @@ def seed_master_data(config, echo: Callable[[str], None]) -> None:
     import dagster as dg
 
     from ga_intel.masterdata.assets import master_data
-    from ga_intel.masterdata.demo import write_files
+    from ga_intel.demo.master_data import write_files
     from ga_intel.orchestration.resources import build_resources
-    from ga_intel.orchestration.run import _instance, failure_messages
+    from ga_intel.orchestration import instance as dagster_instance
+    from ga_intel.orchestration.partitions import TENANT_DIMENSION
+    from ga_intel.orchestration.run import failure_messages
 
     folder = Path(config.folder.path)
     if not (folder / config.folder.user_file).exists():
         write_files(folder)
-    instance = _instance()
-    if demo.DEMO_TENANT not in instance.get_dynamic_partitions("tenant"):
-        instance.add_dynamic_partitions("tenant", [demo.DEMO_TENANT])
+    instance = dagster_instance.get()
+    if demo.DEMO_TENANT not in instance.get_dynamic_partitions(TENANT_DIMENSION):
+        instance.add_dynamic_partitions(TENANT_DIMENSION, [demo.DEMO_TENANT])
     result = dg.materialize([master_data], instance=instance, resources=build_resources(), raise_on_error=False,
                             partition_key=demo.DEMO_TENANT, tags={"ga_intel/trigger": "make dev"},
                             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})

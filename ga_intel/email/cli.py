@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ga_intel.cli import needs_database
+from ga_intel.cli_support import needs_database
 
 
 def _day(value: str) -> dt.date:

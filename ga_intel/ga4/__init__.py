@@ -6,5 +6,4 @@ load.py   NDJSON export files -> BigQuery daily tables (`ga-intel ga4 load`)
 extract.py  runs the queries, streams Arrow batches back
 warehouse.py  replaces one tenant × day in PostgreSQL, atomically, by COPY
 assets.py / automation.py  the Dagster side (the asset checks live in assets.py)
-generator.py  seeded synthetic B2B-shop GA4 export data (demo, tests, benchmarks)
 """

@@ -45,6 +45,6 @@ def load_cmd(folder: Path, project: str, dataset: str, endpoint: str | None, cre
 @click.option("--seed", type=int, default=7, show_default=True)
 def generate_cmd(folder: Path, start: dt.datetime, days: int, events_per_day: int, seed: int) -> None:
     """Write synthetic B2B-shop GA4 export days (NDJSON) matching the demo master data."""
-    from ga_intel.ga4.generator import write_days
+    from ga_intel.demo.generator import write_days
 
     write_days(folder, start.date(), days, events_per_day, seed, progress=click.echo)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ga_intel.cli import needs_database
+from ga_intel.cli_support import needs_database
 
 
 @click.group("reps")
@@ -76,7 +76,7 @@ def masterdata() -> None:
 @click.option("--extra-customers", default=0, show_default=True, help="pad the user report (size tests)")
 def masterdata_demo(folder: Path, extra_customers: int) -> None:
     """Write demo UserReport.xlsx and Locations_List.xlsx matching the synthetic GA4 data."""
-    from ga_intel.masterdata.demo import write_files
+    from ga_intel.demo.master_data import write_files
 
     for path in write_files(folder, extra_customers=extra_customers):
         click.echo(f"wrote {path}")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import dagster as dg
 
 from ga_intel.errors import GaIntelError
+from ga_intel.orchestration import instance as dagster_instance
 from ga_intel.orchestration.partitions import DATE_DIMENSION, TENANT_DIMENSION
 
 
@@ -35,7 +36,7 @@ def run_days(tenant_id: str, todo: list[dt.date], instance: dg.DagsterInstance |
     from ga_intel.tenancy import store
 
     store.get(tenant_id)  # a clear error for an unknown tenant, before any work
-    instance = instance or _instance()
+    instance = instance or dagster_instance.get()
     if tenant_id not in instance.get_dynamic_partitions(TENANT_DIMENSION):
         instance.add_dynamic_partitions(TENANT_DIMENSION, [tenant_id])
     failed = 0
@@ -78,19 +79,6 @@ def failure_messages(result) -> list[str]:
             error = error.cause
         messages.append(error.message.strip())
     return messages
-
-
-def _instance() -> dg.DagsterInstance:
-    """The same instance `make dev` runs, so CLI runs show in the Dagster UI."""
-    import os
-
-    from ga_intel import devrun
-
-    if "DAGSTER_HOME" not in os.environ:
-        for key, value in devrun.child_env().items():
-            if key in ("DAGSTER_HOME", "GA_INTEL_DAGSTER_STORAGE_URL"):
-                os.environ[key] = value
-    return dg.DagsterInstance.get()
 
 
 def _tenant_day_assets(defs: dg.Definitions) -> list:

@@ -1,7 +1,7 @@
 """GA4 export rows for scenario tests, written the way a shop's visitors produce them.
 
 A test describes visits in the property's local time; every event becomes a full
-export-shaped row (ga_intel.ga4.generator's row builder: INT64 as strings, every field
+export-shaped row (ga_intel.demo.generator's row builder: INT64 as strings, every field
 present) in the daily file of its own local day, so a visit that runs past midnight lands
 in two daily tables, exactly as GA4 exports it. The quirks of real exports are explicit
 calls: `cookieless()` visits, `duplicate_last()`, re-fired purchases on later days,
@@ -22,7 +22,8 @@ from collections import defaultdict
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ga_intel.ga4 import generator, load
+from ga_intel.demo import generator
+from ga_intel.ga4 import load
 
 HOST = "https://shop.example"
 _devices = itertools.count(1)
