@@ -4,7 +4,6 @@ demo files and size: the real asset through `dagster.materialize` into PostgreSQ
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -132,15 +131,11 @@ def test_demo_files_match_the_synthetic_ga4_data(db, secret_key, tmp_path):
 def test_local_folder_source_with_50k_rows(db, secret_key, tmp_path, rows_wanted):
     demo.write_files(tmp_path, extra_customers=rows_wanted)
     store.add(tenant_file.validate(tenant_data("big", folder=str(tmp_path)), "test"))
-    started = time.monotonic()
-    result = materialize("big")
-    elapsed = time.monotonic() - started
+    result = materialize("big")  # its speed is measured by `ga-intel bench masterdata`, not here
     assert result.success, failure_messages(result)
     with tenant_scope("big") as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM tenant_data.users")).scalar() > rows_wanted
         assert conn.execute(sa.text("SELECT count(*) FROM tenant_data.sales_reps")).scalar() == 5
-    print(f"\n50k-row master-data load (read, validate, replace): {elapsed:.1f} s")
-    assert elapsed < 30
 
 
 def test_masterdata_demo_command_writes_both_files(tmp_path):
