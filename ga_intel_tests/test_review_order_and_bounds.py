@@ -8,6 +8,8 @@
   last, `inorder` loads the days in order; every figure and task must agree.
 - A visitor's price and quantity can each be in range while their product overflows the
   item value column: the day must still load.
+- The export columns GA4 added since 2023 (is_active_user, session_traffic_source_last_click)
+  had no scenario through the emulator.
 """
 
 from __future__ import annotations
@@ -97,3 +99,27 @@ def test_an_item_value_that_overflows_is_nulled_and_the_day_loads(bigquery_emula
     assert carts["SKU-H"]["value"] is None and float(carts["SKU-G"]["value"]) == 50.0
     [day] = tenant.rows("SELECT quality FROM tenant_data.data_availability")
     assert day["quality"]["bad_item_value"] == 1
+
+
+def test_a_modern_export_takes_is_active_user_and_the_session_last_click(bigquery_emulator, tmp_path, db,
+                                                                         monkeypatch):
+    """Exports since 2023 carry is_active_user, collected_traffic_source and
+    session_traffic_source_last_click: GA4's own active flag and session source win."""
+    (tmp_path / "dagster-home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster-home"))
+    export = Export(modern=True)
+    v = export.visit(at(D1, 10), customer=ANA, engaged=False, active=False, source=("google", "organic"),
+                     last_click=("newsletter", "email"))
+    v.page("/")
+    v = export.visit(at(D1, 12), device="anon-modern", engaged=True, source=("bing", "cpc"))
+    v.page("/")
+    v.page("/about")
+    tenant = ScenarioTenant("modern", export, bigquery_emulator, tmp_path, branches=["RX"], customers=[ANA])
+    tenant.load(export, tmp_path)
+
+    tenant.run(D1)
+    sources = {r["user_pseudo_id"]: (r["source"], r["medium"]) for r in tenant.rows(
+        "SELECT user_pseudo_id, source, medium FROM tenant_data.sessions")}
+    assert sources == {"dev-4001": ("newsletter", "email"), "anon-modern": ("bing", "cpc")}
+    m = tenant.metrics(D1)
+    assert (m["sessions"], m["engaged_sessions"], m["active_users"]) == (2, 1, 1)
