@@ -123,3 +123,23 @@ def test_a_modern_export_takes_is_active_user_and_the_session_last_click(bigquer
     assert sources == {"dev-4001": ("newsletter", "email"), "anon-modern": ("bing", "cpc")}
     m = tenant.metrics(D1)
     assert (m["sessions"], m["engaged_sessions"], m["active_users"]) == (2, 1, 1)
+
+
+def test_a_new_users_first_session_across_midnight_is_new_once(bigquery_emulator, tmp_path, db, monkeypatch):
+    """Both parts of a first session carry ga_session_number = 1: the user is new on the
+    start day only, so a range's new users (a sum of days) counts them once."""
+    (tmp_path / "dagster-home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster-home"))
+    export = Export()
+    v = export.visit(at(D1, 23, 50), device="newcomer", session_number=1)
+    v.first_visit()
+    v.page("/")
+    v.page("/p/sku-1", minutes=15)                                  # 00:05 on D2
+    export.visit(at(D2, 20), device="d2-visitor").page("/")
+    tenant = ScenarioTenant("newcomer", export, bigquery_emulator, tmp_path, branches=["RX"], customers=[ANA])
+    tenant.load(export, tmp_path)
+
+    tenant.run(D1, D2)
+    d1, d2 = tenant.metrics(D1), tenant.metrics(D2)
+    assert (d1["new_users"], d2["new_users"]) == (1, 0)
+    assert (d1["active_users"], d2["active_users"]) == (1, 2)      # active on both days, as GA4 counts
