@@ -9,7 +9,8 @@ A run for day D (docs/TASKS.md):
 3. upserts the rest in one statement: a new task is `open`, or `stale` when it is first
    computed after its actionable horizon (a backfill, a late export); an existing task
    gets its facts refreshed, never its status, status_set_by/at or note;
-4. records cart recoveries (sql/recover_carts.sql);
+4. records cart recoveries (sql/recover_carts.sql), and withdraws one whose order no longer
+   counts (a re-fire, once its transaction's earlier day is loaded);
 5. expires open tasks past their horizon.
 
 Re-running any day, in any order, never duplicates a task and never resets what a
@@ -55,7 +56,7 @@ class TaskRun:
     skipped_cooldown: int = 0
     skipped_open_repeat: int = 0
     recovered: int = 0
-    recovered_days: set[dt.date] = field(default_factory=set)  # their metrics change
+    recovered_days: set[dt.date] = field(default_factory=set)  # their metrics change (new and former days)
     expired: int = 0
 
 
@@ -106,8 +107,9 @@ def compute(conn: Connection, tenant_id: str, day: dt.date, config: TenantConfig
     recovered = conn.execute(sa.text(_sql("recover_carts")), {
         "tenant": tenant_id, "currency": config.ga4.reporting_currency, "recovery_days": rules.recovery_window_days,
         "tasks_from": day - span, "tasks_to": day + span,
-        "purchases_from": day - span, "purchases_to": day + span * 2}).scalars().all()
-    run.recovered, run.recovered_days = len(recovered), set(recovered)
+        "purchases_from": day - span, "purchases_to": day + span * 2}).all()
+    run.recovered = sum(1 for on, _ in recovered if on is not None)
+    run.recovered_days = {d for row in recovered for d in row if d is not None}
     run.expired = conn.execute(sa.text(
         "UPDATE tenant_data.tasks SET status = 'expired', status_set_by = 'ga-intel', status_set_at = now(), "
         "updated_at = now() WHERE tenant_id = :tenant AND status = 'open' AND horizon_date < :today"),

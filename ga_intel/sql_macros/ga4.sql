@@ -56,9 +56,11 @@ items_raw AS (
   FROM {{ source }} AS e, UNNEST(e.items) AS i WITH OFFSET AS pos
 ),
 items_priced AS (
+  -- price and quantity can each be in range while their product is not (a hostile hit):
+  -- the product goes through money() too (sql/day_quality.sql counts it as bad_item_value)
   SELECT *,
-    COALESCE(explicit_value, price * quantity) AS priced_value,
-    COALESCE(explicit_value_in_usd, price_in_usd * quantity) AS priced_value_in_usd
+    COALESCE(explicit_value, {{ money('price * quantity') }}) AS priced_value,
+    COALESCE(explicit_value_in_usd, {{ money('price_in_usd * quantity') }}) AS priced_value_in_usd
   FROM items_raw
 ),
 items_shared AS (

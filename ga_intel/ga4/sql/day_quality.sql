@@ -21,7 +21,10 @@ per_item AS (
   SELECT
     IF({{ ga4.bad_money('i.price') }}, 1, 0) AS bad_item_price,
     IF({{ ga4.bad_money('i.item_revenue') }}, 1, 0) AS bad_item_revenue,
-    IF({{ ga4.bad_quantity('i.quantity') }}, 1, 0) AS bad_item_quantity
+    IF({{ ga4.bad_quantity('i.quantity') }}, 1, 0) AS bad_item_quantity,
+    -- price and quantity each kept, their product (the item's value) not
+    IF({{ ga4.bad_money('i.price * COALESCE(i.quantity, 1)') }} AND NOT {{ ga4.bad_money('i.price') }}
+       AND NOT {{ ga4.bad_quantity('i.quantity') }}, 1, 0) AS bad_item_value
   FROM ranked AS r, UNNEST(r.items) AS i
 ),
 items_summed AS (
@@ -29,6 +32,7 @@ items_summed AS (
     SUM(bad_item_price) OVER () AS bad_item_price,
     SUM(bad_item_revenue) OVER () AS bad_item_revenue,
     SUM(bad_item_quantity) OVER () AS bad_item_quantity,
+    SUM(bad_item_value) OVER () AS bad_item_value,
     ROW_NUMBER() OVER () AS n
   FROM per_item
 ),
@@ -47,6 +51,6 @@ summed AS (
 )
 SELECT s.exported_events, s.duplicate_events, s.bad_purchase_revenue, s.bad_purchase_revenue_in_usd,
        s.bad_refund_value, s.bad_event_value_in_usd, s.bad_total_item_quantity, s.bad_value_param,
-       i.bad_item_price, i.bad_item_revenue, i.bad_item_quantity
+       i.bad_item_price, i.bad_item_revenue, i.bad_item_quantity, i.bad_item_value
 FROM (SELECT * FROM summed WHERE n = 1) AS s
 LEFT JOIN (SELECT * FROM items_summed WHERE n = 1) AS i ON TRUE

@@ -83,8 +83,10 @@ facts AS (
     ON cv.user_pseudo_id = s.user_pseudo_id AND cv.stream_id = COALESCE(s.stream_id, '')
    AND cv.ga_session_id = s.ga_session_id
   UNION ALL
-  -- users: GA4's is_active_user where the export has it (NULL in older exports: active)
-  SELECT branch, 'user', NULL, user_pseudo_id, NULL, active_user IS NOT FALSE, NULL, NULL, NULL, new_user, NULL, NULL
+  -- users: GA4's is_active_user where the export has it (NULL in older exports: active);
+  -- new on the day their first session started, not again on its part after midnight
+  SELECT branch, 'user', NULL, user_pseudo_id, NULL, active_user IS NOT FALSE, NULL, NULL, NULL,
+         new_user AND NOT continues_earlier, NULL, NULL
   FROM day_parts
   UNION ALL
   SELECT branch, 'repeater', visitor_key, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
