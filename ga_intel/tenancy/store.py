@@ -179,6 +179,33 @@ def get(tenant_id: str) -> TenantConfig:
     return validate(data, f"stored settings of tenant {tenant_id!r}")
 
 
+def contact(tenant_id: str) -> tuple[str, str, list[str]]:
+    """(name, timezone, admin emails) from the plain control rows: what an alert about a
+    tenant whose settings cannot be decrypted or validated still needs."""
+    with control() as conn:
+        tenant = conn.execute(sa.text("SELECT name, timezone FROM control.tenants WHERE tenant_id = :t"),
+                              {"t": tenant_id}).first()
+        if tenant is None:
+            raise TenantNotFound(tenant_id)
+        admins = conn.execute(sa.text("SELECT email FROM control.tenant_members WHERE tenant_id = :t "
+                                      "AND role = 'admin' ORDER BY email"), {"t": tenant_id}).scalars().all()
+    return tenant.name, tenant.timezone, list(admins)
+
+
+def section(tenant_id: str, name: str):
+    """One settings section, decrypted and validated alone (None if the tenant has none),
+    for reaching a tenant whose other sections are broken."""
+    with control() as conn:
+        row = conn.execute(sa.text("SELECT config, secrets FROM control.tenant_settings WHERE tenant_id = :t "
+                                   "AND section = :s"), {"t": tenant_id, "s": name}).mappings().first()
+    if row is None:
+        return None
+    values = dict(row["config"])
+    if row["secrets"]:
+        values.update(crypto.keyring().decrypt(row["secrets"], f"tenant {tenant_id!r} {name} secrets"))
+    return SECTIONS[name].model_validate(values)
+
+
 def redacted(config: TenantConfig) -> dict[str, Any]:
     """The settings as a plain dict with every secret replaced by a mask (or None)."""
     out: dict[str, Any] = {"id": config.id, "name": config.name, "timezone": config.timezone}
