@@ -25,12 +25,13 @@ _IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.Da
 
 
 def _planned(tenant_id: str, day: dt.date) -> bool:
-    """True once the ledger holds the report (sent, failed, skipped or still queued)."""
+    """True once every row of the report is terminal (sent, failed or skipped); rows still
+    queued or sending belong to a batch that stopped midway, and the report is still due."""
     from ga_intel.db import tenant_scope
     from ga_intel.email import ledger
 
     with tenant_scope(tenant_id) as conn:
-        return bool(ledger.counts(conn, day))
+        return ledger.settled(conn, day)
 
 
 def _in_flight(instance: dg.DagsterInstance, key: dg.MultiPartitionKey) -> bool:
