@@ -305,16 +305,25 @@ def rotate_keys() -> int:
 
     Key-file mode: a new key is generated and written in front of the old ones first, so
     readers started before the rotation (which reload the file on a token they cannot
-    read) keep working throughout; once the database commits, the old keys are dropped.
+    read) keep working throughout; once the database commits, the file is left holding
+    the key every token is now encrypted with (the keyring's own primary key, never a
+    key remembered from before). The whole rotation holds the key file's lock: a second
+    rotation started meanwhile waits, then rotates from what the first left.
 
     `GA_INTEL_SECRET_KEY` mode: the operator puts the new key first
     (`GA_INTEL_SECRET_KEY=new,old`); this re-encrypts under it. Afterwards, drop `old`.
     """
-    keys, source = crypto.load_keys()
-    from_file = source != crypto.ENV_VAR
+    _, source = crypto.load_keys()  # creates the key file on first use, before its lock is taken
+    if source == crypto.ENV_VAR:
+        return _rotate(from_file=False)
+    with crypto.key_file_lock():
+        return _rotate(from_file=True)
+
+
+def _rotate(from_file: bool) -> int:
+    keys, _ = crypto.load_keys(create=False)  # read again: under the lock, the current file
     if from_file:
-        new_key = Fernet.generate_key()
-        crypto.write_key_file([new_key, *keys])
+        crypto.write_key_file([Fernet.generate_key(), *keys])
     elif len(keys) < 2:
         raise SecretKeyError(
             f"{crypto.ENV_VAR} holds one key; nothing to rotate to",
@@ -349,6 +358,6 @@ def rotate_keys() -> int:
             crypto.reset_keyring()
         raise
     if from_file:
-        crypto.write_key_file([new_key])
+        crypto.write_key_file([ring.primary])  # what the tokens and the key check are now encrypted with
         crypto.reset_keyring()
     return count
