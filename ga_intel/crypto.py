@@ -5,16 +5,20 @@ unset, from `$GA_INTEL_HOME/secret.key` (one key per line, newest first), create
 mode 0600 on first use. The first key encrypts; every key decrypts.
 
 Rotation without downtime for readers: `ga-intel keys rotate` first publishes the new key
-in front of the old ones, then re-encrypts every token. A reader that meets a token it
+in front of the old ones, then re-encrypts every token, all under `key_file_lock`, so two
+rotations (or a rotation and a first use) never interleave their writes of the file. A reader that meets a token it
 cannot decrypt reloads the key file once before giving up, so a process started before
 the rotation keeps working.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -55,15 +59,33 @@ def load_keys(create: bool = True) -> tuple[list[bytes], str]:
     if not path.exists():
         if not create:
             raise SecretKeyError(f"no key: {ENV_VAR} is unset and {path} does not exist")
-        write_key_file([Fernet.generate_key()])
+        with key_file_lock():
+            if not path.exists():  # two first uses at once must not each write a key
+                write_key_file([Fernet.generate_key()])
     return _parse(path.read_text(), str(path)), str(path)
+
+
+@contextmanager
+def key_file_lock() -> Iterator[None]:
+    """An exclusive lock on the key file (a `flock` on `secret.key.lock` beside it), held
+    by whoever changes it: a rotation from start to end, or the first use creating it. A
+    second rotation waits, then rotates from the keys the first left. Released by the
+    kernel if the process dies. Not reentrant: take it once per change."""
+    lock_path = key_file().with_name(key_file().name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def write_key_file(keys: list[bytes]) -> None:
     """Atomically replace the key file, created 0600 from the first byte."""
     path = key_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("".join(k.decode() + "\n" for k in keys))
@@ -79,6 +101,7 @@ class Keyring:
 
     def _load(self) -> None:
         keys, self.source = load_keys()
+        self.primary = keys[0]  # the key `encrypt` and `rotate` use
         self._fernet = MultiFernet([Fernet(k) for k in keys])
         remember_secret(*(k.decode() for k in keys))
 

@@ -25,12 +25,13 @@ _IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.Da
 
 
 def _planned(tenant_id: str, day: dt.date) -> bool:
-    """True once the ledger holds the report (sent, failed, skipped or still queued)."""
+    """True once every row of the report is terminal (sent, failed or skipped); rows still
+    queued or sending belong to a batch that stopped midway, and the report is still due."""
     from ga_intel.db import tenant_scope
     from ga_intel.email import ledger
 
     with tenant_scope(tenant_id) as conn:
-        return bool(ledger.counts(conn, day))
+        return ledger.settled(conn, day)
 
 
 def _in_flight(instance: dg.DagsterInstance, key: dg.MultiPartitionKey) -> bool:
@@ -45,14 +46,14 @@ def _tasks_materialized(instance: dg.DagsterInstance, key: dg.MultiPartitionKey)
     return bool(records.records)
 
 
-def _tenants(instance: dg.DagsterInstance):
+def _tenants(instance: dg.DagsterInstance, job_name: str, log, now: dt.datetime | None = None):
+    """Tenants with email enabled, one at a time: a tenant whose settings cannot be loaded
+    is alerted and skipped, and the others still get their reports."""
+    from ga_intel.orchestration.tenant_configs import each_config
     from ga_intel.tenancy import store
 
-    known = set(instance.get_dynamic_partitions("tenant"))
-    for tenant_id in store.tenant_ids():
-        if tenant_id not in known:
-            continue  # tenant_sync_sensor adds it first
-        config = store.get(tenant_id)
+    known = set(instance.get_dynamic_partitions("tenant"))  # tenant_sync_sensor adds a tenant first
+    for config in each_config([t for t in store.tenant_ids() if t in known], job_name, log, now):
         if config.email.enabled:
             yield config
 
@@ -63,7 +64,7 @@ def _tenants(instance: dg.DagsterInstance):
 def email_daily_schedule(context: dg.ScheduleEvaluationContext):
     now = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
     requests = []
-    for config in _tenants(context.instance):
+    for config in _tenants(context.instance, "email_daily_schedule", context.log, now):
         local = now.astimezone(ZoneInfo(config.timezone))
         if local.hour != config.email.send_hour:
             continue
@@ -86,7 +87,7 @@ def email_ready_sensor(context: dg.SensorEvaluationContext):
 
     now = dt.datetime.now(dt.timezone.utc)
     requests, waiting = [], []
-    for config in _tenants(context.instance):
+    for config in _tenants(context.instance, "email_ready_sensor", context.log, now):
         day = report_day(config, now)
         key = partition_key(config.id, day)
         if now < send_time(config, day) or _planned(config.id, day):

@@ -1,7 +1,11 @@
 """Send one tenant's reports for one day, exactly once per recipient.
 
     send_day(tenant, day)  ->  wait for data? -> plan the ledger -> for each report:
-                               claim rows -> render -> SMTP -> mark sent / failed
+                               render and build the message -> claim its rows -> SMTP
+                               -> mark sent / failed
+
+A message that cannot be built (a template error, a bad address) fails its own rows
+before any is claimed; nothing about one report stops the batch.
 
 Every ledger change commits on its own, so a crash at any point leaves a ledger that
 tells the truth (see ledger.py for why an interrupted row is never re-sent on its own).
@@ -13,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
 import smtplib
 import socket
 import time
@@ -35,6 +40,8 @@ from ga_intel.tenancy.tenant_file import TenantConfig
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 60.0
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_MAILBOX = re.compile(r"[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 
 
 @dataclass
@@ -180,12 +187,18 @@ def _text(value) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
+def display_name(name: str | None) -> str:
+    """A name as a header may carry it: control characters (a CR/LF would start a header
+    of its own) become spaces. Master data is cleaned at load; names typed elsewhere too."""
+    return " ".join(_CONTROL.sub(" ", name or "").split())
+
+
 def build_message(config: TenantConfig, rendered: RenderedEmail, recipients: list[dict], report: Report,
                   message_id: str) -> EmailMessage:
     msg = EmailMessage()
     msg["Subject"] = rendered.subject
-    msg["From"] = Address(config.smtp.from_name, addr_spec=config.smtp.from_address)
-    msg["To"] = [Address(r["recipient_name"] or "", addr_spec=r["recipient"]) for r in recipients]
+    msg["From"] = Address(display_name(config.smtp.from_name), addr_spec=config.smtp.from_address)
+    msg["To"] = [Address(display_name(r["recipient_name"]), addr_spec=r["recipient"]) for r in recipients]
     msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
@@ -290,33 +303,88 @@ def send_day(tenant_id: str, day: dt.date, *, now: dt.datetime | None = None, fo
 
 
 def _send_group(config, day, kind, branch, reports, incomplete, retry_failed, run_id, mailer, outcome) -> None:
+    """One report's message: built first from the rows it would go to, then those rows
+    claimed, then sent. Whatever goes wrong fails this report's rows (recorded on each),
+    never the batch: the day's other reports still go out."""
     with tenant_scope(config.id) as conn:
         report = reports.get((kind, branch)) or _report_for(conn, config, day, kind, branch, incomplete)
+        rows = ledger.sendable(conn, day, kind, branch, retry_failed)
+    if not rows:
+        return  # another batch got there first
+    unsendable = {}
     try:
         rendered = render(report, config.email)
-    except Exception as exc:  # a template that validated but fails on real data: fail the rows, not the batch
-        rendered, render_error = None, f"rendering failed: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # a template that validated but fails on real data
+        rendered = None
+        unsendable = {r["idempotency_key"]: f"rendering failed: {type(exc).__name__}: {exc}" for r in rows}
+    if rendered is not None:
+        for r in rows:
+            problem = address_problem(r["recipient"])
+            if problem:
+                unsendable[r["idempotency_key"]] = problem
+    sendable = [r for r in rows if r["idempotency_key"] not in unsendable]
+    message = None
+    if sendable:
+        # The attempt the claim below records, so the Message-ID is the claimed rows'.
+        message, error = _try_build(config, rendered, [{**r, "attempts": r["attempts"] + 1} for r in sendable],
+                                    report)
+        if message is None:
+            unsendable.update({r["idempotency_key"]: error for r in sendable})
+            sendable = []
+    if unsendable:
+        with tenant_scope(config.id) as conn:
+            for key, error in unsendable.items():
+                ledger.fail_unsent(conn, key, error, run_id)
+        outcome.failed += len(unsendable)
+        log.warning("%s %s %s: %d message(s) could not be built; recorded as failed", config.id, kind, branch,
+                    len(unsendable))
+    if not sendable:
+        return
     with tenant_scope(config.id) as conn:
-        claimed = ledger.claim(conn, day, kind, branch, retry_failed, run_id)
+        claimed = ledger.claim(conn, day, kind, branch, retry_failed, run_id,
+                               keys=[r["idempotency_key"] for r in sendable])
     if not claimed:
         return  # another batch got there first
+    if [(r["idempotency_key"], r["attempts"]) for r in claimed] != \
+            [(r["idempotency_key"], r["attempts"] + 1) for r in sendable]:
+        message, _ = _try_build(config, rendered, claimed, report)  # the same rows built once already
     by_address = {r["recipient"]: r for r in claimed}
-    if rendered is None:
-        with tenant_scope(config.id) as conn:
-            for r in claimed:
-                ledger.mark_failed(conn, r["idempotency_key"], None, render_error)
-        outcome.failed += len(claimed)
-        return
-    message_id = _message_id(config, claimed)
-    message = build_message(config, rendered, claimed, report, message_id)
-    refused = mailer.send(message, list(by_address))
+    try:
+        if message is None:
+            raise GaIntelError("the message could not be built for the claimed rows")
+        refused = mailer.send(message, list(by_address))
+    except Exception as exc:  # noqa: BLE001 - e.g. the server refusing the message's encoding: this report only
+        refused = {a: (None, f"sending failed: {type(exc).__name__}: {exc}") for a in by_address}
     with tenant_scope(config.id) as conn:
         for address, (code, error) in refused.items():
             ledger.mark_failed(conn, by_address[address]["idempotency_key"], code, error, rendered.subject)
         ledger.mark_sent(conn, [r["idempotency_key"] for a, r in by_address.items() if a not in refused],
-                         message_id, rendered.subject, report.data_incomplete)
+                         message["Message-ID"] if message else "", rendered.subject, report.data_incomplete)
     outcome.sent += len(by_address) - len(refused)
     outcome.failed += len(refused)
+
+
+def address_problem(address: str) -> str | None:
+    """Why `address` cannot be a recipient of a report, or None. Reports go out without
+    SMTPUTF8, so an address must be plain ASCII, one mailbox, no control characters."""
+    if not address:
+        return "no recipient address"
+    if not address.isascii():
+        return (f"recipient address {address!r} has non-ASCII characters, which ga-intel does not send to; "
+                "fix it in the sales-rep mapping or the locations file")
+    if _CONTROL.search(address) or not _MAILBOX.fullmatch(address):
+        return (f"recipient address {address!r} is not a single email address; "
+                "fix it in the sales-rep mapping or the locations file")
+    return None
+
+
+def _try_build(config, rendered, rows, report) -> tuple[EmailMessage | None, str | None]:
+    try:
+        message = build_message(config, rendered, rows, report, _message_id(config, rows))
+        message.as_bytes()  # header errors surface when the message is written, not when it is built
+        return message, None
+    except Exception as exc:  # noqa: BLE001 - fail this report's rows, not the batch
+        return None, f"the message could not be built: {type(exc).__name__}: {exc}"
 
 
 class _day_lock:

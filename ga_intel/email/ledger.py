@@ -73,19 +73,47 @@ def pending_groups(conn: Connection, day: dt.date, include_failed: bool) -> list
             sa.bindparam("s", expanding=True)), {"d": day, "s": list(statuses)})]
 
 
-def claim(conn: Connection, day: dt.date, kind: str, branch: str, include_failed: bool,
-          run_id: str | None) -> list[dict]:
-    """Move a report's sendable rows to `sending` (committed by the caller before any
-    SMTP traffic). A concurrent batch cannot claim the same rows."""
+def sendable(conn: Connection, day: dt.date, kind: str, branch: str, include_failed: bool) -> list[dict]:
+    """A report's rows that a batch would send, without claiming them: its message is
+    built from these first, so a message that cannot be built never leaves a row `sending`."""
     statuses = ["queued", "failed"] if include_failed else ["queued"]
     rows = conn.execute(sa.text("""
+        SELECT idempotency_key, recipient, recipient_name, attempts FROM tenant_data.email_deliveries
+        WHERE report_date = :d AND report_kind = :kind AND branch_code = :b AND status IN :s""").bindparams(
+            sa.bindparam("s", expanding=True)), {"d": day, "kind": kind, "b": branch, "s": statuses}).mappings()
+    return sorted((dict(r) for r in rows), key=lambda r: r["recipient"])
+
+
+def claim(conn: Connection, day: dt.date, kind: str, branch: str, include_failed: bool,
+          run_id: str | None, keys: list[str] | None = None) -> list[dict]:
+    """Move a report's sendable rows (only `keys`, when given) to `sending` (committed by
+    the caller before any SMTP traffic). A concurrent batch cannot claim the same rows."""
+    statuses = ["queued", "failed"] if include_failed else ["queued"]
+    only = "AND idempotency_key IN :keys" if keys is not None else ""
+    statement = sa.text(f"""
         UPDATE tenant_data.email_deliveries SET status = 'sending', attempts = attempts + 1,
                last_attempt_at = now(), updated_at = now(), run_id = :run
-        WHERE report_date = :d AND report_kind = :kind AND branch_code = :b AND status IN :s
+        WHERE report_date = :d AND report_kind = :kind AND branch_code = :b AND status IN :s {only}
         RETURNING idempotency_key, recipient, recipient_name, attempts""").bindparams(
-            sa.bindparam("s", expanding=True)),
-        {"d": day, "kind": kind, "b": branch, "s": statuses, "run": run_id}).mappings().all()
+            sa.bindparam("s", expanding=True))
+    params = {"d": day, "kind": kind, "b": branch, "s": statuses, "run": run_id}
+    if keys is not None:
+        if not keys:
+            return []
+        statement = statement.bindparams(sa.bindparam("keys", expanding=True))
+        params["keys"] = keys
+    rows = conn.execute(statement, params).mappings().all()
     return sorted((dict(r) for r in rows), key=lambda r: r["recipient"])
+
+
+def fail_unsent(conn: Connection, key: str, error: str, run_id: str | None) -> None:
+    """Record that a row's message could not even be built (a bad address, a template
+    error): nothing was handed to SMTP, so the row goes straight to `failed`."""
+    conn.execute(sa.text(
+        "UPDATE tenant_data.email_deliveries SET status = 'failed', attempts = attempts + 1, smtp_code = NULL, "
+        "error = :e, last_attempt_at = now(), updated_at = now(), run_id = :run "
+        "WHERE idempotency_key = :k AND status IN ('queued', 'failed')"),
+        {"k": key, "e": error[:2000], "run": run_id})
 
 
 def mark_sent(conn: Connection, keys: list[str], message_id: str, subject: str, data_incomplete: bool) -> None:
@@ -102,6 +130,20 @@ def mark_failed(conn: Connection, key: str, code: int | None, error: str, subjec
         "UPDATE tenant_data.email_deliveries SET status = 'failed', smtp_code = :c, error = :e, "
         "subject = coalesce(:s, subject), updated_at = now() WHERE idempotency_key = :k AND status = 'sending'"),
         {"k": key, "c": code, "e": error[:2000], "s": subject})
+
+
+# States a batch leaves a row in; `queued` and `sending` mean a batch is still due or died.
+TERMINAL = ("sent", "failed", "skipped")
+
+
+def settled(conn: Connection, day: dt.date) -> bool:
+    """True once the ledger holds the day's report and every row is in a terminal state
+    (what the schedule and sensor ask before requesting a send): a batch that stopped
+    midway leaves rows queued, and the report is then still due."""
+    return bool(conn.execute(sa.text(
+        "SELECT count(*) > 0 AND count(*) FILTER (WHERE status NOT IN :t) = 0 "
+        "FROM tenant_data.email_deliveries WHERE report_date = :d").bindparams(
+            sa.bindparam("t", expanding=True)), {"d": day, "t": list(TERMINAL)}).scalar())
 
 
 def counts(conn: Connection, day: dt.date) -> dict[str, int]:

@@ -60,12 +60,17 @@ def refresh_requests(tenants: list[tuple[str, str]], now: dt.datetime) -> list[d
              default_status=dg.DefaultScheduleStatus.RUNNING,
              description="Hourly tick; each tenant's yesterday + 3 restated days once its local morning has come.")
 def ga4_daily_refresh(context: dg.ScheduleEvaluationContext):
+    from ga_intel.orchestration.tenant_configs import each_config
     from ga_intel.tenancy import store
 
     tenants = [(t.tenant_id, t.timezone) for t in store.list_tenants()]
     now = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
-    requests = refresh_requests(tenants, now)
-    requests += intraday_requests([store.get(t) for t, _ in tenants], now)
+    # One tenant at a time: a tenant whose settings cannot be loaded is alerted and
+    # skipped, and every other tenant still gets its runs.
+    configs = list(each_config([t for t, _ in tenants], "ga4_daily_refresh", context.log, now))
+    loaded = {c.id for c in configs}
+    requests = refresh_requests([t for t in tenants if t[0] in loaded], now)
+    requests += intraday_requests(configs, now)
     return requests or dg.SkipReason("no tenant has reached its refresh hour")
 
 
@@ -94,17 +99,18 @@ def changed_tables(seen: dict[str, str], current: dict[str, str]) -> list[str]:
            description="Requests the tenant × day partitions whose events_YYYYMMDD table landed or changed.")
 def ga4_export_sensor(context: dg.SensorEvaluationContext):
     from ga_intel.connectors.bigquery import client, daily_tables
+    from ga_intel.orchestration.tenant_configs import each_config
     from ga_intel.tenancy import store
 
     cursor = json.loads(context.cursor) if context.cursor else {}
     requests, errors = [], []
     known_partitions = set(context.instance.get_dynamic_partitions(TENANT_DIMENSION))
-    for summary in store.list_tenants():
-        tenant_id = summary.tenant_id
-        if tenant_id not in known_partitions:
-            continue  # the tenant sync sensor adds it first
+    # The tenant sync sensor adds a tenant's partitions first; a tenant whose settings
+    # cannot be loaded is alerted and skipped by each_config.
+    ids = [t.tenant_id for t in store.list_tenants() if t.tenant_id in known_partitions]
+    for config in each_config(ids, "ga4_export_sensor", context.log):
+        tenant_id = config.id
         try:
-            config = store.get(tenant_id)
             bq = client(config.bigquery)
             days = daily_tables(bq, config.bigquery)
             # Only recent tables still change (GA4 restates up to 72 h); older ones are

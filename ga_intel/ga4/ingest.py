@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from ga_intel.db import tenant_scope
+from ga_intel.db.locks import lock_partition
 from ga_intel.errors import ServiceError
 from ga_intel.ga4 import extract, warehouse
 from ga_intel.tenancy.tenant_file import TenantConfig
@@ -86,6 +87,7 @@ def ingest_day(config: TenantConfig, client, day: dt.date, run_id: str | None = 
             intraday = table is not None
         if not intraday:
             with tenant_scope(config.id) as conn:
+                lock_partition(conn, "ga4", config.id, day)
                 warehouse.record_availability(conn, config.id, day, source_table=name, status="missing",
                                               run_id=run_id, message=result.message)
             return result
@@ -106,6 +108,10 @@ def ingest_day(config: TenantConfig, client, day: dt.date, run_id: str | None = 
         raise explain(exc, settings) from None
     result.status = "provisional" if intraday else status_for(day, config.timezone)
     with tenant_scope(config.id) as conn:
+        # Another run of this tenant-day (the refresh schedule and the export sensor can
+        # both ask for it) waits here until ours commits, then replaces what we wrote:
+        # without it both copies survive (docs/SECURITY.md, finding 6).
+        lock_partition(conn, "ga4", config.id, day)
         warehouse.delete_day(conn, extract.TABLES, config.id, day)
         for s in streams:
             result.rows_expected[s.table] = s.rows_expected

@@ -7,6 +7,7 @@ import warnings
 import dagster as dg
 import sqlalchemy as sa
 
+from ga_intel.db.locks import lock_partition
 from ga_intel.ga4.extract import TABLES as GA4_TABLES
 from ga_intel.insights import metrics, tasks
 from ga_intel.logs import log_context
@@ -57,6 +58,12 @@ def insights_day(context: dg.AssetExecutionContext, config: InsightsConfig, tena
         settings = tenant_settings.load(tenant_id)
         today = dt.date.fromisoformat(config.as_of) if config.as_of else None
         with warehouse.tenant_scope(tenant_id) as conn:
+            # One insights run per tenant at a time: tasks are the tenant's, and a day's
+            # run also replaces its neighbours' metrics. Then wait for a load of this day
+            # in flight, so the figures are computed over its committed rows. Always in
+            # this order (ingestion takes only the day's lock), so no two runs deadlock.
+            lock_partition(conn, "insights", tenant_id)
+            lock_partition(conn, "ga4", tenant_id, day)
             run = tasks.compute(conn, tenant_id, day, settings, today)  # first: recoveries feed the metrics
             recomputed = sorted(set(metrics.days_to_compute(conn, tenant_id, day, settings))
                                 | metrics.loaded_days(conn, tenant_id, run.recovered_days))

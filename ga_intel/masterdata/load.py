@@ -31,7 +31,7 @@ RETRIES = 3
 BACKOFF_SECONDS = 2.0
 # Bump when reading or validation rules change what a file loads as: the next run then
 # reloads unchanged files instead of treating them as a no-op.
-READER_VERSION = "2"  # 2: spaces equal underscores in headers
+READER_VERSION = "3"  # 2: spaces equal underscores in headers; 3: control characters become spaces
 
 
 @dataclass

@@ -9,12 +9,16 @@ blank rows appear between records. All of that is absorbed here.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from ga_intel.errors import GaIntelError
 from ga_intel.masterdata.columns import Column, normalize
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class FileProblem(GaIntelError):
@@ -34,7 +38,9 @@ def _cell(value):
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
     if isinstance(value, str):
-        value = value.strip()
+        # Control characters (a CR/LF in a rep's name would start a mail header of its
+        # own) become spaces: no field of the master data has a use for them.
+        value = " ".join(_CONTROL.sub(" ", value).split()) if _CONTROL.search(value) else value.strip()
         return value or None
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # ids typed as numbers in Excel: 100001.0 -> "100001"

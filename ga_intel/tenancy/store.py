@@ -179,6 +179,33 @@ def get(tenant_id: str) -> TenantConfig:
     return validate(data, f"stored settings of tenant {tenant_id!r}")
 
 
+def contact(tenant_id: str) -> tuple[str, str, list[str]]:
+    """(name, timezone, admin emails) from the plain control rows: what an alert about a
+    tenant whose settings cannot be decrypted or validated still needs."""
+    with control() as conn:
+        tenant = conn.execute(sa.text("SELECT name, timezone FROM control.tenants WHERE tenant_id = :t"),
+                              {"t": tenant_id}).first()
+        if tenant is None:
+            raise TenantNotFound(tenant_id)
+        admins = conn.execute(sa.text("SELECT email FROM control.tenant_members WHERE tenant_id = :t "
+                                      "AND role = 'admin' ORDER BY email"), {"t": tenant_id}).scalars().all()
+    return tenant.name, tenant.timezone, list(admins)
+
+
+def section(tenant_id: str, name: str):
+    """One settings section, decrypted and validated alone (None if the tenant has none),
+    for reaching a tenant whose other sections are broken."""
+    with control() as conn:
+        row = conn.execute(sa.text("SELECT config, secrets FROM control.tenant_settings WHERE tenant_id = :t "
+                                   "AND section = :s"), {"t": tenant_id, "s": name}).mappings().first()
+    if row is None:
+        return None
+    values = dict(row["config"])
+    if row["secrets"]:
+        values.update(crypto.keyring().decrypt(row["secrets"], f"tenant {tenant_id!r} {name} secrets"))
+    return SECTIONS[name].model_validate(values)
+
+
 def redacted(config: TenantConfig) -> dict[str, Any]:
     """The settings as a plain dict with every secret replaced by a mask (or None)."""
     out: dict[str, Any] = {"id": config.id, "name": config.name, "timezone": config.timezone}
@@ -278,16 +305,25 @@ def rotate_keys() -> int:
 
     Key-file mode: a new key is generated and written in front of the old ones first, so
     readers started before the rotation (which reload the file on a token they cannot
-    read) keep working throughout; once the database commits, the old keys are dropped.
+    read) keep working throughout; once the database commits, the file is left holding
+    the key every token is now encrypted with (the keyring's own primary key, never a
+    key remembered from before). The whole rotation holds the key file's lock: a second
+    rotation started meanwhile waits, then rotates from what the first left.
 
     `GA_INTEL_SECRET_KEY` mode: the operator puts the new key first
     (`GA_INTEL_SECRET_KEY=new,old`); this re-encrypts under it. Afterwards, drop `old`.
     """
-    keys, source = crypto.load_keys()
-    from_file = source != crypto.ENV_VAR
+    _, source = crypto.load_keys()  # creates the key file on first use, before its lock is taken
+    if source == crypto.ENV_VAR:
+        return _rotate(from_file=False)
+    with crypto.key_file_lock():
+        return _rotate(from_file=True)
+
+
+def _rotate(from_file: bool) -> int:
+    keys, _ = crypto.load_keys(create=False)  # read again: under the lock, the current file
     if from_file:
-        new_key = Fernet.generate_key()
-        crypto.write_key_file([new_key, *keys])
+        crypto.write_key_file([Fernet.generate_key(), *keys])
     elif len(keys) < 2:
         raise SecretKeyError(
             f"{crypto.ENV_VAR} holds one key; nothing to rotate to",
@@ -322,6 +358,6 @@ def rotate_keys() -> int:
             crypto.reset_keyring()
         raise
     if from_file:
-        crypto.write_key_file([new_key])
+        crypto.write_key_file([ring.primary])  # what the tokens and the key check are now encrypted with
         crypto.reset_keyring()
     return count
