@@ -295,7 +295,7 @@ def test_bigquery_check_against_the_emulator(bigquery_emulator):
 def test_bigquery_unreachable_endpoint_fails_clearly():
     endpoint = f"http://127.0.0.1:{ports.free_port()}"
     started = time.monotonic()
-    result = bigquery.check(BigQuerySettings(project_id="p", dataset_id="d", api_endpoint=endpoint))
+    result = bigquery.check(BigQuerySettings(project_id="test-project", dataset_id="d", api_endpoint=endpoint))
     assert not result.ok and f"cannot reach {endpoint}" in result.detail
     assert time.monotonic() - started < bigquery.TIMEOUT_SECONDS
 
@@ -303,7 +303,7 @@ def test_bigquery_unreachable_endpoint_fails_clearly():
 def test_bigquery_unusable_key_is_not_echoed():
     key = {"type": "service_account", "client_email": "x@p.iam.gserviceaccount.com", "token_uri": "https://t",
            "private_key": "-----BEGIN PRIVATE KEY-----\nnot-a-real-key-material\n-----END PRIVATE KEY-----\n"}
-    settings = BigQuerySettings(project_id="p", dataset_id="d", service_account=json.dumps(key))
+    settings = BigQuerySettings(project_id="test-project", dataset_id="d", service_account=json.dumps(key))
     result = bigquery.check(settings)
     assert not result.ok and "not-a-real-key-material" not in result.detail
 
@@ -349,7 +349,7 @@ def test_check_all_never_shows_a_secret(drop, smtp_sink, tmp_path):
            "private_key": "-----BEGIN PRIVATE KEY-----\nSECRETKEYMATERIAL0123456789\n-----END PRIVATE KEY-----\n"}
     data = tenant(
         sftp=drop.settings(password="sftp-secret-654"),
-        bigquery={"project_id": "p", "dataset_id": "d", "service_account": json.dumps(key)},
+        bigquery={"project_id": "test-project", "dataset_id": "d", "service_account": json.dumps(key)},
         postgres={"host": "127.0.0.1", "port": ports.free_port(), "database": "d", "username": "u",
                   "password": "pg-secret-987"},
         smtp=dict(server="127.0.0.1", port=smtp_sink.port, user_name=smtp_sink.user, password="smtp-secret-321",

@@ -118,3 +118,42 @@ def test_yaml_syntax_error_names_the_line(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(TenantFileError, match="file not found"):
         tenant_file.load_file(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("name, value", [
+    ("GA_INTEL_SECRET_KEY", None),                      # the platform's own variables, by name
+    ("GA_INTEL_DATABASE_URL", "postgresql://ga:pw@db/ga_intel"),
+    ("DAGSTER_HOME", "/srv/dagster"),
+    ("PGPASSWORD", "pg-secret"),
+    ("REPORTING_DATABASE_URL", "postgresql://r@db/r"),
+    ("SOME_DSN", "postgresql://owner:hunter2@db:5432/x"),  # any variable holding a URL with credentials
+    ("COPIED_KEY", None),                                # any variable holding the platform's key
+])
+def test_a_tenant_file_cannot_read_the_platforms_variables(tmp_path, monkeypatch, name, value):
+    import os
+
+    value = value or os.environ["GA_INTEL_SECRET_KEY"]
+    monkeypatch.setenv(name, value)
+    data = tenant_data(folder=str(tmp_path))
+    data["name"] = "${" + name + "}"  # a field every member of the tenant sees
+    with pytest.raises(TenantFileError) as err:
+        tenant_file.load_file(write(tmp_path, data))
+    problems = problems_of(err.value)
+    assert f"${{{name}}}" in problems["name"] and "may not read it" in problems["name"]
+    assert value not in str(err.value)
+
+
+@pytest.mark.parametrize("project_id, ok", [
+    ("acme-analytics", True), ("example.com:acme-ga", True), ("a23456", True),
+    ("p", False), ("Acme-GA", False), ("acme-ga-", False), ("1acme-ga", False), ("acme ga", False),
+    ("acme-ga/../../other", False), ("x" * 31, False),
+])
+def test_bigquery_project_id_follows_gcps_pattern(project_id, ok):
+    data = tenant_data()
+    data["bigquery"]["project_id"] = project_id
+    if ok:
+        assert tenant_file.validate(data, "t.yaml").bigquery.project_id == project_id
+    else:
+        with pytest.raises(TenantFileError) as err:
+            tenant_file.validate(data, "t.yaml")
+        assert "not a GCP project id" in problems_of(err.value)["bigquery.project_id"]

@@ -34,6 +34,13 @@ TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,62}$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FILE_NAME = re.compile(r"^[^/\\]+$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# The platform's own variables: a tenant file must not copy them into a field a tenant
+# admin can read (the name, a template, ...). Tenant secrets come from other names.
+_PLATFORM_ENV = re.compile(r"^(GA_INTEL_|DAGSTER_|PG[A-Z]+$)|(^|_)DATABASE_URL$")
+_DATABASE_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s]*@", re.I)  # scheme://user[:password]@host
+# GCP project ids: 6-30 characters, lowercase letters, digits and hyphens, starting with
+# a letter; legacy domain-scoped ids carry an "example.com:" prefix.
+GCP_PROJECT_PATTERN = r"^(?:[a-z][a-z0-9.-]{0,62}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$"
 HOST_KEY_TYPES = {
     "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
 }
@@ -56,12 +63,21 @@ def _email(value: str) -> str:
 
 
 class BigQuerySettings(_Section):
-    project_id: str = Field(min_length=1)
+    project_id: str = Field(min_length=1, description="the GCP project id, e.g. 'acme-analytics'")
     dataset_id: str = Field(pattern=r"^[A-Za-z0-9_]{1,1024}$")
     service_account: SecretStr | None = None
     service_account_file: str | None = Field(default=None, exclude=True)
     api_endpoint: str | None = Field(default=None, pattern=r"^https?://\S+$")
     location: str | None = None
+
+    @field_validator("project_id")
+    @classmethod
+    def _project(cls, value: str) -> str:
+        # It becomes part of request URLs and SQL identifiers: only GCP's own form passes.
+        if not re.match(GCP_PROJECT_PATTERN, value):
+            raise ValueError("not a GCP project id: 6-30 lowercase letters, digits and hyphens, starting with a "
+                             "letter and not ending with a hyphen (e.g. 'acme-analytics')")
+        return value
 
     @model_validator(mode="after")
     def _credentials(self, info: ValidationInfo) -> "BigQuerySettings":
@@ -373,16 +389,45 @@ def secret_fields(section: type[_Section]) -> list[str]:
     return [name for name, f in section.model_fields.items() if SecretStr in getattr(f.annotation, "__args__", (f.annotation,))]
 
 
-def resolve_env(node: Any, path: str, problems: list[tuple[str, str]], env: dict[str, str]) -> Any:
-    """Replace `${NAME}` in every string; a missing variable is a problem at that path."""
+def _platform_keys() -> set[str]:
+    """The platform's encryption keys, so that no variable holding one is copied."""
+    from ga_intel import crypto
+    from ga_intel.errors import GaIntelError
+
+    try:
+        keys, _ = crypto.load_keys(create=False)
+    except GaIntelError:
+        return set()
+    return {k.decode() for k in keys}
+
+
+def refused_env(name: str, value: str, platform_keys: set[str]) -> str | None:
+    """Why `${name}` may not be used in a tenant file, or None."""
+    if _PLATFORM_ENV.search(name):
+        return f"${{{name}}} is a platform variable; a tenant file may not read it"
+    if _DATABASE_URL.match(value.strip()):
+        return f"${{{name}}} holds a URL with credentials; a tenant file may not read it"
+    if any(key in value for key in platform_keys):
+        return f"${{{name}}} holds the platform's encryption key; a tenant file may not read it"
+    return None
+
+
+def resolve_env(node: Any, path: str, problems: list[tuple[str, str]], env: dict[str, str],
+                _keys: set[str] | None = None) -> Any:
+    """Replace `${NAME}` in every string; a missing or refused variable is a problem at that path."""
+    keys = _platform_keys() if _keys is None else _keys
     if isinstance(node, dict):
-        return {k: resolve_env(v, f"{path}.{k}" if path else str(k), problems, env) for k, v in node.items()}
+        return {k: resolve_env(v, f"{path}.{k}" if path else str(k), problems, env, keys) for k, v in node.items()}
     if isinstance(node, list):
-        return [resolve_env(v, f"{path}[{i}]", problems, env) for i, v in enumerate(node)]
+        return [resolve_env(v, f"{path}[{i}]", problems, env, keys) for i, v in enumerate(node)]
     if isinstance(node, str):
         def sub(m: re.Match) -> str:
             if m.group(1) not in env:
                 problems.append((path, f"environment variable {m.group(1)} is not set"))
+                return ""
+            refused = refused_env(m.group(1), env[m.group(1)], keys)
+            if refused:
+                problems.append((path, refused + " (use a variable of its own for the tenant's value)"))
                 return ""
             return env[m.group(1)]
 
