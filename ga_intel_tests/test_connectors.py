@@ -24,6 +24,7 @@ from ga_intel.tenancy.tenant_file import (
     SmtpSettings,
     validate,
 )
+from ga_intel_tests.conftest import drop_folder
 from ga_intel_tests.servers.fixtures import (  # noqa: F401  (fixtures, found by name)
     bigquery_emulator,
     smtp_sink,
@@ -170,17 +171,18 @@ def test_sftp_port_that_is_not_ssh(drop, silent_server):
         assert time.monotonic() - started < 5
 
 
-def test_folder_source(tmp_path):
-    (tmp_path / "UserReport.xlsx").write_bytes(b"u")
-    result = folder.check(FolderSettings(path=str(tmp_path)))
+def test_folder_source():
+    drop = drop_folder("acme")
+    (drop / "UserReport.xlsx").write_bytes(b"u")
+    result = folder.check(FolderSettings(), "acme")
     assert not result.ok and "Locations_List.xlsx missing" in result.detail
-    (tmp_path / "Locations_List.xlsx").write_bytes(b"l")
-    assert folder.check(FolderSettings(path=str(tmp_path))).ok
-    with folder.open_session(FolderSettings(path=str(tmp_path))) as session:
+    (drop / "Locations_List.xlsx").write_bytes(b"l")
+    assert folder.check(FolderSettings(), "acme").ok
+    with folder.open_session(FolderSettings(path=str(drop)), "acme") as session:
         assert session.read("UserReport.xlsx") == b"u" and session.stat("Locations_List.xlsx").size == 1
         with pytest.raises(ServiceError, match="refusing"):
             session.read("../secret")
-    result = folder.check(FolderSettings(path=str(tmp_path / "absent")))
+    result = folder.check(FolderSettings(path="absent"), "acme")
     assert not result.ok and "does not exist" in result.detail
 
 

@@ -62,8 +62,6 @@ def already_loaded(client, day: dt.date) -> str | None:
 
 def seed_master_data(config, echo: Callable[[str], None]) -> None:
     """Demo xlsx files in the demo folder (once), then the master-data asset."""
-    from pathlib import Path
-
     import dagster as dg
 
     from ga_intel.masterdata.assets import master_data
@@ -71,7 +69,9 @@ def seed_master_data(config, echo: Callable[[str], None]) -> None:
     from ga_intel.orchestration.resources import build_resources
     from ga_intel.orchestration.run import _instance, failure_messages
 
-    folder = Path(config.folder.path)
+    from ga_intel.tenancy import folders
+
+    folder = folders.resolve(config.id, config.folder.path)
     if not (folder / config.folder.user_file).exists():
         write_files(folder)
     instance = _instance()

@@ -172,17 +172,20 @@ class SftpSettings(_Section):
 
 
 class FolderSettings(_Section):
-    path: str = Field(min_length=1)
+    """A folder on the platform's host, inside `<GA_INTEL_FOLDER_ROOT>/<tenant id>`
+    (see tenancy/folders.py). Only the operator sets `path`."""
+
+    path: str | None = Field(default=None, description="inside the tenant's drop folder; empty means the drop "
+                             "folder itself; set by the operator (`ga-intel tenant set-folder`)")
     user_file: str = Field(default="UserReport.xlsx", pattern=_FILE_NAME.pattern)
     locations_file: str = Field(default="Locations_List.xlsx", pattern=_FILE_NAME.pattern)
 
     @field_validator("path")
     @classmethod
-    def _exists(cls, value: str, info: ValidationInfo) -> str:
-        path = Path(value).expanduser().resolve()
-        if _checks_paths(info) and not path.is_dir():
-            raise ValueError(f"folder {str(path)!r} does not exist")
-        return str(path)
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("a path cannot contain a NUL character")
+        return value or None
 
 
 class SmtpSettings(_Section):
@@ -362,9 +365,18 @@ class TenantConfig(_Section):
         return value
 
     @model_validator(mode="after")
-    def _one_master_data_source(self) -> "TenantConfig":
+    def _one_master_data_source(self, info: ValidationInfo) -> "TenantConfig":
         if bool(self.sftp) == bool(self.folder):
             raise ValueError("give exactly one master-data source: sftp or folder")
+        if self.folder is not None and _checks_paths(info):
+            from ga_intel.tenancy import folders
+
+            try:
+                path = folders.resolve(self.id, self.folder.path)
+            except folders.FolderOutsideRoot as exc:
+                raise ValueError(f"folder.path: {exc.message}; {exc.hint}") from None
+            if not path.is_dir():
+                raise ValueError(f"folder.path: folder {str(path)!r} does not exist (create it, or fix folder.path)")
         emails = [m.email for m in self.members]
         dupes = sorted({e for e in emails if emails.count(e) > 1})
         if dupes:
@@ -445,14 +457,19 @@ def _format_loc(loc: tuple) -> str:
     return out or "(file)"
 
 
-def validate(data: Any, source: str, check_paths: bool = False, pre_problems=()) -> TenantConfig:
-    """Validate tenant data; raise `TenantFileError` listing every problem at once."""
+def validate(data: Any, source: str, check_paths: bool = False, pre_problems=(),
+             check_templates: bool = True) -> TenantConfig:
+    """Validate tenant data; raise `TenantFileError` listing every problem at once.
+    `check_templates=False` (reading stored settings) skips the email templates' checks,
+    which render them: a template renders when it is saved and when it is sent, never
+    on read."""
     problems = list(pre_problems)
     if not isinstance(data, dict):
         raise TenantFileError(source, [("(file)", "expected a mapping of settings at the top level")])
     config = None
     try:
-        config = TenantConfig.model_validate(data, context={"check_paths": check_paths})
+        config = TenantConfig.model_validate(data, context={"check_paths": check_paths,
+                                                            "check_templates": check_templates})
     except ValidationError as exc:
         for err in exc.errors(include_input=False, include_url=False):
             msg = err["msg"].removeprefix("Value error, ")
@@ -463,6 +480,10 @@ def validate(data: Any, source: str, check_paths: bool = False, pre_problems=())
             named = re.match(r"^([a-z_]+): (.+)$", msg, re.S)
             if named and path in SECTIONS and named.group(1) in SECTIONS[path].model_fields:
                 path, msg = f"{path}.{named.group(1)}", named.group(2)
+            # A tenant-level check that names "section.field" reports there.
+            dotted = re.match(r"^([a-z_]+)\.([a-z_]+): (.+)$", msg, re.S)
+            if dotted and path == "(file)" and dotted.group(1) in SECTIONS:
+                path, msg = f"{dotted.group(1)}.{dotted.group(2)}", dotted.group(3)
             problems.append((path, msg))
     if problems or config is None:
         # A missing env var also blanks a value, which the model then reports a second time.
@@ -489,8 +510,9 @@ def load_file(path: str | Path, env: dict[str, str] | None = None) -> TenantConf
         raw = resolve_env(raw, "", problems, dict(os.environ if env is None else env))
     # Relative file references are relative to the tenant file, not the caller's cwd.
     if isinstance(raw, dict):
+        # folder.path is not among them: it is relative to the tenant's drop folder.
         for section, key in (("bigquery", "service_account_file"), ("sftp", "private_key_file"),
-                             ("folder", "path"), ("smtp", "tls_ca_file")):
+                             ("smtp", "tls_ca_file")):
             value = (raw.get(section) or {}).get(key) if isinstance(raw.get(section), dict) else None
             if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
                 raw[section][key] = str((path.parent / value).resolve())
