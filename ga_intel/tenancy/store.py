@@ -34,6 +34,8 @@ ENDPOINT_FIELDS = {
     "postgres": ("host", "port", "username", "sslmode"),
     "bigquery": ("project_id", "api_endpoint"),
 }
+# Host paths only the operator sets; the dashboard shows them read-only.
+OPERATOR_FIELDS = {"folder": ("path",), "smtp": ("tls_ca_file",)}
 # The field naming each section's host (checked against the operator's allowed networks).
 HOST_FIELDS = {"smtp": ("server", "port"), "sftp": ("host", "port"), "postgres": ("host", "port")}
 
@@ -222,8 +224,8 @@ def update_section(tenant_id: str, section: str, values: dict[str, Any] | None) 
     else:
         merged = dict(values)
         old = getattr(current, section)
-        if section == "folder":
-            _keep_folder_path(tenant_id, merged, old)
+        if section in OPERATOR_FIELDS:
+            _keep_operator_fields(tenant_id, section, merged, old)
         kept = []
         for name in secret_fields(SECTIONS[section]):
             if merged.get(name) in (None, "", MASK):
@@ -268,16 +270,18 @@ def _check_target(source: str, section: str, settings) -> None:
                                             + f" ({exc.hint})")]) from None
 
 
-def _keep_folder_path(tenant_id: str, merged: dict[str, Any], old) -> None:
-    """A folder path is host state: the dashboard may not change it (finding 1 in
-    docs/SECURITY.md). Only `set_folder` (the operator's CLI) does."""
-    stored = old.path if old is not None else None
-    given = merged.get("path")
-    if given not in (None, "") and given != stored:
-        raise TenantFileError(f"folder settings of tenant {tenant_id!r}", [(
-            "folder.path", "the folder is set by the platform operator, not in the dashboard "
-            "(`ga-intel tenant set-folder`)")])
-    merged["path"] = stored
+def _keep_operator_fields(tenant_id: str, section: str, merged: dict[str, Any], old) -> None:
+    """Paths on the platform's host are the operator's (finding 1 in docs/SECURITY.md):
+    the dashboard may not change them, or probe the host with them. The folder is set
+    with `ga-intel tenant set-folder`, a CA file in the tenant file."""
+    for name in OPERATOR_FIELDS[section]:
+        stored = getattr(old, name) if old is not None else None
+        given = merged.get(name)
+        if given not in (None, "") and given != stored:
+            how = "`ga-intel tenant set-folder`" if section == "folder" else "the tenant file"
+            raise TenantFileError(f"{section} settings of tenant {tenant_id!r}", [(
+                f"{section}.{name}", f"this path is set by the platform operator ({how}), not in the dashboard")])
+        merged[name] = stored
 
 
 def set_folder(tenant_id: str, path: str | None, create: bool = False) -> str:

@@ -29,9 +29,15 @@ from ga_intel_tests.servers.fixtures import smtp_sink, smtp_sink_session, sshd  
 
 
 @pytest.fixture
-def attacker(tmp_path):
-    """The attacker's SMTP server: accepts any login and keeps every password offered."""
+def attacker(tmp_path, smtp_sink):
+    """The attacker's SMTP server: keeps every password offered. It presents the tenant
+    server's certificate, so TLS is no obstacle (the worst case: a stolen or shared CA)."""
+    import shutil
+
     offered: list[bytes] = []
+    (tmp_path / "attacker").mkdir()
+    for name in ("cert.pem", "key.pem"):
+        shutil.copy(smtp_sink.folder / name, tmp_path / "attacker" / name)
     sink = SmtpSink(tmp_path / "attacker", user="reports", password="anything")
 
     def record(server, session, envelope, mechanism, auth_data):
@@ -79,13 +85,17 @@ def reached(sock) -> bool:
 def test_a_new_endpoint_needs_the_secret_again(tenant, attacker):
     shown = store.redacted(store.get("acme"))["smtp"]
     before = store.get("acme").smtp
-    # Port and CA of the attacker's server, the password left blank (or masked).
+    # The attacker's port, the password left blank (or masked).
     for blank in (None, "", store.MASK):
         with pytest.raises(TenantFileError) as err:
-            store.update_section("acme", "smtp", {**shown, "port": attacker.port, "tls_ca_file": str(attacker.cert_file),
-                                                  "password": blank})
+            store.update_section("acme", "smtp", {**shown, "port": attacker.port, "password": blank})
         problems = dict(err.value.problems)
-        assert "port, tls_ca_file changed: enter the password again" in problems["smtp.password"]
+        assert "port changed: enter the password again" in problems["smtp.password"]
+    # Which CA to trust is a host path: the operator's, never the dashboard's.
+    with pytest.raises(TenantFileError) as err:
+        store.update_section("acme", "smtp", {**shown, "tls_ca_file": "/etc/ssl/certs/ca-certificates.crt",
+                                              "password": "typed"})
+    assert "set by the platform operator" in dict(err.value.problems)["smtp.tls_ca_file"]
     assert store.get("acme").smtp == before
     # "Test connection" tries what is stored: the tenant's own server, never the attacker's.
     assert check_section("smtp", store.get("acme")).ok
@@ -97,8 +107,7 @@ def test_a_new_endpoint_needs_the_secret_again(tenant, attacker):
         assert "smtp.password" in dict(err.value.problems)
     assert store.get("acme").smtp == before and attacker.offered == []
     # Typing the secret again is the way: then the admin sends only what they know.
-    store.update_section("acme", "smtp", {**shown, "port": attacker.port, "tls_ca_file": str(attacker.cert_file),
-                                          "password": "what-the-admin-typed"})
+    store.update_section("acme", "smtp", {**shown, "port": attacker.port, "password": "what-the-admin-typed"})
     check_section("smtp", store.get("acme"))
     assert set(attacker.offered) == {b"what-the-admin-typed"}  # (smtplib tries two AUTH methods)
     assert tenant.password.encode() not in attacker.offered

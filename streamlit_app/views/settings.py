@@ -41,8 +41,8 @@ OPTIONAL = ("postgres",)  # sections an admin may add here
 MULTILINE_SECRETS = {"private_key"}
 MULTILINE_FIELDS = {"intro", "branch_template", "summary_template"}  # email templates
 STORED_PLACEHOLDER = "stored — leave blank to keep"
-# Host paths only the operator sets (`ga-intel tenant set-folder`): shown, never editable.
-OPERATOR_FIELDS = {("folder", "path")}
+# Host paths only the operator sets (store.OPERATOR_FIELDS): shown, never editable.
+OPERATOR_FIELDS = {(section, name) for section, names in store.OPERATOR_FIELDS.items() for name in names}
 
 # Per "<tenant>:<form>": the outcome of the last save, and how often it succeeded.
 _OUTCOMES = st.session_state.setdefault("settings_outcomes", {})
@@ -199,12 +199,17 @@ def section_form(section: str, model) -> None:
 def _operator_field(section: str, name: str, current) -> None:
     from ga_intel.tenancy import folders
 
-    try:
-        shown = str(folders.resolve(ctx.tenant_id, current))
-    except folders.FolderOutsideRoot:
-        shown = f"{current} (outside this tenant's drop folder: the operator must fix it)"
+    if section == "folder":
+        try:
+            shown = str(folders.resolve(ctx.tenant_id, current))
+        except folders.FolderOutsideRoot:
+            shown = f"{current} (outside this tenant's drop folder: the operator must fix it)"
+        how = "`ga-intel tenant set-folder`"
+    else:
+        shown = "" if current is None else str(current)
+        how = "the tenant file"
     st.text_input(name.replace("_", " "), value=shown, disabled=True, key=_key(section, name),
-                  help="Set by the platform operator (`ga-intel tenant set-folder`); ask them to change it.")
+                  placeholder="not set", help=f"Set by the platform operator ({how}); ask them to change it.")
 
 
 def _mapping(text: str):
