@@ -26,7 +26,7 @@ def _tenant(tenant_id: str, sink, folder: Path, branches: int) -> None:
 
     store.add(tenant_file.validate({
         "id": tenant_id, "name": "Bench Supply", "timezone": "UTC",
-        "bigquery": {"project_id": "bench", "dataset_id": "bench", "api_endpoint": "http://127.0.0.1:9"},
+        "bigquery": {"project_id": "bench-project", "dataset_id": "bench", "api_endpoint": "http://127.0.0.1:9"},
         "folder": {"path": str(folder)},
         "smtp": {"server": "127.0.0.1", "port": sink.port, "user_name": sink.user, "password": sink.password,
                  "tls_ca_file": str(sink.cert_file), "from_name": "Bench", "from_address": "reports@bench.example"},

@@ -157,7 +157,7 @@ def end_to_end(events: int, echo: Callable[[str], None]) -> list[Measurement]:
         config = validate({
             "id": TENANT, "name": "Bench", "timezone": "America/Chicago",
             "bigquery": {"project_id": "bench-project", "dataset_id": "ga", "api_endpoint": emulator.endpoint},
-            "folder": {"path": str(folder)},
+            "folder": {},  # the tenant's drop folder under GA_INTEL_FOLDER_ROOT
             "smtp": {"server": "127.0.0.1", "from_name": "b", "from_address": "b@bench.example"},
         }, "bench")
         client = bq_client(config.bigquery)
@@ -191,8 +191,10 @@ def _insights(config, folder: Path, day: dt.date) -> tuple[float, str]:
     from ga_intel.masterdata import load as md_load
     from ga_intel.demo.master_data import write_files
 
-    write_files(folder)
-    md_load.load(config, md_load.fetch(lambda: folder_source.open_session(config.folder), config), force=True)
+    from ga_intel.tenancy import folders
+
+    write_files(folders.tenant_root(config.id))
+    md_load.load(config, md_load.fetch(lambda: folder_source.open_session(config.folder, config.id), config), force=True)
 
     def compute():
         with tenant_scope(config.id) as conn:

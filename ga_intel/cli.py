@@ -140,6 +140,21 @@ def tenant_update(file: Path) -> None:
     click.echo(f"updated tenant {config.id!r}")
 
 
+@tenant.command("set-folder")
+@click.argument("tenant_id")
+@click.argument("path", required=False)
+@click.option("--create", is_flag=True, help="create the folder if it does not exist")
+@needs_database
+def tenant_set_folder(tenant_id: str, path: str | None, create: bool) -> None:
+    """Make a folder the tenant's master-data source. PATH lies inside the tenant's drop
+    folder $GA_INTEL_FOLDER_ROOT/TENANT_ID (relative to it, or absolute); omitted, the
+    drop folder itself. Only the operator sets this: the dashboard shows it read-only."""
+    from ga_intel.tenancy import store
+
+    real = store.set_folder(tenant_id, path, create=create)
+    click.echo(f"tenant {tenant_id!r} reads its master-data files from {real}")
+
+
 @tenant.command("list")
 @needs_database
 def tenant_list() -> None:

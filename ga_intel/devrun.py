@@ -31,6 +31,11 @@ def log_dir() -> Path:
     return path
 
 
+# `make dev` runs every stand-in service on loopback, which tenant connections may not
+# reach in production (connectors/targets.py): the dev launcher allows it explicitly.
+DEV_NETWORKS = "127.0.0.0/8,::1/128"
+
+
 def child_env() -> dict[str, str]:
     """The environment every child process shares."""
     env = dict(os.environ)
@@ -167,6 +172,8 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int
 
     from ga_intel import demo
 
+    # Before anything connects: the in-process seeding and every child inherit it.
+    os.environ.setdefault("GA_INTEL_ALLOWED_NETWORKS", DEV_NETWORKS)
     for name, port in (("Dagster UI", dagster_port), ("Streamlit", streamlit_port),
                        ("BigQuery emulator", demo.BIGQUERY_PORT), ("SMTP sink", demo.SMTP_PORT)):
         if not ports.is_free(port):

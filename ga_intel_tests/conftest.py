@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +23,9 @@ pytest_plugins = ["ga_intel_tests.servers.fixtures", "ga_intel_tests.helpers.fix
 os.environ.setdefault("GA_INTEL_PARTITION_START", "2020-11-01")
 # Step retries of transient errors wait 30 s, 60 s, 120 s in production; seconds here.
 os.environ.setdefault("GA_INTEL_RETRY_DELAY_SECONDS", "0.2")
+
+
+LOCAL_NETWORKS = "127.0.0.0/8,::1/128"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,11 +41,17 @@ def ga_intel_home():
     # server runs as its own user, which must reach its data folder.
     home = Path(tempfile.mkdtemp(prefix="ga-intel-test-home-"))
     saved = {k: os.environ.get(k) for k in ("GA_INTEL_HOME", "GA_INTEL_SECRET_KEY", "GA_INTEL_DATABASE_URL",
-                                             "GA_INTEL_DAGSTER_DATABASE_URL", "GA_INTEL_DEV_LOGIN")}
+                                             "GA_INTEL_DAGSTER_DATABASE_URL", "GA_INTEL_DEV_LOGIN",
+                                             "GA_INTEL_ALLOWED_NETWORKS", "GA_INTEL_FOLDER_ROOT")}
     os.environ["GA_INTEL_HOME"] = str(home)
     os.environ["GA_INTEL_SECRET_KEY"] = Fernet.generate_key().decode()
     for k in ("GA_INTEL_DATABASE_URL", "GA_INTEL_DAGSTER_DATABASE_URL", "GA_INTEL_DEV_LOGIN"):
         os.environ.pop(k, None)
+    # Every test server (SMTP sink, sshd, BigQuery emulator, PostgreSQL) is on loopback,
+    # which tenant connections may not reach in production: allow it here, explicitly.
+    os.environ["GA_INTEL_ALLOWED_NETWORKS"] = LOCAL_NETWORKS
+    # Named, not derived from the home: a command run with another home sees the same drops.
+    os.environ["GA_INTEL_FOLDER_ROOT"] = str(home / "drop")
     yield home
     for k, v in saved.items():
         if v is None:
@@ -117,7 +127,20 @@ SMTP_PASSWORD = "smtp-" + secrets.token_hex(8)
 SA_PRIVATE_KEY_MARKER = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" + secrets.token_hex(6)
 
 
-def tenant_data(tenant_id: str = "acme", folder: str = "/tmp", **overrides) -> dict:
+def drop_folder(tenant_id: str) -> Path:
+    """The tenant's drop folder under GA_INTEL_FOLDER_ROOT (the session home's `drop/`),
+    created empty: the only place a folder source may read (tenancy/folders.py)."""
+    import shutil
+
+    from ga_intel.tenancy import folders
+
+    path = folders.tenant_root(tenant_id)
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def tenant_data(tenant_id: str = "acme", folder: str | None = None, **overrides) -> dict:
     """A valid tenant, as a parsed tenant file would give it."""
     import json
 
@@ -135,7 +158,7 @@ def tenant_data(tenant_id: str = "acme", folder: str = "/tmp", **overrides) -> d
                 "token_uri": "https://oauth2.googleapis.com/token",
             }),
         },
-        "folder": {"path": folder},
+        "folder": {"path": folder},  # None: the tenant's drop folder
         "smtp": {
             "server": "127.0.0.1", "port": 2525, "user_name": "reports", "password": SMTP_PASSWORD,
             "from_name": "Reports", "from_address": f"reports@{tenant_id}.example",

@@ -13,13 +13,14 @@ from ga_intel.masterdata.assets import master_data
 from ga_intel.orchestration.alerts import failure_type, tenant_failure_alerts
 from ga_intel.orchestration.resources import build_resources
 from ga_intel.tenancy import store, tenant_file
+from ga_intel_tests.conftest import drop_folder
 from ga_intel_tests.helpers.email import shop_data
 
 
 @pytest.fixture
 def broken_shop(db, secret_key, smtp_sink, tmp_path):
     data = shop_data(smtp_sink)
-    data["folder"] = {"path": str(tmp_path)}  # no master-data files: every run fails
+    drop_folder("shop")  # empty: no master-data files, every run fails
     store.add(tenant_file.validate(data, "test"))
     return smtp_sink
 

@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from ga_intel.cli import main
-from ga_intel_tests.conftest import SA_PRIVATE_KEY_MARKER, SMTP_PASSWORD, tenant_data
+from ga_intel_tests.conftest import SA_PRIVATE_KEY_MARKER, SMTP_PASSWORD, drop_folder, tenant_data
 
 SECRETS = (SMTP_PASSWORD, SA_PRIVATE_KEY_MARKER)
 
@@ -33,7 +33,7 @@ def run(db, secret_key):
 @pytest.fixture
 def tenant_yaml(tmp_path, monkeypatch):
     monkeypatch.setenv("ACME_SMTP_PASSWORD", SMTP_PASSWORD)
-    data = tenant_data(folder=str(tmp_path))
+    data = tenant_data(folder=str(drop_folder("acme")))
     data["smtp"]["password"] = "${ACME_SMTP_PASSWORD}"
     path = tmp_path / "tenant.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -69,7 +69,7 @@ def test_tenant_lifecycle(run, tenant_yaml, tmp_path):
 
 
 def test_invalid_file_reports_every_problem(run, tmp_path):
-    data = tenant_data(folder=str(tmp_path))
+    data = tenant_data(folder=str(drop_folder("acme")))
     data["smtp"]["port"] = "x"
     data["bigquery"]["service_account"] = "{broken"
     data["extra"] = 1

@@ -24,6 +24,7 @@ from ga_intel.tenancy.tenant_file import (
     SmtpSettings,
     validate,
 )
+from ga_intel_tests.conftest import drop_folder
 
 
 def keygen(tmp_path, name: str, *args: str, passphrase: str = "") -> tuple[str, str]:
@@ -164,17 +165,18 @@ def test_sftp_port_that_is_not_ssh(drop, silent_server):
         assert time.monotonic() - started < 5
 
 
-def test_folder_source(tmp_path):
-    (tmp_path / "UserReport.xlsx").write_bytes(b"u")
-    result = folder.check(FolderSettings(path=str(tmp_path)))
+def test_folder_source():
+    drop = drop_folder("acme")
+    (drop / "UserReport.xlsx").write_bytes(b"u")
+    result = folder.check(FolderSettings(), "acme")
     assert not result.ok and "Locations_List.xlsx missing" in result.detail
-    (tmp_path / "Locations_List.xlsx").write_bytes(b"l")
-    assert folder.check(FolderSettings(path=str(tmp_path))).ok
-    with folder.open_session(FolderSettings(path=str(tmp_path))) as session:
+    (drop / "Locations_List.xlsx").write_bytes(b"l")
+    assert folder.check(FolderSettings(), "acme").ok
+    with folder.open_session(FolderSettings(path=str(drop)), "acme") as session:
         assert session.read("UserReport.xlsx") == b"u" and session.stat("Locations_List.xlsx").size == 1
         with pytest.raises(ServiceError, match="refusing"):
             session.read("../secret")
-    result = folder.check(FolderSettings(path=str(tmp_path / "absent")))
+    result = folder.check(FolderSettings(path="absent"), "acme")
     assert not result.ok and "does not exist" in result.detail
 
 
@@ -289,7 +291,7 @@ def test_bigquery_check_against_the_emulator(bigquery_emulator):
 def test_bigquery_unreachable_endpoint_fails_clearly():
     endpoint = f"http://127.0.0.1:{ports.free_port()}"
     started = time.monotonic()
-    result = bigquery.check(BigQuerySettings(project_id="p", dataset_id="d", api_endpoint=endpoint))
+    result = bigquery.check(BigQuerySettings(project_id="test-project", dataset_id="d", api_endpoint=endpoint))
     assert not result.ok and f"cannot reach {endpoint}" in result.detail
     assert time.monotonic() - started < bigquery.TIMEOUT_SECONDS
 
@@ -297,7 +299,7 @@ def test_bigquery_unreachable_endpoint_fails_clearly():
 def test_bigquery_unusable_key_is_not_echoed():
     key = {"type": "service_account", "client_email": "x@p.iam.gserviceaccount.com", "token_uri": "https://t",
            "private_key": "-----BEGIN PRIVATE KEY-----\nnot-a-real-key-material\n-----END PRIVATE KEY-----\n"}
-    settings = BigQuerySettings(project_id="p", dataset_id="d", service_account=json.dumps(key))
+    settings = BigQuerySettings(project_id="test-project", dataset_id="d", service_account=json.dumps(key))
     result = bigquery.check(settings)
     assert not result.ok and "not-a-real-key-material" not in result.detail
 
@@ -343,7 +345,7 @@ def test_check_all_never_shows_a_secret(drop, smtp_sink, tmp_path):
            "private_key": "-----BEGIN PRIVATE KEY-----\nSECRETKEYMATERIAL0123456789\n-----END PRIVATE KEY-----\n"}
     data = tenant(
         sftp=drop.settings(password="sftp-secret-654"),
-        bigquery={"project_id": "p", "dataset_id": "d", "service_account": json.dumps(key)},
+        bigquery={"project_id": "test-project", "dataset_id": "d", "service_account": json.dumps(key)},
         postgres={"host": "127.0.0.1", "port": ports.free_port(), "database": "d", "username": "u",
                   "password": "pg-secret-987"},
         smtp=dict(server="127.0.0.1", port=smtp_sink.port, user_name=smtp_sink.user, password="smtp-secret-321",

@@ -160,7 +160,9 @@ def test_wrong_credentials_fail_clearly_without_the_password(shop, smtp_sink):
 def test_server_down_retries_with_backoff_then_fails(shop, smtp_sink):
     from ga_intel import ports
 
-    store.update_section("shop", "smtp", {**store.redacted(store.get("shop"))["smtp"], "port": ports.free_port()})
+    # A new port needs the password again (it would otherwise go to whoever listens there).
+    store.update_section("shop", "smtp", {**store.redacted(store.get("shop"))["smtp"], "port": ports.free_port(),
+                                          "password": smtp_sink.password})
     store.update_section("shop", "email", {**store.redacted(store.get("shop"))["email"],
                                            "retry_attempts": 3, "retry_backoff_seconds": 0.5})
     sleeps = []

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from ga_intel import health, ports, settings
 from ga_intel.cli import main
 from ga_intel.tenancy import store, tenant_file
-from ga_intel_tests.conftest import tenant_data
+from ga_intel_tests.conftest import drop_folder, tenant_data
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -118,7 +118,8 @@ def test_schema_behind_is_unhealthy(db, dagster_home):
 
 def test_tenant_connectors(db, secret_key, dagster_home, tmp_path):
     beat(dagster_home)
-    store.add(tenant_file.validate(tenant_data("acme", folder=str(tmp_path)), "test"))
+    drop_folder("acme")
+    store.add(tenant_file.validate(tenant_data("acme"), "test"))
     code, report = invoke("--tenants", "--skip", "dagster-webserver", "--skip", "streamlit")
     assert code == 1
     components = by_name(report)

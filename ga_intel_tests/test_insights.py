@@ -17,7 +17,7 @@ from ga_intel.insights import tasks as task_rules
 from ga_intel.insights.assets import insights_day
 from ga_intel.orchestration.resources import build_resources
 from ga_intel.tenancy import store, tenant_file
-from ga_intel_tests.conftest import tenant_data
+from ga_intel_tests.conftest import drop_folder, tenant_data
 from ga_intel_tests.helpers.shop import D1, Shop
 
 
@@ -205,8 +205,8 @@ def test_synthetic_day_end_to_end_through_ingestion(db, secret_key, bigquery_emu
     from ga_intel.demo.master_data import write_files
 
     day = dt.date(2024, 3, 4)
-    write_files(tmp_path)
-    data = tenant_data("e2e", folder=str(tmp_path), bigquery={
+    write_files(drop_folder("e2e"))
+    data = tenant_data("e2e", bigquery={
         "project_id": "test-project", "dataset_id": "e2e", "api_endpoint": bigquery_emulator.endpoint})
     config = tenant_file.validate(data, "test")
     store.add(config)

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from ga_intel import logs, settings
 from ga_intel.tenancy import store, tenant_file
-from ga_intel_tests.conftest import SA_PRIVATE_KEY_MARKER, SMTP_PASSWORD, tenant_data
+from ga_intel_tests.conftest import SA_PRIVATE_KEY_MARKER, SMTP_PASSWORD, drop_folder, tenant_data
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -83,8 +83,7 @@ def test_dagster_run_logs_carry_tenant_and_partition(db, secret_key, tmp_path, p
     from ga_intel.orchestration.resources import build_resources
     from ga_intel_tests.helpers.masterdata import LOC_HEADER, LOCS, USER_HEADER, USERS, xlsx
 
-    drop = tmp_path / "drop"
-    drop.mkdir()
+    drop = drop_folder("logs-t")
     (drop / "UserReport.xlsx").write_bytes(xlsx(USER_HEADER, USERS))
     (drop / "Locations_List.xlsx").write_bytes(xlsx(LOC_HEADER, LOCS))
     store.add(tenant_file.validate(tenant_data("logs-t", folder=str(drop)), "test"))

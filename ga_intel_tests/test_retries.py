@@ -56,7 +56,7 @@ def test_unreachable_bigquery_is_retried_and_recorded(db, secret_key, monkeypatc
     monkeypatch.setattr("ga_intel.ga4.ingest.BQ_TIMEOUT_SECONDS", 1)
     endpoint = f"http://127.0.0.1:{ports.free_port()}"
     store.add(tenant_file.validate(tenant_data("flaky", bigquery={
-        "project_id": "p", "dataset_id": "d", "api_endpoint": endpoint}), "test"))
+        "project_id": "test-project", "dataset_id": "d", "api_endpoint": endpoint}), "test"))
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("tenant", ["flaky"])
         result = dg.materialize([ga4_day], instance=instance, resources=build_resources(), raise_on_error=False,

@@ -116,7 +116,15 @@ def test_update_section_keeps_masked_secret_and_validates(db, secret_key):
     add()
     shown = store.redacted(store.get("acme"))
     assert shown["smtp"]["password"] == store.MASK
-    smtp = dict(shown["smtp"], port=465, use_ssl=True)
+    store.update_section("acme", "smtp", dict(shown["smtp"], from_name="Acme Desk"))
+    stored = store.get("acme").smtp
+    assert stored.from_name == "Acme Desk" and stored.password.get_secret_value() == SMTP_PASSWORD
+    # A new endpoint needs the secret typed again (security finding 4).
+    smtp = dict(shown["smtp"], from_name="Acme Desk", port=465, use_ssl=True)
+    with pytest.raises(TenantFileError) as err:
+        store.update_section("acme", "smtp", smtp)
+    assert "port, use_tls, use_ssl changed" in dict(err.value.problems)["smtp.password"]
+    smtp["password"] = SMTP_PASSWORD
     store.update_section("acme", "smtp", smtp)
     stored = store.get("acme").smtp
     assert stored.port == 465 and stored.password.get_secret_value() == SMTP_PASSWORD

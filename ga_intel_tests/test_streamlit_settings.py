@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from ga_intel import ports
 from ga_intel.tenancy import store, tenant_file
-from ga_intel_tests.conftest import SA_PRIVATE_KEY_MARKER, SMTP_PASSWORD, tenant_data
+from ga_intel_tests.conftest import SA_PRIVATE_KEY_MARKER, SMTP_PASSWORD, drop_folder, tenant_data
 from ga_intel_tests.helpers.pages import rendered, submit, texts
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app" / "app.py")
@@ -25,8 +25,7 @@ def smtp_port():
 
 @pytest.fixture
 def tenants(db, secret_key, tmp_path, monkeypatch, smtp_port):
-    folder = tmp_path / "master-data"
-    folder.mkdir()
+    folder = drop_folder("acme")
     (folder / "UserReport.xlsx").write_bytes(b"u")
     (folder / "Locations_List.xlsx").write_bytes(b"l")
     acme = tenant_data("acme", folder=str(folder), members=[
@@ -37,7 +36,7 @@ def tenants(db, secret_key, tmp_path, monkeypatch, smtp_port):
     # An emulator endpoint: no check in these tests may reach Google.
     acme["bigquery"]["api_endpoint"] = "http://127.0.0.1:9"
     acme["smtp"]["port"] = smtp_port
-    beta = tenant_data("beta", folder=str(folder), members=[
+    beta = tenant_data("beta", members=[
         {"email": "other@beta.example", "role": "admin"},
         {"email": "multi@both.example", "role": "rep"},
     ])

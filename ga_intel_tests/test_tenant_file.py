@@ -9,7 +9,7 @@ import yaml
 
 from ga_intel.errors import TenantFileError
 from ga_intel.tenancy import tenant_file
-from ga_intel_tests.conftest import SMTP_PASSWORD, tenant_data
+from ga_intel_tests.conftest import SMTP_PASSWORD, drop_folder, tenant_data
 
 
 def problems_of(exc: TenantFileError) -> dict[str, str]:
@@ -23,7 +23,7 @@ def write(tmp_path, data) -> str:
 
 
 def test_valid_file_loads_with_defaults(tmp_path):
-    config = tenant_file.load_file(write(tmp_path, tenant_data(folder=str(tmp_path))))
+    config = tenant_file.load_file(write(tmp_path, tenant_data(folder=str(drop_folder("acme")))))
     assert config.id == "acme"
     assert config.smtp.use_tls is True and config.smtp.port == 2525
     assert config.ga4.customer_key == "webuserid" and config.ga4.company_key == "webcustomerid"
@@ -32,7 +32,7 @@ def test_valid_file_loads_with_defaults(tmp_path):
 
 
 def test_wrong_types_and_unknown_keys_all_reported(tmp_path):
-    data = tenant_data(folder=str(tmp_path), timezone="Mars/Olympus")
+    data = tenant_data(folder=str(drop_folder("acme")), timezone="Mars/Olympus")
     data["smtp"]["port"] = "not-a-port"
     data["smtp"]["use_tls"] = "sometimes"
     data["smtp"]["from_address"] = "nobody"
@@ -49,7 +49,7 @@ def test_wrong_types_and_unknown_keys_all_reported(tmp_path):
 
 def test_missing_env_var_is_named(tmp_path, monkeypatch):
     monkeypatch.delenv("ACME_SMTP_PASSWORD", raising=False)
-    data = tenant_data(folder=str(tmp_path))
+    data = tenant_data(folder=str(drop_folder("acme")))
     data["smtp"]["password"] = "${ACME_SMTP_PASSWORD}"
     with pytest.raises(TenantFileError) as err:
         tenant_file.load_file(write(tmp_path, data))
@@ -58,7 +58,7 @@ def test_missing_env_var_is_named(tmp_path, monkeypatch):
 
 def test_env_var_is_resolved(tmp_path, monkeypatch):
     monkeypatch.setenv("ACME_SMTP_PASSWORD", "from-the-env")
-    data = tenant_data(folder=str(tmp_path))
+    data = tenant_data(folder=str(drop_folder("acme")))
     data["smtp"]["password"] = "${ACME_SMTP_PASSWORD}"
     config = tenant_file.load_file(write(tmp_path, data))
     assert config.smtp.password.get_secret_value() == "from-the-env"
@@ -73,7 +73,7 @@ def test_env_var_is_resolved(tmp_path, monkeypatch):
     ],
 )
 def test_bad_service_account(tmp_path, service_account, message):
-    data = tenant_data(folder=str(tmp_path))
+    data = tenant_data(folder=str(drop_folder("acme")))
     data["bigquery"]["service_account"] = service_account
     with pytest.raises(TenantFileError) as err:
         tenant_file.load_file(write(tmp_path, data))
@@ -83,7 +83,7 @@ def test_bad_service_account(tmp_path, service_account, message):
 
 
 def test_service_account_file_is_read_relative_to_the_tenant_file(tmp_path):
-    data = tenant_data(folder=str(tmp_path))
+    data = tenant_data(folder=str(drop_folder("acme")))
     (tmp_path / "sa.json").write_text(data["bigquery"].pop("service_account"))
     data["bigquery"]["service_account_file"] = "sa.json"
     config = tenant_file.load_file(write(tmp_path, data))
@@ -118,3 +118,42 @@ def test_yaml_syntax_error_names_the_line(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(TenantFileError, match="file not found"):
         tenant_file.load_file(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("name, value", [
+    ("GA_INTEL_SECRET_KEY", None),                      # the platform's own variables, by name
+    ("GA_INTEL_DATABASE_URL", "postgresql://ga:pw@db/ga_intel"),
+    ("DAGSTER_HOME", "/srv/dagster"),
+    ("PGPASSWORD", "pg-secret"),
+    ("REPORTING_DATABASE_URL", "postgresql://r@db/r"),
+    ("SOME_DSN", "postgresql://owner:hunter2@db:5432/x"),  # any variable holding a URL with credentials
+    ("COPIED_KEY", None),                                # any variable holding the platform's key
+])
+def test_a_tenant_file_cannot_read_the_platforms_variables(tmp_path, monkeypatch, name, value):
+    import os
+
+    value = value or os.environ["GA_INTEL_SECRET_KEY"]
+    monkeypatch.setenv(name, value)
+    data = tenant_data(folder=str(drop_folder("acme")))
+    data["name"] = "${" + name + "}"  # a field every member of the tenant sees
+    with pytest.raises(TenantFileError) as err:
+        tenant_file.load_file(write(tmp_path, data))
+    problems = problems_of(err.value)
+    assert f"${{{name}}}" in problems["name"] and "may not read it" in problems["name"]
+    assert value not in str(err.value)
+
+
+@pytest.mark.parametrize("project_id, ok", [
+    ("acme-analytics", True), ("example.com:acme-ga", True), ("a23456", True),
+    ("p", False), ("Acme-GA", False), ("acme-ga-", False), ("1acme-ga", False), ("acme ga", False),
+    ("acme-ga/../../other", False), ("x" * 31, False),
+])
+def test_bigquery_project_id_follows_gcps_pattern(project_id, ok):
+    data = tenant_data()
+    data["bigquery"]["project_id"] = project_id
+    if ok:
+        assert tenant_file.validate(data, "t.yaml").bigquery.project_id == project_id
+    else:
+        with pytest.raises(TenantFileError) as err:
+            tenant_file.validate(data, "t.yaml")
+        assert "not a GCP project id" in problems_of(err.value)["bigquery.project_id"]

@@ -85,7 +85,7 @@ def check_all(config) -> list[CheckResult]:
     if config.sftp is not None:
         results.append(guarded("sftp", sftp.check, config.sftp))
     if config.folder is not None:
-        results.append(guarded("folder", folder.check, config.folder))
+        results.append(guarded("folder", lambda s: folder.check(s, config.id), config.folder))
     results.append(guarded("smtp", smtp.check, config.smtp))
     return results
 
@@ -95,4 +95,6 @@ def check_section(section: str, config) -> CheckResult:
     import importlib
 
     module = importlib.import_module(f"ga_intel.connectors.{section}")
+    if section == "folder":  # confined to the tenant's own drop folder
+        return guarded(section, lambda s: module.check(s, config.id), config.folder)
     return guarded(section, module.check, getattr(config, section))

@@ -16,9 +16,24 @@ TIMEOUT_SECONDS = 15  # per request: a hung endpoint fails within this
 CHECK_RETRY_SECONDS = 5
 
 
+def check_endpoint(settings: BigQuerySettings) -> None:
+    """A tenant's api_endpoint must be a public address (connectors/targets.py). The
+    Google client resolves the name itself, so this check cannot pin the address."""
+    if not settings.api_endpoint:
+        return
+    from urllib.parse import urlsplit
+
+    from ga_intel.connectors import targets
+
+    url = urlsplit(settings.api_endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    targets.check_host("bigquery", url.hostname or "", port, field="api_endpoint")
+
+
 def client(settings: BigQuerySettings):
     from google.cloud import bigquery
 
+    check_endpoint(settings)
     options = {"api_endpoint": settings.api_endpoint} if settings.api_endpoint else None
     if settings.service_account is not None:
         from google.oauth2 import service_account

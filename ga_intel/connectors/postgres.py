@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ga_intel.connectors import CheckResult
+from ga_intel.connectors import CheckResult, targets
+from ga_intel.errors import ServiceError
 from ga_intel.tenancy.tenant_file import PostgresSettings
 
 
@@ -16,8 +17,13 @@ def check(settings: PostgresSettings) -> CheckResult:
 
     where = f"{settings.host}:{settings.port}/{settings.database}"
     try:
+        target = targets.check_host("postgres", settings.host, settings.port)
+    except ServiceError as exc:
+        return CheckResult("postgres", False, str(exc))
+    try:
+        # hostaddr: libpq connects to the checked address and uses host only for TLS and messages.
         conn = psycopg2.connect(
-            host=settings.host, port=settings.port, dbname=settings.database, user=settings.username,
+            host=settings.host, hostaddr=target.address, port=settings.port, dbname=settings.database, user=settings.username,
             password=settings.password.get_secret_value() if settings.password else None,
             sslmode=settings.sslmode, connect_timeout=10,
         )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import paramiko
 
-from ga_intel.connectors import CheckResult, master_files_result
+from ga_intel.connectors import CheckResult, master_files_result, targets
 from ga_intel.errors import ServiceError
 from ga_intel.tenancy.tenant_file import SftpSettings
 
@@ -107,6 +107,7 @@ class SftpSession:
 @contextmanager
 def open_session(settings: SftpSettings) -> Iterator[SftpSession]:
     where = f"{settings.username}@{settings.host}:{settings.port}"
+    target = targets.check_host("sftp", settings.host, settings.port)
     client = paramiko.SSHClient()
     key_type, key_b64 = settings.host_key.split()[:2]
     # Knowing a key for the host also makes paramiko negotiate that key type.
@@ -124,6 +125,8 @@ def open_session(settings: SftpSettings) -> Iterator[SftpSession]:
     if settings.password is not None:
         kwargs["password"] = settings.password.get_secret_value()
     try:
+        # The checked address, never a second lookup of the name; the name still picks the host key.
+        kwargs["sock"] = targets.connect(target, settings.timeout_seconds)
         client.connect(**kwargs)
     except paramiko.BadHostKeyException as exc:
         client.close()
@@ -137,7 +140,7 @@ def open_session(settings: SftpSettings) -> Iterator[SftpSession]:
         client.close()
         msg = str(exc)
         if "not found in known_hosts" in msg or "Server" in msg and "not found" in msg:
-            offered = _offered_key(settings)
+            offered = _offered_key(settings, target)
             raise ServiceError(
                 "sftp", f"{where} presented a host key that is not the configured one{offered}",
                 hint="confirm the key with the server's owner and set sftp.host_key to it",
@@ -185,10 +188,10 @@ def _fingerprint(key: paramiko.PKey) -> str:
     return base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
 
 
-def _offered_key(settings: SftpSettings) -> str:
+def _offered_key(settings: SftpSettings, target: targets.Target) -> str:
     """The key the server offers (for the error message), fetched without authenticating."""
     try:
-        with socket.create_connection((settings.host, settings.port), timeout=settings.timeout_seconds) as sock:
+        with targets.connect(target, settings.timeout_seconds) as sock:
             transport = paramiko.Transport(sock)
             try:
                 key_type = settings.host_key.split()[0]

@@ -8,7 +8,7 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ga_intel.connectors import CheckResult
+from ga_intel.connectors import CheckResult, targets
 from ga_intel.errors import ServiceError
 from ga_intel.tenancy.tenant_file import SmtpSettings
 
@@ -33,14 +33,34 @@ def _handshake(conn: smtplib.SMTP, settings: SmtpSettings, context: ssl.SSLConte
         conn.login(settings.user_name, settings.password.get_secret_value() if settings.password else "")
 
 
+class _Pinned:
+    """Connects to the address `targets` checked, while TLS still verifies the name."""
+
+    def __init__(self, target: targets.Target, **kwargs):
+        self._address = target.address
+        super().__init__(target.host, target.port, **kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        return super()._get_socket(self._address, port, timeout)
+
+
+class _PinnedSMTP(_Pinned, smtplib.SMTP):
+    pass
+
+
+class _PinnedSMTP_SSL(_Pinned, smtplib.SMTP_SSL):
+    pass
+
+
 def _open(settings: SmtpSettings) -> smtplib.SMTP:
+    target = targets.check_host("smtp", settings.server, settings.port, field="server")
     context = _tls_context(settings) if (settings.use_tls or settings.use_ssl) else None
     conn: smtplib.SMTP | None = None
     try:
         if settings.use_ssl:
-            conn = smtplib.SMTP_SSL(settings.server, settings.port, timeout=settings.timeout_seconds, context=context)
+            conn = _PinnedSMTP_SSL(target, timeout=settings.timeout_seconds, context=context)
         else:
-            conn = smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout_seconds)
+            conn = _PinnedSMTP(target, timeout=settings.timeout_seconds)
         _handshake(conn, settings, context)
         return conn
     except BaseException:

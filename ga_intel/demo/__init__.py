@@ -1,7 +1,8 @@
 """The demo tenant `make dev` brings up: local stand-ins for every external service.
 
 - BigQuery: the emulator on 127.0.0.1:BIGQUERY_PORT (no credentials);
-- master data: a local folder under $GA_INTEL_HOME/demo/masterdata;
+- master data: the demo tenant's drop folder, $GA_INTEL_FOLDER_ROOT/demo
+  (default $GA_INTEL_HOME/drop/demo);
 - SMTP: the local sink on 127.0.0.1:SMTP_PORT, STARTTLS with its own certificate and AUTH
   with a password generated on first run (kept 0600 in $GA_INTEL_HOME/demo/).
 """
@@ -45,8 +46,9 @@ def smtp_dir() -> Path:
 
 
 def tenant_settings() -> dict:
-    masterdata = demo_dir() / "masterdata"
-    masterdata.mkdir(parents=True, exist_ok=True)
+    from ga_intel.tenancy import folders
+
+    folders.tenant_root(DEMO_TENANT).mkdir(parents=True, exist_ok=True)
     return {
         "id": DEMO_TENANT,
         "name": "Demo Supply Co.",
@@ -56,7 +58,7 @@ def tenant_settings() -> dict:
             "dataset_id": DEMO_DATASET,
             "api_endpoint": f"http://127.0.0.1:{BIGQUERY_PORT}",
         },
-        "folder": {"path": str(masterdata)},
+        "folder": {},  # its drop folder, like any tenant's
         "smtp": {
             "server": "127.0.0.1",
             "port": SMTP_PORT,
@@ -82,6 +84,12 @@ def ensure_demo_tenant() -> str:
     from ga_intel.tenancy import store, tenant_file
 
     if DEMO_TENANT in store.tenant_ids():
+        folder = store.get(DEMO_TENANT).folder
+        if folder is not None and folder.path is not None:
+            # Made before folders were confined (it was $GA_INTEL_HOME/demo/masterdata):
+            # move it to the drop folder, where the demo files are written again.
+            store.set_folder(DEMO_TENANT, None, create=True)
+            return f"demo tenant {DEMO_TENANT!r} present; its folder is now its drop folder"
         return f"demo tenant {DEMO_TENANT!r} present"
     store.add(tenant_file.validate(tenant_settings(), "the demo tenant"))
     return f"added demo tenant {DEMO_TENANT!r}"

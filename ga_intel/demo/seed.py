@@ -63,8 +63,6 @@ def already_loaded(client, day: dt.date) -> str | None:
 
 def seed_master_data(config, echo: Callable[[str], None]) -> None:
     """Demo xlsx files in the demo folder (once), then the master-data asset."""
-    from pathlib import Path
-
     import dagster as dg
 
     from ga_intel.masterdata.assets import master_data
@@ -74,7 +72,9 @@ def seed_master_data(config, echo: Callable[[str], None]) -> None:
     from ga_intel.orchestration.partitions import TENANT_DIMENSION
     from ga_intel.orchestration.run import failure_messages
 
-    folder = Path(config.folder.path)
+    from ga_intel.tenancy import folders
+
+    folder = folders.resolve(config.id, config.folder.path)
     if not (folder / config.folder.user_file).exists():
         write_files(folder)
     instance = dagster_instance.get()

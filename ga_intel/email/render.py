@@ -1,9 +1,11 @@
 """Reports to email messages: Jinja2 templates shipped in the package, a tenant's
 overrides on top, CSS inlined for Outlook, and a plain-text alternative.
 
-Tenant templates are untrusted input, so everything renders in Jinja's sandbox with
-StrictUndefined: a misspelt variable fails when the template is saved (`check_overrides`,
-run by the tenant-file validator), not in the morning batch.
+Tenant templates are untrusted input, so everything renders in Jinja's sandbox, bounded
+(email/sandbox.py), with StrictUndefined: a misspelt variable fails when the template is
+saved (`check_overrides`, run by the tenant-file validator), not in the morning batch.
+A tenant's subject, intro or template renders in a child process with a time and memory
+limit (email/isolated.py), at save and at send; reading settings never renders.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from ga_intel.email import isolated
 from ga_intel.email.content import SUMMARY, Figure, RepList, Report, TaskGroup, TaskLine
+from ga_intel.email.sandbox import BoundedEnvironment, LimitExceeded, render_bounded
 
 PACKAGED = {"branch": "branch_report.html", "summary": "summary_report.html"}
 OVERRIDE_FIELD = {"branch": "branch_template", "summary": "summary_template"}
@@ -77,7 +81,7 @@ def change_badge(fig: Figure) -> Markup:
 
 @cache
 def _env(text: bool = False) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+    env = BoundedEnvironment(
         loader=jinja2.PackageLoader("ga_intel.email", "templates"),
         autoescape=not text,
         undefined=jinja2.StrictUndefined,
@@ -112,7 +116,7 @@ def _variables(report: Report, settings, subject: str | None = None) -> dict:
 
 
 def _render_string(source: str, variables: dict, text: bool = False) -> str:
-    return _env(text).from_string(source).render(variables)
+    return render_bounded(_env(text).from_string(source), variables)
 
 
 def _template(report_kind: str, settings) -> jinja2.Template:
@@ -122,17 +126,28 @@ def _template(report_kind: str, settings) -> jinja2.Template:
     return _env().get_template(PACKAGED[report_kind])
 
 
+def has_overrides(settings) -> bool:
+    return any(getattr(settings, f) for f in ("subject", "intro", *OVERRIDE_FIELD.values()))
+
+
 def render(report: Report, settings) -> RenderedEmail:
     """The subject, HTML (CSS inlined) and plain text of one report. `settings` is the
-    tenant's EmailSettings."""
+    tenant's EmailSettings. With tenant overrides this runs in a limited child process."""
+    if has_overrides(settings):
+        return isolated.run(_render, report, settings)
+    return _render(report, settings)
+
+
+def _render(report: Report, settings) -> RenderedEmail:
     variables = _variables(report, settings)
     subject_source = settings.subject or DEFAULT_SUBJECT[report.kind]
     # Subjects are header text: render without HTML escaping, then flatten whitespace.
     subject = " ".join(_render_string(subject_source, variables, text=True).split())
     variables["subject"] = subject
-    html = _template(report.kind, settings).render(variables)
+    html = render_bounded(_template(report.kind, settings), variables)
     html = css_inline.inline(html)
-    text = _env(text=True).get_template("report.txt").render({**variables, "intro": _plain(variables["intro"])})
+    text = render_bounded(_env(text=True).get_template("report.txt"),
+                          {**variables, "intro": _plain(variables["intro"])})
     return RenderedEmail(subject, html, text)
 
 
@@ -177,24 +192,25 @@ def sample_report(kind: str) -> Report:
                   links={"dashboard": "https://dash.example/overview", "tasks": "https://dash.example/tasks"})
 
 
-def check_overrides(settings) -> None:
+def check_overrides(settings, render_check: bool = True) -> None:
     """Raise ValueError naming the first problem in a tenant's subject, intro or
     templates: a syntax error (with its line), an unknown variable, a sandbox violation,
-    or a whole template that lacks a required block."""
-    for field_name, source in (("subject", settings.subject), ("intro", settings.intro)):
+    a whole template that lacks a required block, or one that runs over the limits.
+
+    Parsing happens here; rendering (`render_check`) happens in a limited child process,
+    one per field, so a limit names its field."""
+    env = _env()
+    for field_name in ("subject", "intro"):
+        source = getattr(settings, field_name)
         if source:
             try:
-                _render_string(source, _variables(sample_report("branch"), settings.model_copy(update={"intro": None})),
-                               text=field_name == "subject")
+                env.parse(source)
             except jinja2.TemplateSyntaxError as exc:
                 raise ValueError(f"{field_name}: template syntax error on line {exc.lineno}: {exc.message}") from None
-            except (jinja2.UndefinedError, jinja2.exceptions.SecurityError, TypeError) as exc:
-                raise ValueError(f"{field_name}: {exc}") from None
     for kind, field_name in OVERRIDE_FIELD.items():
         source = getattr(settings, field_name)
         if not source:
             continue
-        env = _env()
         try:
             missing = REQUIRED_BLOCKS[kind] - _blocks(env, source)
         except jinja2.TemplateSyntaxError as exc:
@@ -205,7 +221,35 @@ def check_overrides(settings) -> None:
         if missing:
             raise ValueError(f"{field_name}: missing required block(s) {', '.join(sorted(missing))} "
                              f"(a {kind} report must define {', '.join(sorted(REQUIRED_BLOCKS[kind]))})")
+    if not render_check:
+        return
+    for field_name in ("subject", "intro", *OVERRIDE_FIELD.values()):
+        if getattr(settings, field_name):
+            try:
+                problem = isolated.run(_render_problem, settings, field_name)
+            except isolated.TemplateLimitError as exc:
+                raise ValueError(f"{field_name}: {exc.message} ({exc.hint})") from None
+            if problem:
+                raise ValueError(problem)
+
+
+def _render_problem(settings, field_name: str) -> str | None:
+    """In the child: render one field against the sample report; the problem, or None."""
+    if field_name in ("subject", "intro"):
+        source = getattr(settings, field_name)
         try:
-            render(sample_report(kind), settings)
-        except (jinja2.TemplateError, TypeError, ValueError) as exc:
-            raise ValueError(f"{field_name}: does not render: {exc}") from None
+            _render_string(source, _variables(sample_report("branch"), settings.model_copy(update={"intro": None})),
+                           text=field_name == "subject")
+        except jinja2.TemplateSyntaxError as exc:
+            return f"{field_name}: template syntax error on line {exc.lineno}: {exc.message}"
+        except LimitExceeded as exc:
+            return f"{field_name}: {exc}"
+        except (jinja2.UndefinedError, jinja2.exceptions.SecurityError, TypeError, ValueError, ArithmeticError) as exc:
+            return f"{field_name}: {exc}"
+        return None
+    kind = next(k for k, f in OVERRIDE_FIELD.items() if f == field_name)
+    try:
+        _render(sample_report(kind), settings)
+    except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+        return f"{field_name}: does not render: {exc}"
+    return None

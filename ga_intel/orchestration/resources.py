@@ -56,7 +56,7 @@ class MasterDataResource(dg.ConfigurableResource):
         else:
             from ga_intel.connectors import folder
 
-            with folder.open_session(config.folder) as s:
+            with folder.open_session(config.folder, tenant_id) as s:
                 yield s
 
 

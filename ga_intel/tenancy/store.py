@@ -26,6 +26,18 @@ from ga_intel.errors import GaIntelError, SecretKeyError, TenantFileError
 from ga_intel.tenancy.tenant_file import SECTIONS, Member, TenantConfig, secret_fields, validate
 
 MASK = "••••••••"
+# Who receives a section's secret: changing any of these while leaving the secret blank
+# would send the stored secret to someone new, so the secret must be typed again.
+ENDPOINT_FIELDS = {
+    "smtp": ("server", "port", "user_name", "use_tls", "use_ssl", "tls_ca_file"),
+    "sftp": ("host", "port", "username", "host_key"),
+    "postgres": ("host", "port", "username", "sslmode"),
+    "bigquery": ("project_id", "api_endpoint"),
+}
+# Host paths only the operator sets; the dashboard shows them read-only.
+OPERATOR_FIELDS = {"folder": ("path",), "smtp": ("tls_ca_file",)}
+# The field naming each section's host (checked against the operator's allowed networks).
+HOST_FIELDS = {"smtp": ("server", "port"), "sftp": ("host", "port"), "postgres": ("host", "port")}
 
 
 @dataclass(frozen=True)
@@ -176,7 +188,8 @@ def get(tenant_id: str) -> TenantConfig:
             values.update(ring.decrypt(row["secrets"], f"tenant {tenant_id!r} {row['section']} secrets"))
         data[row["section"]] = values
     data["members"] = [{"email": m["email"], "role": m["role"], "branch": m["branch_scope"]} for m in members]
-    return validate(data, f"stored settings of tenant {tenant_id!r}")
+    # Never render a template on read (security finding 8): it was checked when saved.
+    return validate(data, f"stored settings of tenant {tenant_id!r}", check_templates=False)
 
 
 def contact(tenant_id: str) -> tuple[str, str, list[str]]:
@@ -238,13 +251,88 @@ def update_section(tenant_id: str, section: str, values: dict[str, Any] | None) 
     else:
         merged = dict(values)
         old = getattr(current, section)
+        if section in OPERATOR_FIELDS:
+            _keep_operator_fields(tenant_id, section, merged, old)
+        kept = []
         for name in secret_fields(SECTIONS[section]):
             if merged.get(name) in (None, "", MASK):
                 merged[name] = getattr(old, name).get_secret_value() if old and getattr(old, name) else None
+                if merged[name] is not None:
+                    kept.append(name)
         data[section] = merged
-    new = validate(data, f"{section} settings of tenant {tenant_id!r}")
+    source = f"{section} settings of tenant {tenant_id!r}"
+    # Templates render (in a limited child) only when they are what is being saved.
+    new = validate(data, source, check_templates=section == "email")
+    if values is not None and section in ENDPOINT_FIELDS:
+        old, now = getattr(current, section), getattr(new, section)
+        changed = [f for f in ENDPOINT_FIELDS[section] if old is None or getattr(old, f) != getattr(now, f)]
+        if changed and old is not None and kept:
+            raise TenantFileError(source, [(
+                f"{section}.{name}", f"{', '.join(changed)} changed: enter the {name.replace('_', ' ')} again "
+                f"(the stored one is never sent to a new {' or '.join(changed)})") for name in kept])
+        if changed:
+            _check_target(source, section, now)
     update(new)
     return new
+
+
+def _check_target(source: str, section: str, settings) -> None:
+    """Refuse a loopback, link-local or private host before it is stored (it is checked
+    again at every connection, where the answer counts). A name that does not resolve
+    now is stored: the connection check reports it."""
+    from ga_intel.connectors import targets
+    from ga_intel.connectors.bigquery import check_endpoint
+    from ga_intel.errors import ServiceError
+
+    try:
+        if section == "bigquery":
+            field = "api_endpoint"
+            check_endpoint(settings)
+        else:
+            field, port = HOST_FIELDS[section]
+            targets.check_host(section, getattr(settings, field), getattr(settings, port), field=field)
+    except ServiceError as exc:
+        if not exc.transient:
+            raise TenantFileError(source, [(f"{section}.{field}", exc.message.removeprefix(f"{section}: ")
+                                            + f" ({exc.hint})")]) from None
+
+
+def _keep_operator_fields(tenant_id: str, section: str, merged: dict[str, Any], old) -> None:
+    """Paths on the platform's host are the operator's (finding 1 in docs/SECURITY.md):
+    the dashboard may not change them, or probe the host with them. The folder is set
+    with `ga-intel tenant set-folder`, a CA file in the tenant file."""
+    for name in OPERATOR_FIELDS[section]:
+        stored = getattr(old, name) if old is not None else None
+        given = merged.get(name)
+        if given not in (None, "") and given != stored:
+            how = "`ga-intel tenant set-folder`" if section == "folder" else "the tenant file"
+            raise TenantFileError(f"{section} settings of tenant {tenant_id!r}", [(
+                f"{section}.{name}", f"this path is set by the platform operator ({how}), not in the dashboard")])
+        merged[name] = stored
+
+
+def set_folder(tenant_id: str, path: str | None, create: bool = False) -> str:
+    """The operator's way to point a tenant at a folder inside its drop folder (stored
+    relative to it); `create` makes the folder. Returns the real folder."""
+    from ga_intel.tenancy import folders
+
+    current = get(tenant_id)
+    try:
+        if create:
+            base = folders.tenant_root(tenant_id)
+            base.mkdir(parents=True, exist_ok=True, mode=0o750)
+            folders.resolve(tenant_id, path).mkdir(parents=True, exist_ok=True, mode=0o750)
+        real = folders.resolve(tenant_id, path)
+    except folders.FolderOutsideRoot as exc:
+        raise TenantFileError(f"tenant {tenant_id!r}", [("folder.path", f"{exc.message}; {exc.hint}")]) from None
+    if not real.is_dir():
+        raise TenantFileError(f"tenant {tenant_id!r}", [("folder.path", f"folder {str(real)!r} does not exist "
+                                                         "(create it, or pass --create)")])
+    data = _unwrap(current.model_dump(mode="python"))
+    data["folder"] = {**(data.get("folder") or {}), "path": folders.relative(tenant_id, path)}
+    data.pop("sftp", None)  # one master-data source
+    update(validate(data, f"folder of tenant {tenant_id!r}", check_templates=False))
+    return str(real)
 
 
 def _unwrap(node: Any) -> Any:

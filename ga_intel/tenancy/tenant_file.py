@@ -34,6 +34,13 @@ TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,62}$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FILE_NAME = re.compile(r"^[^/\\]+$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# The platform's own variables: a tenant file must not copy them into a field a tenant
+# admin can read (the name, a template, ...). Tenant secrets come from other names.
+_PLATFORM_ENV = re.compile(r"^(GA_INTEL_|DAGSTER_|PG[A-Z]+$)|(^|_)DATABASE_URL$")
+_DATABASE_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s]*@", re.I)  # scheme://user[:password]@host
+# GCP project ids: 6-30 characters, lowercase letters, digits and hyphens, starting with
+# a letter; legacy domain-scoped ids carry an "example.com:" prefix.
+GCP_PROJECT_PATTERN = r"^(?:[a-z][a-z0-9.-]{0,62}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$"
 HOST_KEY_TYPES = {
     "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
 }
@@ -56,12 +63,21 @@ def _email(value: str) -> str:
 
 
 class BigQuerySettings(_Section):
-    project_id: str = Field(min_length=1)
+    project_id: str = Field(min_length=1, description="the GCP project id, e.g. 'acme-analytics'")
     dataset_id: str = Field(pattern=r"^[A-Za-z0-9_]{1,1024}$")
     service_account: SecretStr | None = None
     service_account_file: str | None = Field(default=None, exclude=True)
     api_endpoint: str | None = Field(default=None, pattern=r"^https?://\S+$")
     location: str | None = None
+
+    @field_validator("project_id")
+    @classmethod
+    def _project(cls, value: str) -> str:
+        # It becomes part of request URLs and SQL identifiers: only GCP's own form passes.
+        if not re.match(GCP_PROJECT_PATTERN, value):
+            raise ValueError("not a GCP project id: 6-30 lowercase letters, digits and hyphens, starting with a "
+                             "letter and not ending with a hyphen (e.g. 'acme-analytics')")
+        return value
 
     @model_validator(mode="after")
     def _credentials(self, info: ValidationInfo) -> "BigQuerySettings":
@@ -156,17 +172,20 @@ class SftpSettings(_Section):
 
 
 class FolderSettings(_Section):
-    path: str = Field(min_length=1)
+    """A folder on the platform's host, inside `<GA_INTEL_FOLDER_ROOT>/<tenant id>`
+    (see tenancy/folders.py). Only the operator sets `path`."""
+
+    path: str | None = Field(default=None, description="inside the tenant's drop folder; empty means the drop "
+                             "folder itself; set by the operator (`ga-intel tenant set-folder`)")
     user_file: str = Field(default="UserReport.xlsx", pattern=_FILE_NAME.pattern)
     locations_file: str = Field(default="Locations_List.xlsx", pattern=_FILE_NAME.pattern)
 
     @field_validator("path")
     @classmethod
-    def _exists(cls, value: str, info: ValidationInfo) -> str:
-        path = Path(value).expanduser().resolve()
-        if _checks_paths(info) and not path.is_dir():
-            raise ValueError(f"folder {str(path)!r} does not exist")
-        return str(path)
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("a path cannot contain a NUL character")
+        return value or None
 
 
 class SmtpSettings(_Section):
@@ -263,12 +282,15 @@ class EmailSettings(_Section):
     max_report_age_days: int = Field(default=3, ge=0, le=3650,
                                      description="older report dates never send on their own (backfills)")
     dashboard_url: str = Field(default="http://localhost:8501", pattern=r"^https?://\S+$")
-    subject: str | None = Field(default=None, description="Jinja subject, e.g. '{{ branch_name }}: {{ date }}'")
-    intro: str | None = None
+    subject: str | None = Field(default=None, max_length=1000,
+                                description="Jinja subject, e.g. '{{ branch_name }}: {{ date }}'")
+    intro: str | None = Field(default=None, max_length=20_000)
     logo_url: str | None = Field(default=None, pattern=r"^https://\S+$")
     primary_color: str = Field(default="#1f4e79", pattern=r"^#[0-9a-fA-F]{6}$")
-    branch_template: str | None = Field(default=None, description="a whole HTML template for branch reports")
-    summary_template: str | None = Field(default=None, description="a whole HTML template for the summary")
+    branch_template: str | None = Field(default=None, max_length=200_000,
+                                        description="a whole HTML template for branch reports")
+    summary_template: str | None = Field(default=None, max_length=200_000,
+                                         description="a whole HTML template for the summary")
     retry_attempts: int = Field(default=3, ge=1, le=10, description="tries per message on transient SMTP errors")
     retry_backoff_seconds: float = Field(default=2.0, ge=0, le=300)
 
@@ -281,9 +303,11 @@ class EmailSettings(_Section):
         return data
 
     @model_validator(mode="after")
-    def _templates(self) -> "EmailSettings":
+    def _templates(self, info: ValidationInfo) -> "EmailSettings":
         if self.incomplete_deadline_hour < self.send_hour:
             raise ValueError("incomplete_deadline_hour must not be before send_hour")
+        if info.context and not info.context.get("check_templates", True):
+            return self  # reading stored settings: templates were checked when saved
         from ga_intel.email.render import check_overrides
 
         check_overrides(self)  # raises ValueError naming the template and the problem
@@ -346,9 +370,18 @@ class TenantConfig(_Section):
         return value
 
     @model_validator(mode="after")
-    def _one_master_data_source(self) -> "TenantConfig":
+    def _one_master_data_source(self, info: ValidationInfo) -> "TenantConfig":
         if bool(self.sftp) == bool(self.folder):
             raise ValueError("give exactly one master-data source: sftp or folder")
+        if self.folder is not None and _checks_paths(info):
+            from ga_intel.tenancy import folders
+
+            try:
+                path = folders.resolve(self.id, self.folder.path)
+            except folders.FolderOutsideRoot as exc:
+                raise ValueError(f"folder.path: {exc.message}; {exc.hint}") from None
+            if not path.is_dir():
+                raise ValueError(f"folder.path: folder {str(path)!r} does not exist (create it, or fix folder.path)")
         emails = [m.email for m in self.members]
         dupes = sorted({e for e in emails if emails.count(e) > 1})
         if dupes:
@@ -373,16 +406,45 @@ def secret_fields(section: type[_Section]) -> list[str]:
     return [name for name, f in section.model_fields.items() if SecretStr in getattr(f.annotation, "__args__", (f.annotation,))]
 
 
-def resolve_env(node: Any, path: str, problems: list[tuple[str, str]], env: dict[str, str]) -> Any:
-    """Replace `${NAME}` in every string; a missing variable is a problem at that path."""
+def _platform_keys() -> set[str]:
+    """The platform's encryption keys, so that no variable holding one is copied."""
+    from ga_intel import crypto
+    from ga_intel.errors import GaIntelError
+
+    try:
+        keys, _ = crypto.load_keys(create=False)
+    except GaIntelError:
+        return set()
+    return {k.decode() for k in keys}
+
+
+def refused_env(name: str, value: str, platform_keys: set[str]) -> str | None:
+    """Why `${name}` may not be used in a tenant file, or None."""
+    if _PLATFORM_ENV.search(name):
+        return f"${{{name}}} is a platform variable; a tenant file may not read it"
+    if _DATABASE_URL.match(value.strip()):
+        return f"${{{name}}} holds a URL with credentials; a tenant file may not read it"
+    if any(key in value for key in platform_keys):
+        return f"${{{name}}} holds the platform's encryption key; a tenant file may not read it"
+    return None
+
+
+def resolve_env(node: Any, path: str, problems: list[tuple[str, str]], env: dict[str, str],
+                _keys: set[str] | None = None) -> Any:
+    """Replace `${NAME}` in every string; a missing or refused variable is a problem at that path."""
+    keys = _platform_keys() if _keys is None else _keys
     if isinstance(node, dict):
-        return {k: resolve_env(v, f"{path}.{k}" if path else str(k), problems, env) for k, v in node.items()}
+        return {k: resolve_env(v, f"{path}.{k}" if path else str(k), problems, env, keys) for k, v in node.items()}
     if isinstance(node, list):
-        return [resolve_env(v, f"{path}[{i}]", problems, env) for i, v in enumerate(node)]
+        return [resolve_env(v, f"{path}[{i}]", problems, env, keys) for i, v in enumerate(node)]
     if isinstance(node, str):
         def sub(m: re.Match) -> str:
             if m.group(1) not in env:
                 problems.append((path, f"environment variable {m.group(1)} is not set"))
+                return ""
+            refused = refused_env(m.group(1), env[m.group(1)], keys)
+            if refused:
+                problems.append((path, refused + " (use a variable of its own for the tenant's value)"))
                 return ""
             return env[m.group(1)]
 
@@ -400,14 +462,19 @@ def _format_loc(loc: tuple) -> str:
     return out or "(file)"
 
 
-def validate(data: Any, source: str, check_paths: bool = False, pre_problems=()) -> TenantConfig:
-    """Validate tenant data; raise `TenantFileError` listing every problem at once."""
+def validate(data: Any, source: str, check_paths: bool = False, pre_problems=(),
+             check_templates: bool = True) -> TenantConfig:
+    """Validate tenant data; raise `TenantFileError` listing every problem at once.
+    `check_templates=False` (reading stored settings) skips the email templates' checks,
+    which render them: a template renders when it is saved and when it is sent, never
+    on read."""
     problems = list(pre_problems)
     if not isinstance(data, dict):
         raise TenantFileError(source, [("(file)", "expected a mapping of settings at the top level")])
     config = None
     try:
-        config = TenantConfig.model_validate(data, context={"check_paths": check_paths})
+        config = TenantConfig.model_validate(data, context={"check_paths": check_paths,
+                                                            "check_templates": check_templates})
     except ValidationError as exc:
         for err in exc.errors(include_input=False, include_url=False):
             msg = err["msg"].removeprefix("Value error, ")
@@ -418,6 +485,10 @@ def validate(data: Any, source: str, check_paths: bool = False, pre_problems=())
             named = re.match(r"^([a-z_]+): (.+)$", msg, re.S)
             if named and path in SECTIONS and named.group(1) in SECTIONS[path].model_fields:
                 path, msg = f"{path}.{named.group(1)}", named.group(2)
+            # A tenant-level check that names "section.field" reports there.
+            dotted = re.match(r"^([a-z_]+)\.([a-z_]+): (.+)$", msg, re.S)
+            if dotted and path == "(file)" and dotted.group(1) in SECTIONS:
+                path, msg = f"{dotted.group(1)}.{dotted.group(2)}", dotted.group(3)
             problems.append((path, msg))
     if problems or config is None:
         # A missing env var also blanks a value, which the model then reports a second time.
@@ -444,8 +515,9 @@ def load_file(path: str | Path, env: dict[str, str] | None = None) -> TenantConf
         raw = resolve_env(raw, "", problems, dict(os.environ if env is None else env))
     # Relative file references are relative to the tenant file, not the caller's cwd.
     if isinstance(raw, dict):
+        # folder.path is not among them: it is relative to the tenant's drop folder.
         for section, key in (("bigquery", "service_account_file"), ("sftp", "private_key_file"),
-                             ("folder", "path"), ("smtp", "tls_ca_file")):
+                             ("smtp", "tls_ca_file")):
             value = (raw.get(section) or {}).get(key) if isinstance(raw.get(section), dict) else None
             if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
                 raw[section][key] = str((path.parent / value).resolve())

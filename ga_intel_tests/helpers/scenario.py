@@ -23,7 +23,7 @@ from ga_intel.orchestration.resources import build_resources
 from ga_intel.orchestration.run import failure_messages
 from ga_intel.tenancy import store, tenant_file
 from ga_intel.tenancy.tenant_file import BigQuerySettings
-from ga_intel_tests.conftest import tenant_data
+from ga_intel_tests.conftest import drop_folder, tenant_data
 from ga_intel_tests.helpers.export import Export
 from ga_intel_tests.helpers.masterdata import LOC_HEADER, USER_HEADER, xlsx
 
@@ -42,8 +42,7 @@ class ScenarioTenant:
                  **settings):
         self.id = tenant_id
         self.dataset = dataset or tenant_id
-        self.folder = folder / tenant_id
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder = drop_folder(tenant_id)
         reps = reps or {}
         (self.folder / "Locations_List.xlsx").write_bytes(xlsx(LOC_HEADER, [
             [i + 1, code, f"Branch {code}", "City", f"{code.lower()}@shop.example", reps.get(code),

@@ -18,9 +18,9 @@ from ga_intel.email import ledger
 from ga_intel.email.deliver import send_day
 from ga_intel.masterdata import columns as cols
 from ga_intel.masterdata.read import read_xlsx
-from ga_intel_tests.masterdata_helpers import LOC_HEADER, xlsx
-from ga_intel_tests.shop import D1
-from ga_intel_tests.test_email import BOSS, CHI_BOSS, KARA, MORNING, deliveries, parsed, shop  # noqa: F401
+from ga_intel_tests.helpers.masterdata import LOC_HEADER, xlsx
+from ga_intel_tests.helpers.shop import D1
+from ga_intel_tests.helpers.email import BOSS, CHI_BOSS, KARA, MORNING, deliveries, parsed
 
 HOSTILE_NAME = "Kara\r\nBcc: thief@evil.example"
 UNICODE_ADDRESS = "jösé@shop.example"

@@ -27,12 +27,34 @@ def empty_state(message: str = NO_GA4_DATA) -> None:
     st.info(message, icon=":material/hourglass_empty:")
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV
+# injection"); search terms and names come from site visitors and tenants.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defused(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """`df` as UTF-8 CSV, every text cell that a spreadsheet would run as a formula
+    prefixed with an apostrophe (numbers stay numbers: -5 is not text)."""
+    safe = df.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(_defused)
+    safe.columns = [_defused(str(c)) for c in safe.columns]
+    return safe.to_csv(index=False).encode("utf-8")
+
+
 def download(df: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
     """A CSV download of exactly the data a chart or table shows, named by tenant and dates."""
     ctx = context.current()
     branch = "_" + re.sub(r"[^A-Za-z0-9_.-]+", "-", ctx.branch_filter) if ctx.branch_filter else ""
     file_name = f"{ctx.tenant_id}{branch}_{name}_{ctx.start:%Y%m%d}-{ctx.end:%Y%m%d}.csv"
-    st.download_button(label, df.to_csv(index=False).encode("utf-8"), file_name=file_name,
+    st.download_button(label, csv_bytes(df), file_name=file_name,
                        mime="text/csv", key=f"download-{name}", icon=":material/download:")
 
 

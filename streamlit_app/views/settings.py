@@ -41,6 +41,8 @@ OPTIONAL = ("postgres",)  # sections an admin may add here
 MULTILINE_SECRETS = {"private_key"}
 MULTILINE_FIELDS = {"intro", "branch_template", "summary_template"}  # email templates
 STORED_PLACEHOLDER = "stored — leave blank to keep"
+# Host paths only the operator sets (store.OPERATOR_FIELDS): shown, never editable.
+OPERATOR_FIELDS = {(section, name) for section, names in store.OPERATOR_FIELDS.items() for name in names}
 
 # Per "<tenant>:<form>": the outcome of the last save, and how often it succeeded.
 _OUTCOMES = st.session_state.setdefault("settings_outcomes", {})
@@ -171,6 +173,9 @@ def section_form(section: str, model) -> None:
                 current = getattr(model, name)
             else:
                 current = None if field.default is PydanticUndefined else field.default
+            if (section, name) in OPERATOR_FIELDS:
+                _operator_field(section, name, current)
+                continue
             values[name] = _field_widget(_key(section, name), name, field, current, name in secrets)
             for message in at_field.get(name, []):
                 st.error(message)
@@ -189,6 +194,22 @@ def section_form(section: str, model) -> None:
                 value = None  # blank: unset, or for a secret, keep the stored one
             cleaned[name] = value
         _save(section, section, cleaned)
+
+
+def _operator_field(section: str, name: str, current) -> None:
+    from ga_intel.tenancy import folders
+
+    if section == "folder":
+        try:
+            shown = str(folders.resolve(ctx.tenant_id, current))
+        except folders.FolderOutsideRoot:
+            shown = f"{current} (outside this tenant's drop folder: the operator must fix it)"
+        how = "`ga-intel tenant set-folder`"
+    else:
+        shown = "" if current is None else str(current)
+        how = "the tenant file"
+    st.text_input(name.replace("_", " "), value=shown, disabled=True, key=_key(section, name),
+                  placeholder="not set", help=f"Set by the platform operator ({how}); ask them to change it.")
 
 
 def _mapping(text: str):
