@@ -55,3 +55,29 @@ def database_urls() -> DatabaseUrls:
         else platform.set(database=f"{platform.database}_dagster")
     )
     return DatabaseUrls(platform=platform, dagster=dagster, embedded=embedded)
+
+
+OIDC_TRUSTED_DOMAINS = "GA_INTEL_OIDC_TRUSTED_DOMAINS"
+
+
+def oidc_trusted_domains() -> dict[str, frozenset[str]]:
+    """Issuers whose email claims are trusted without `email_verified`, and for which domains.
+
+    `GA_INTEL_OIDC_TRUSTED_DOMAINS` holds whitespace-separated `ISSUER=domain[,domain…]`
+    entries, e.g. `https://login.microsoftonline.com/<tenant-id>/v2.0=acme.com,acme.de`:
+    the operator vouches that this issuer only issues addresses of those domains to people
+    it has checked (an Entra ID tenant that owns the domains, say). Empty: only tokens with
+    `email_verified: true` sign in.
+    """
+    raw = os.environ.get(OIDC_TRUSTED_DOMAINS, "").strip()
+    trusted: dict[str, frozenset[str]] = {}
+    for entry in raw.split():
+        issuer, sep, domains = entry.rpartition("=")
+        names = frozenset(d.strip().lower().lstrip("@") for d in domains.split(",") if d.strip())
+        if not sep or not issuer or not names:
+            raise ValueError(
+                f"{OIDC_TRUSTED_DOMAINS}: {entry!r} is not ISSUER=domain[,domain...] "
+                "(e.g. https://login.example.com=acme.com,acme.de)"
+            )
+        trusted[issuer.rstrip("/")] = trusted.get(issuer.rstrip("/"), frozenset()) | names
+    return trusted
