@@ -20,6 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from ga_intel.email.content import SUMMARY, Figure, RepList, Report, TaskGroup, TaskLine
+from ga_intel.email.sanitize import clean_html
 
 PACKAGED = {"branch": "branch_report.html", "summary": "summary_report.html"}
 OVERRIDE_FIELD = {"branch": "branch_template", "summary": "summary_template"}
@@ -131,7 +132,7 @@ def render(report: Report, settings) -> RenderedEmail:
     subject = " ".join(_render_string(subject_source, variables, text=True).split())
     variables["subject"] = subject
     html = _template(report.kind, settings).render(variables)
-    html = css_inline.inline(html)
+    html = clean_html(css_inline.inline(html))  # tenant templates' own markup is not trusted (finding 2)
     text = _env(text=True).get_template("report.txt").render({**variables, "intro": _plain(variables["intro"])})
     return RenderedEmail(subject, html, text)
 
