@@ -287,7 +287,8 @@ def _measure(pages: dict[str, Callable[[], Any]], repeats: int) -> dict[str, flo
 
 def run(echo: Callable[[str], None], days: int = 365, raw_days: int = 30, events_per_day: int = 1_000_000,
         repeats: int = 40, keep: bool = False) -> list[Measurement]:
-    from ga_intel.db import control, engine, tenant_scope
+    from ga_intel.db import control, tenant_scope
+    from ga_intel.db.engine import owner_engine as engine  # VACUUM, DDL: the owner's
     from ga_intel.db.engine import enter_tenant
     from streamlit_app.lib import data
 

@@ -50,7 +50,8 @@ def _sessions_rows(n: int) -> pa.Table:
 def load_stage(rows: int, echo: Callable[[str], None]) -> list[Measurement]:
     import pyarrow.csv as pacsv
 
-    from ga_intel.db import control, engine, tenant_scope
+    from ga_intel.db import control, tenant_scope
+    from ga_intel.db.engine import owner_engine as engine  # VACUUM, DDL: the owner's
     from ga_intel.ga4 import warehouse
 
     table = _sessions_rows(rows)
@@ -93,17 +94,17 @@ def load_stage(rows: int, echo: Callable[[str], None]) -> list[Measurement]:
     pacsv.write_csv(keyed, csv_path, write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
     csv_path.chmod(0o644)
     columns = ", ".join(f'"{c}"' for c in keyed.schema.names)
-    with control() as conn:
+    with engine().begin() as conn:
         conn.execute(sa.text("DROP TABLE IF EXISTS public.bench_copy_ceiling"))
         # Same columns and indexes as the real table: the ceiling differs only in how rows arrive.
         conn.execute(sa.text("CREATE TABLE public.bench_copy_ceiling (LIKE tenant_data.sessions INCLUDING ALL)"))
 
     def ceiling():
-        with control() as conn:
+        with engine().begin() as conn:
             conn.execute(sa.text(f"COPY public.bench_copy_ceiling ({columns}) FROM '{csv_path}' WITH (FORMAT csv)"))
 
     def empty_ceiling():
-        with control() as conn:
+        with engine().begin() as conn:
             conn.execute(sa.text("TRUNCATE public.bench_copy_ceiling"))
 
     empty_ceiling()
@@ -118,12 +119,12 @@ def load_stage(rows: int, echo: Callable[[str], None]) -> list[Measurement]:
     frame = keyed.slice(0, naive_rows).to_pandas()
 
     def naive():
-        with control() as conn:
+        with engine().begin() as conn:
             conn.execute(sa.text("TRUNCATE public.bench_copy_ceiling"))
         frame.to_sql("bench_copy_ceiling", engine(), schema="public", if_exists="append", index=False)
 
     t_naive, _ = timed(naive)
-    with control() as conn:
+    with engine().begin() as conn:
         conn.execute(sa.text("DROP TABLE public.bench_copy_ceiling"))
     with tenant_scope(TENANT) as conn:
         warehouse.delete_day(conn, ["sessions"], TENANT, day)

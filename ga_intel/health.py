@@ -86,7 +86,22 @@ def check_platform_db() -> Component:
     if current != head:
         return Component("platform-db", False, f"{where} is at schema revision {current or '(none)'}, "
                          f"this ga-intel needs {head}", "run `ga-intel db upgrade` (make db_setup)")
-    return Component("platform-db", True, f"{where}: schema at {head}, {tenants} tenant(s)")
+    # The login everything else uses must be one row-level security binds (finding 5).
+    from ga_intel.db.engine import UnsafeRuntimeLogin, verify_runtime_login
+
+    runtime = sa.create_engine(urls.runtime, connect_args={"connect_timeout": 3}, poolclass=sa.pool.NullPool)
+    try:
+        with runtime.connect() as conn:
+            verify_runtime_login(conn)
+    except UnsafeRuntimeLogin as exc:
+        return Component("platform-db", False, exc.message, exc.hint)
+    except sa.exc.SQLAlchemyError as exc:
+        return Component("platform-db", False, f"the runtime login cannot connect: {_pg_error(exc)}",
+                         "check GA_INTEL_RUNTIME_DATABASE_URL, then run `ga-intel db upgrade` (it creates the login)")
+    finally:
+        runtime.dispose()
+    return Component("platform-db", True, f"{where}: schema at {head}, {tenants} tenant(s), runtime login "
+                     f"{urls.runtime.username} bound by row-level security")
 
 
 def check_dagster_storage() -> Component:

@@ -1,7 +1,9 @@
 """Platform configuration, read from the environment in one place.
 
-`GA_INTEL_DATABASE_URL` selects the platform PostgreSQL. When it is unset, the embedded
-server under `$GA_INTEL_HOME/postgres` is used (see `ga_intel.db.embedded`).
+`GA_INTEL_DATABASE_URL` selects the platform PostgreSQL, as its owner (migrations). When
+it is unset, the embedded server under `$GA_INTEL_HOME/postgres` is used (see
+`ga_intel.db.embedded`). Everything else logs in as `GA_INTEL_RUNTIME_DATABASE_URL`'s
+user (on the embedded server: `ga_intel_runtime`, no password), which row-level security binds.
 """
 
 from __future__ import annotations
@@ -29,11 +31,16 @@ def sqlalchemy_url(raw: str) -> URL:
     return url.set(drivername="postgresql+psycopg2")
 
 
+RUNTIME_DATABASE_URL = "GA_INTEL_RUNTIME_DATABASE_URL"
+RUNTIME_USER = "ga_intel_runtime"
+
+
 @dataclass(frozen=True)
 class DatabaseUrls:
-    platform: URL
+    platform: URL  # the owner: migrations only
     dagster: URL
     embedded: bool
+    runtime: URL  # the login the dashboard, runs and commands use (issue 15, finding 5)
 
 
 def database_urls() -> DatabaseUrls:
@@ -54,4 +61,40 @@ def database_urls() -> DatabaseUrls:
         if dagster_raw
         else platform.set(database=f"{platform.database}_dagster")
     )
-    return DatabaseUrls(platform=platform, dagster=dagster, embedded=embedded)
+    runtime_raw = os.environ.get(RUNTIME_DATABASE_URL)
+    if runtime_raw:
+        runtime = sqlalchemy_url(runtime_raw)
+    elif embedded:
+        # The embedded server trusts loopback logins: `db upgrade` creates this one.
+        runtime = platform.set(username=RUNTIME_USER, password=None)
+    else:
+        # No runtime login named: the owner's URL, which the engine's check then refuses
+        # with the fix, rather than a silent run as the owner.
+        runtime = platform
+    return DatabaseUrls(platform=platform, dagster=dagster, embedded=embedded, runtime=runtime)
+
+
+OIDC_TRUSTED_DOMAINS = "GA_INTEL_OIDC_TRUSTED_DOMAINS"
+
+
+def oidc_trusted_domains() -> dict[str, frozenset[str]]:
+    """Issuers whose email claims are trusted without `email_verified`, and for which domains.
+
+    `GA_INTEL_OIDC_TRUSTED_DOMAINS` holds whitespace-separated `ISSUER=domain[,domain…]`
+    entries, e.g. `https://login.microsoftonline.com/<tenant-id>/v2.0=acme.com,acme.de`:
+    the operator vouches that this issuer only issues addresses of those domains to people
+    it has checked (an Entra ID tenant that owns the domains, say). Empty: only tokens with
+    `email_verified: true` sign in.
+    """
+    raw = os.environ.get(OIDC_TRUSTED_DOMAINS, "").strip()
+    trusted: dict[str, frozenset[str]] = {}
+    for entry in raw.split():
+        issuer, sep, domains = entry.rpartition("=")
+        names = frozenset(d.strip().lower().lstrip("@") for d in domains.split(",") if d.strip())
+        if not sep or not issuer or not names:
+            raise ValueError(
+                f"{OIDC_TRUSTED_DOMAINS}: {entry!r} is not ISSUER=domain[,domain...] "
+                "(e.g. https://login.example.com=acme.com,acme.de)"
+            )
+        trusted[issuer.rstrip("/")] = trusted.get(issuer.rstrip("/"), frozenset()) | names
+    return trusted

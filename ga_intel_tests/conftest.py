@@ -42,10 +42,17 @@ def ga_intel_home():
     home = Path(tempfile.mkdtemp(prefix="ga-intel-test-home-"))
     saved = {k: os.environ.get(k) for k in ("GA_INTEL_HOME", "GA_INTEL_SECRET_KEY", "GA_INTEL_DATABASE_URL",
                                              "GA_INTEL_DAGSTER_DATABASE_URL", "GA_INTEL_DEV_LOGIN",
-                                             "GA_INTEL_ALLOWED_NETWORKS", "GA_INTEL_FOLDER_ROOT")}
+                                             "GA_INTEL_ALLOWED_NETWORKS", "GA_INTEL_FOLDER_ROOT",
+                                             "GA_INTEL_RUNTIME_DATABASE_URL")}
     os.environ["GA_INTEL_HOME"] = str(home)
+    # In-process AppTest dashboards stand for one bound to loopback, as `make dev` binds it
+    # (the dev login refuses any other address).
+    from streamlit import config as st_config
+
+    st_config.set_option("server.address", "127.0.0.1")
     os.environ["GA_INTEL_SECRET_KEY"] = Fernet.generate_key().decode()
-    for k in ("GA_INTEL_DATABASE_URL", "GA_INTEL_DAGSTER_DATABASE_URL", "GA_INTEL_DEV_LOGIN"):
+    for k in ("GA_INTEL_DATABASE_URL", "GA_INTEL_DAGSTER_DATABASE_URL", "GA_INTEL_DEV_LOGIN",
+              "GA_INTEL_RUNTIME_DATABASE_URL"):
         os.environ.pop(k, None)
     # Every test server (SMTP sink, sshd, BigQuery emulator, PostgreSQL) is on loopback,
     # which tenant connections may not reach in production: allow it here, explicitly.
@@ -73,6 +80,11 @@ def platform_db(ga_intel_home):
         base = settings.sqlalchemy_url(external)
         name = f"ga_intel_test_{uuid.uuid4().hex[:8]}"
         os.environ["GA_INTEL_DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
+        # The runtime login `db upgrade` creates (and gives this password); cluster-wide, so
+        # every run of the suite on that server re-sets it.
+        os.environ["GA_INTEL_RUNTIME_DATABASE_URL"] = base.set(
+            database=name, username="ga_intel_runtime", password=secrets.token_hex(16),
+        ).render_as_string(hide_password=False)
     else:
         embedded.start()
     crypto.reset_keyring()
@@ -86,16 +98,18 @@ def platform_db(ga_intel_home):
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
         admin.dispose()
         os.environ.pop("GA_INTEL_DATABASE_URL", None)
+        os.environ.pop("GA_INTEL_RUNTIME_DATABASE_URL", None)
     else:
         embedded.stop()
 
 
 def empty_platform() -> None:
-    """Delete every tenant and all tenant data (the tables stay)."""
-    from ga_intel.db import control
+    """Delete every tenant and all tenant data (the tables stay). As the owner: TRUNCATE
+    is beyond row-level security, so the runtime login may not."""
+    from ga_intel.db.engine import owner_engine
     from ga_intel.tenancy.store import tenant_tables
 
-    with control() as conn:
+    with owner_engine().begin() as conn:
         conn.execute(sa.text("TRUNCATE control.tenants CASCADE"))
         conn.execute(sa.text("DELETE FROM control.key_check"))
         for table in tenant_tables(conn):

@@ -103,15 +103,15 @@ def test_all_healthy_with_real_servers(db, dagster_home, tmp_path):
 def test_schema_behind_is_unhealthy(db, dagster_home):
     import sqlalchemy as sa
 
-    from ga_intel.db import control
+    from ga_intel.db.engine import owner_engine
 
-    with control() as conn:
+    with owner_engine().begin() as conn:  # the schema revision is the owner's to change
         head = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
     try:
         result = health.check_platform_db()
     finally:
-        with control() as conn:
+        with owner_engine().begin() as conn:
             conn.execute(sa.text("UPDATE alembic_version SET version_num = :h"), {"h": head})
     assert not result.ok and "revision 0001" in result.detail and "ga-intel db upgrade" in result.fix
 

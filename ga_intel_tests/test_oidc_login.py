@@ -34,14 +34,16 @@ def provider():
     """A real OpenID provider on a free loopback port; yields its base URL.
 
     Any client id and secret are accepted (no registration required). The member is a
-    predefined user with a verified email; any other name typed into the provider's form
-    signs in as a user whose `email` claim is that name.
+    predefined user with a verified email, and so is the stranger; any other name typed into
+    the provider's form signs in as a user whose `email` claim is that name, unverified
+    (which ga-intel refuses: security/test_03_identity.py).
     """
     from oidc_provider_mock import User, app
 
     server = werkzeug.serving.make_server("127.0.0.1", ports.free_port(), app(
         require_nonce=True,
-        user_claims=[User(sub=MEMBER, claims={"email": MEMBER, "email_verified": True, "name": "Morgan Manager"})],
+        user_claims=[User(sub=MEMBER, claims={"email": MEMBER, "email_verified": True, "name": "Morgan Manager"}),
+                     User(sub=STRANGER, claims={"email": STRANGER, "email_verified": True})],
     ), threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()

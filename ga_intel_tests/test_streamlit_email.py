@@ -86,7 +86,7 @@ def test_preview_renders_the_report_without_sending(sent, monkeypatch):
     at.button(key="email-preview").click().run()
     assert not at.exception, at.exception
     page = rendered(at)
-    assert "Chen Plumbing" in page and "Subject:** Chicago: 2 open tasks" in page
+    assert "Chen Plumbing" in page and "Subject: Chicago: 2 open tasks" in page  # plain text, not Markdown
     assert not sent.messages
 
 

@@ -64,13 +64,13 @@ def main() -> None:
     st.set_page_config(page_title="ga-intel", page_icon="📈", layout="wide")
     auth.dev_banner()
     context.forget()
-    email = auth.signed_in_email()
-    if email is None:
+    who = auth.signed_in()
+    if who is None:
         st.stop()
     with ui.stop_on_error():
-        ctx = context.resolve(email)
+        ctx = context.resolve(who.email, who.issuer, who.subject)
     if ctx is None:
-        no_access(email)
+        no_access(who.email)
         st.stop()
     with ui.stop_on_error():
         ctx = branch_filter.apply(ctx)  # the branch picked on Locations, if it is one of this tenant's

@@ -6,16 +6,21 @@ Three modes, checked in this order:
    so every page then carries a warning banner);
 3. neither: a page that explains how to configure sign-in, and nothing else.
 
-This module only establishes an email. Which tenants that email may see is decided by
-`lib.context` from the control plane, on every rerun.
+This module only establishes an identity: an email the provider vouches for (finding 3:
+`email_verified` true, or an issuer and domain the operator trusts), with the token's
+issuer and subject. Which tenants it may see is decided by `lib.context` from the control
+plane on every rerun, where memberships are bound to (issuer, subject) at first sign-in.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import streamlit as st
+
+from ga_intel import settings
 
 DEV_FLAG = "GA_INTEL_DEV_LOGIN"
 DEV_USER = "GA_INTEL_DEV_USER"
@@ -60,20 +65,60 @@ def _providers(section: Mapping) -> list[str | None]:
     return default + named
 
 
-def _oidc_email() -> str | None:
+@dataclass(frozen=True)
+class Identity:
+    """Who signed in: an email, and for OIDC the (issuer, subject) that memberships bind to."""
+    email: str
+    issuer: str | None = None
+    subject: str | None = None
+
+
+def email_trusted(claims: Mapping, email: str) -> str | None:
+    """None when the email claim can be trusted; else why not (finding 3).
+
+    Trusted: `email_verified` is true, or the operator lists this issuer and the email's
+    domain in GA_INTEL_OIDC_TRUSTED_DOMAINS. A missing `email_verified` is not true: some
+    providers (Entra ID, for one) send none and let users edit their email.
+    """
+    verified = claims.get("email_verified")
+    if verified is True or (isinstance(verified, str) and verified.strip().lower() == "true"):
+        return None
+    issuer = str(claims.get("iss") or "").rstrip("/")
+    domain = email.rpartition("@")[2]
+    if domain and domain in settings.oidc_trusted_domains().get(issuer, frozenset()):
+        return None
+    said = "says it is not verified" if verified is False else "does not say it is verified"
+    return (f"Your identity provider {said} ({email}), and its issuer is not trusted for the domain "
+            f"{domain or '(none)'}; ga-intel only trusts verified addresses.")
+
+
+def _oidc_identity() -> Identity | None:
     if st.user.is_logged_in:
-        email = str(st.user.get("email") or "").strip().lower()
+        claims = st.user.to_dict()
+        email = str(claims.get("email") or "").strip().lower()
+        issuer = str(claims.get("iss") or "").strip()
+        subject = str(claims.get("sub") or "").strip()
         if not email:
             st.error("Your identity provider did not send an email address.")
             st.caption("Hint: request the `email` scope (`client_kwargs = { scope = \"openid email\" }` in `[auth]`).")
             st.button("Log out", on_click=st.logout)
             return None
-        if st.user.get("email_verified") is False:
-            st.error(f"Your identity provider has not verified {email}; ga-intel only trusts verified addresses.")
+        if not issuer or not subject:
+            st.error("Your identity provider's token has no issuer (`iss`) or subject (`sub`); ga-intel cannot "
+                     "tell who you are.")
+            st.button("Log out", on_click=st.logout)
+            return None
+        try:
+            refusal = email_trusted(claims, email)
+        except ValueError as exc:  # the operator's setting is malformed: refuse, and say what to fix
+            refusal = str(exc)
+        if refusal:
+            st.error(refusal)
+            st.caption("Hint for the operator: docs/SECURITY.md, section 3 (GA_INTEL_OIDC_TRUSTED_DOMAINS).")
             st.button("Log out", on_click=st.logout)
             return None
         st.sidebar.button("Log out", on_click=st.logout)
-        return email
+        return Identity(email, issuer, subject)
     st.title("ga-intel")
     st.write("Sign in with your company account to see your sales intelligence.")
     for provider in _providers(_auth_secrets() or {}):
@@ -108,11 +153,12 @@ def _not_configured() -> None:
     )
 
 
-def signed_in_email() -> str | None:
-    """The user's email, lowercased; or None after rendering what they need to sign in."""
+def signed_in() -> Identity | None:
+    """Who is signed in (email lowercased); or None after rendering what they need to sign in."""
     if oidc_configured():
-        return _oidc_email()
+        return _oidc_identity()
     if dev_login_active():
-        return _dev_email()
+        email = _dev_email()
+        return Identity(email) if email else None
     _not_configured()
     return None

@@ -1,11 +1,17 @@
 """Engines and transactions.
 
-Two ways in, both transactional:
-- `control()`: the platform owner, for the control plane (tenants, settings, members).
+Two ways in, both transactional, both as the runtime login `ga_intel_runtime`:
+- `control()`: the control plane (tenants, settings, members), granted to the runtime login.
 - `tenant_scope(tenant_id)`: every read or write of tenant data. It switches to the
   non-owner role `ga_intel_app` and sets `app.tenant_id` for this transaction only
   (`SET LOCAL`), so row-level security decides what the statements can see and write,
   whatever the SQL says. A pooled connection never carries a tenant into the next use.
+
+The runtime login is NOSUPERUSER, NOBYPASSRLS, owns nothing and holds no privilege on
+tenant data itself (NOINHERIT): a `RESET ROLE` inside `tenant_scope` leaves a session that
+can read no tenant's rows (issue 15, finding 5). Its engine refuses to start when the
+login could bypass row-level security (`verify_runtime_login`). Only migrations, and
+tests that set up or tear down, use `owner_engine()`.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from ga_intel import settings
 from ga_intel.errors import GaIntelError
 
 APP_ROLE = "ga_intel_app"
+RUNTIME_ROLE = "ga_intel_runtime"
 TENANT_SETTING = "app.tenant_id"
 
 
@@ -39,9 +46,7 @@ def _engine_for(url: str) -> Engine:
 _SEEN_RUNNING: set[str] = set()
 
 
-def engine() -> Engine:
-    urls = settings.database_urls()
-    key = urls.platform.render_as_string(hide_password=False)
+def _ensure_embedded_running(urls: settings.DatabaseUrls, key: str) -> None:
     if urls.embedded and key not in _SEEN_RUNNING:
         from ga_intel.db import embedded
 
@@ -52,7 +57,71 @@ def engine() -> Engine:
                 "or set GA_INTEL_DATABASE_URL to your server",
             )
         _SEEN_RUNNING.add(key)
+
+
+# Runtime URLs whose login passed `verify_runtime_login` in this process.
+_VERIFIED: set[str] = set()
+
+
+def engine() -> Engine:
+    """The runtime login's engine (dashboard, pipeline runs, CLI commands)."""
+    urls = settings.database_urls()
+    key = urls.runtime.render_as_string(hide_password=False)
+    _ensure_embedded_running(urls, key)
+    eng = _engine_for(key)
+    if key not in _VERIFIED:
+        with eng.connect() as conn:
+            verify_runtime_login(conn)
+        _VERIFIED.add(key)
+    return eng
+
+
+def owner_engine() -> Engine:
+    """The owner's engine: migrations only (and tests that set up or tear down)."""
+    urls = settings.database_urls()
+    key = urls.platform.render_as_string(hide_password=False)
+    _ensure_embedded_running(urls, key)
     return _engine_for(key)
+
+
+class UnsafeRuntimeLogin(GaIntelError):
+    pass
+
+
+def verify_runtime_login(conn: Connection) -> None:
+    """Refuse a runtime login that row-level security would not bind (finding 5): a
+    superuser, a BYPASSRLS role, the owner of a platform table, a member of any role but
+    `ga_intel_app`, or one that holds privileges on tenant data without `SET ROLE`."""
+    me = conn.execute(sa.text(
+        "SELECT current_user AS name, rolsuper, rolbypassrls, rolinherit FROM pg_roles WHERE rolname = current_user"
+    )).mappings().one()
+    problems = []
+    if me["rolsuper"]:
+        problems.append("is a superuser")
+    if me["rolbypassrls"]:
+        problems.append("has BYPASSRLS")
+    owned = conn.execute(sa.text(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname IN ('control', 'tenant_data', 'public') AND pg_has_role(current_user, c.relowner, 'MEMBER')"
+    )).scalar()
+    if owned:
+        problems.append(f"owns (or can become the owner of) {owned} platform table(s)")
+    others = conn.execute(sa.text(
+        "SELECT string_agg(rolname, ', ' ORDER BY rolname) FROM pg_roles "
+        "WHERE pg_has_role(current_user, oid, 'MEMBER') AND rolname NOT IN (current_user, :app)"
+    ), {"app": APP_ROLE}).scalar()
+    if others:
+        problems.append(f"is a member of {others}")
+    if me["rolinherit"]:
+        problems.append(f"has INHERIT (it would use {APP_ROLE}'s privileges without SET ROLE)")
+    if problems:
+        raise UnsafeRuntimeLogin(
+            f"the runtime database login {me['name']!r} " + "; ".join(problems)
+            + ": row-level security would not bind it, so ga-intel refuses to start",
+            hint=f"point {settings.RUNTIME_DATABASE_URL} at the `{RUNTIME_ROLE}` login that `ga-intel db upgrade` "
+                 "creates (NOSUPERUSER NOBYPASSRLS NOINHERIT, member of ga_intel_app only), never at the owner; "
+                 "see docs/SECURITY.md, section 5",
+        )
 
 
 @contextmanager
@@ -86,3 +155,4 @@ def dispose_all() -> None:
         _ENGINES.pop().dispose()
     _engine_for.cache_clear()
     _SEEN_RUNNING.clear()
+    _VERIFIED.clear()

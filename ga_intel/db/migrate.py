@@ -50,14 +50,29 @@ def upgrade(revision: str = "head") -> str:
     urls = settings.database_urls()
     ensure_database(urls.platform)
     ensure_database(urls.dagster)
-    from ga_intel.db.engine import engine
+    from ga_intel.db.engine import owner_engine
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine().begin() as conn:
+    with owner_engine().begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        _set_runtime_password(conn, urls.runtime)
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _set_runtime_password(conn, runtime: URL) -> None:
+    """Give the runtime login (migration 0013) the password its URL carries, if any, so
+    GA_INTEL_RUNTIME_DATABASE_URL is the one place the operator names it."""
+    from ga_intel.db.engine import RUNTIME_ROLE
+
+    if not runtime.password or runtime.username != RUNTIME_ROLE:
+        return
+    exists = conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": RUNTIME_ROLE}).scalar()
+    if exists:
+        # A utility statement takes no bind parameters: quote the literal on the server.
+        literal = conn.execute(sa.text("SELECT quote_literal(:p)"), {"p": runtime.password}).scalar()
+        conn.execute(sa.text(f"ALTER ROLE {RUNTIME_ROLE} PASSWORD {literal}"))
 
 
 def _script() -> "ScriptDirectory":
@@ -69,9 +84,9 @@ def _script() -> "ScriptDirectory":
 
 
 def current_revision() -> str | None:
-    from ga_intel.db.engine import engine
+    from ga_intel.db.engine import owner_engine
 
-    with engine().connect() as conn:
+    with owner_engine().connect() as conn:
         has_table = conn.execute(sa.text("SELECT to_regclass('public.alembic_version') IS NOT NULL")).scalar()
         if not has_table:
             return None

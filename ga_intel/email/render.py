@@ -24,6 +24,7 @@ from markupsafe import Markup
 from ga_intel.email import isolated
 from ga_intel.email.content import SUMMARY, Figure, RepList, Report, TaskGroup, TaskLine
 from ga_intel.email.sandbox import BoundedEnvironment, LimitExceeded, render_bounded
+from ga_intel.email.sanitize import clean_html
 
 PACKAGED = {"branch": "branch_report.html", "summary": "summary_report.html"}
 OVERRIDE_FIELD = {"branch": "branch_template", "summary": "summary_template"}
@@ -145,7 +146,7 @@ def _render(report: Report, settings) -> RenderedEmail:
     subject = " ".join(_render_string(subject_source, variables, text=True).split())
     variables["subject"] = subject
     html = render_bounded(_template(report.kind, settings), variables)
-    html = css_inline.inline(html)
+    html = clean_html(css_inline.inline(html))  # tenant templates' own markup is not trusted (finding 2)
     text = render_bounded(_env(text=True).get_template("report.txt"),
                           {**variables, "intro": _plain(variables["intro"])})
     return RenderedEmail(subject, html, text)

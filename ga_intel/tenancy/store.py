@@ -92,11 +92,22 @@ def _write_sections(conn: Connection, config: TenantConfig) -> None:
             ),
             {"t": config.id, "s": section, "c": _json(public), "x": ring.encrypt(hidden) if hidden else None},
         )
+    # A member who stays keeps their sign-in binding (finding 3); one removed loses it.
+    bound = {
+        r["email"]: r for r in conn.execute(
+            sa.text("SELECT email, oidc_issuer, oidc_subject, bound_at FROM control.tenant_members "
+                    "WHERE tenant_id = :t AND oidc_subject IS NOT NULL"),
+            {"t": config.id},
+        ).mappings()
+    }
     conn.execute(sa.text("DELETE FROM control.tenant_members WHERE tenant_id = :t"), {"t": config.id})
     for m in config.members:
+        b = bound.get(m.email) or {}
         conn.execute(
-            sa.text("INSERT INTO control.tenant_members (tenant_id, email, role, branch_scope) VALUES (:t, :e, :r, :b)"),
-            {"t": config.id, "e": m.email, "r": m.role, "b": m.branch},
+            sa.text("INSERT INTO control.tenant_members (tenant_id, email, role, branch_scope, oidc_issuer, oidc_subject, "
+                    "bound_at) VALUES (:t, :e, :r, :b, :i, :s, :at)"),
+            {"t": config.id, "e": m.email, "r": m.role, "b": m.branch,
+             "i": b.get("oidc_issuer"), "s": b.get("oidc_subject"), "at": b.get("bound_at")},
         )
 
 
@@ -345,13 +356,42 @@ def _unwrap(node: Any) -> Any:
     return node
 
 
-def members_for(email: str) -> list[tuple[str, Member]]:
-    """The tenants an email may see and its role in each (for dashboard sign-in)."""
+class IdentityMismatch(GaIntelError):
+    """The email is bound to another sign-in identity: someone else's account, or the
+    same person at another provider. Never says which identity holds it."""
+
+    def __init__(self, email: str):
+        super().__init__(
+            f"{email} is already bound to another sign-in account",
+            hint="sign in with the account you first used; if you really moved, ask your tenant's admin to "
+                 "remove you from Members, save, and add you again (that clears the binding)",
+        )
+
+
+def members_for(email: str, issuer: str | None = None, subject: str | None = None) -> list[tuple[str, Member]]:
+    """The tenants an email may see and its role in each (for dashboard sign-in).
+
+    With an OIDC `issuer` and `subject` (finding 3): membership rows of this email that are
+    bound to another identity refuse the sign-in (IdentityMismatch), and rows not bound yet
+    are bound to this one, in the same transaction. Without them (the dev login): no binding.
+    """
+    if (issuer is None) != (subject is None) or (issuer is not None and not (issuer.strip() and subject.strip())):
+        raise ValueError("members_for needs both issuer and subject, or neither")
     with control() as conn:
         rows = conn.execute(
-            sa.text("SELECT tenant_id, email, role, branch_scope FROM control.tenant_members WHERE email = lower(:e) ORDER BY tenant_id"),
+            sa.text("SELECT tenant_id, email, role, branch_scope, oidc_issuer, oidc_subject FROM control.tenant_members "
+                    "WHERE email = lower(:e) ORDER BY tenant_id FOR UPDATE"),
             {"e": email.strip()},
-        ).mappings()
+        ).mappings().all()
+        if issuer is not None:
+            if any(r["oidc_subject"] is not None and (r["oidc_issuer"], r["oidc_subject"]) != (issuer, subject)
+                   for r in rows):
+                raise IdentityMismatch(email.strip().lower())
+            conn.execute(
+                sa.text("UPDATE control.tenant_members SET oidc_issuer = :i, oidc_subject = :s, bound_at = now() "
+                        "WHERE email = lower(:e) AND oidc_subject IS NULL"),
+                {"e": email.strip(), "i": issuer, "s": subject},
+            )
         return [(r["tenant_id"], Member(email=r["email"], role=r["role"], branch=r["branch_scope"])) for r in rows]
 
 

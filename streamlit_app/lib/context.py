@@ -70,11 +70,14 @@ def _pick_dates() -> tuple[dt.date, dt.date]:
     return picked, picked
 
 
-def resolve(email: str) -> Context | None:
-    """This run's context, rendering the sidebar pickers; None when the email has no membership."""
+def resolve(email: str, issuer: str | None = None, subject: str | None = None) -> Context | None:
+    """This run's context, rendering the sidebar pickers; None when the email has no membership.
+
+    An OIDC sign-in passes its issuer and subject: memberships bind to them at first
+    sign-in, and one bound to another identity refuses (`store.IdentityMismatch`)."""
     from ga_intel.tenancy import store
 
-    memberships = dict(store.members_for(email))
+    memberships = dict(store.members_for(email, issuer, subject))
     if not memberships:
         return None
     tenants = tuple(sorted(memberships))

@@ -72,3 +72,20 @@ def chart(fig, df: pd.DataFrame, name: str) -> None:
     fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=320)
     st.plotly_chart(fig, width="stretch", key=f"chart-{name}")
     download(df, name)
+
+
+def sandboxed_html(html: str, height: int = 900) -> None:
+    """Show an HTML document (an email) in an iframe sandboxed without scripts or same-origin.
+
+    Streamlit's own component iframe runs scripts with the app's origin, so the document is
+    not put there directly but into a nested `<iframe sandbox srcdoc=…>`: whatever the
+    sanitizer might miss cannot run, nor reach the dashboard's page or session (finding 2).
+    """
+    import html as html_lib
+
+    import streamlit.components.v1 as components
+
+    frame = (f'<iframe sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer" '
+             f'title="email preview" style="width:100%;height:{height - 20}px;border:1px solid #ddd;background:#fff" '
+             f'srcdoc="{html_lib.escape(html, quote=True)}"></iframe>')
+    components.html(frame, height=height)

@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-import streamlit.components.v1 as components
 
+from ga_intel.email.sanitize import clean_html
 from streamlit_app.lib import context, data, ui, widgets
 
 SINK_DIR_ENV = "GA_INTEL_SMTP_SINK_DIR"  # set by `make dev` for the demo's SMTP sink
@@ -98,8 +98,8 @@ else:
 
         with st.spinner("Rendering…"), ui.stop_on_error():
             rendered = preview(ctx.tenant_id, choices[picked], day)
-        st.markdown(f"**Subject:** {rendered.subject}")
-        components.html(rendered.html, height=900, scrolling=True)
+        st.text(f"Subject: {rendered.subject}")  # a tenant's subject is text, not Markdown
+        widgets.sandboxed_html(clean_html(rendered.html))
         st.download_button("Download HTML", rendered.html.encode(), file_name=f"report-{choices[picked]}-{day}.html",
                            mime="text/html", key="email-preview-download")
 
@@ -114,17 +114,29 @@ if sink and ctx.is_admin:
         widgets.empty_state(f"The demo SMTP sink has received nothing yet ({inbox}).")
     else:
         parser = BytesParser(policy=policy.default)
+        # The sink is shared by every tenant: show only messages this tenant's ledger sent
+        # (read through row-level security), never another tenant's mail.
+        with ui.stop_on_error():
+            ours = set(data.query("SELECT message_id FROM tenant_data.email_deliveries WHERE message_id IS NOT NULL")
+                       ["message_id"].str.strip())
         rows = []
         for f in files:
             with f.open("rb") as fh:
                 headers = parser.parse(fh, headersonly=True)
+            if str(headers["Message-ID"] or "").strip() not in ours:
+                continue
             rows.append({"file": f.name, "subject": headers["Subject"], "to": headers["To"], "date": headers["Date"]})
-        received = pd.DataFrame(rows)
+        received = pd.DataFrame(rows, columns=["file", "subject", "to", "date"]).head(200)
+        if received.empty:
+            widgets.empty_state("The demo SMTP sink has received nothing from this tenant yet.")
+            st.stop()
         widgets.table(received, "smtp_sink_messages", "Nothing received.")
         name = st.selectbox("Show message", received["file"], key="email-sink-message")
+        if name not in set(received["file"]):
+            st.stop()
         message = parser.parsebytes((inbox / name).read_bytes())
         body = message.get_body(("html", "plain"))
         if body is not None and body.get_content_type() == "text/html":
-            components.html(body.get_content(), height=900, scrolling=True)
+            widgets.sandboxed_html(clean_html(body.get_content()))
         elif body is not None:
             st.code(body.get_content())
