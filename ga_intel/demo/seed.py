@@ -64,23 +64,13 @@ def seed_master_data(config, echo: Callable[[str], None]) -> None:
     """Demo xlsx files in the demo folder (once), then the master-data asset."""
     from pathlib import Path
 
-    import dagster as dg
-
-    from ga_intel.masterdata.assets import master_data
     from ga_intel.masterdata.demo import write_files
-    from ga_intel.orchestration.resources import build_resources
-    from ga_intel.orchestration.run import _instance, failure_messages
+    from ga_intel.orchestration.run import load_master_data
 
     folder = Path(config.folder.path)
     if not (folder / config.folder.user_file).exists():
         write_files(folder)
-    instance = _instance()
-    if demo.DEMO_TENANT not in instance.get_dynamic_partitions("tenant"):
-        instance.add_dynamic_partitions("tenant", [demo.DEMO_TENANT])
-    result = dg.materialize([master_data], instance=instance, resources=build_resources(), raise_on_error=False,
-                            partition_key=demo.DEMO_TENANT, tags={"ga_intel/trigger": "make dev"},
-                            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
-    echo("demo: master data " + ("loaded" if result.success else f"FAILED: {failure_messages(result)}"))
+    load_master_data(demo.DEMO_TENANT, echo=lambda line: echo(f"demo: {line}"), trigger="make dev")
 
 
 def seed(echo: Callable[[str], None], stop: Callable[[], bool]) -> None:
