@@ -504,3 +504,41 @@ def test_no_membership_sees_no_access_on_every_page(ga4, monkeypatch):
         assert [t.value for t in at.title] == ["No access"], page
         assert not at.metric and not at.dataframe and not at.get("plotly_chart")
         assert "nobody@elsewhere.example" in texts(at)
+
+
+# ------------------------------------------------------------------ deep links
+def test_an_email_link_opens_the_page_for_its_tenant_and_branch(ga4, monkeypatch):
+    """`/overview?tenant=acme&branch=MKE` (what the email reports link to): the tenant
+    and branch come from the query string, and the widgets win after that."""
+    monkeypatch.setenv("GA_INTEL_DEV_USER", "multi@both.example")
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["tenant"] = "acme"
+    at.query_params["branch"] = "MKE"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Overview"
+    assert at.session_state["tenant"] == "acme" and kpis(at)["Revenue"] == "100.00"  # MKE's
+    assert any("Milwaukee (MKE)" in i.value for i in at.sidebar.info)
+    # Cleared by the user: the link does not put it back, and the query string follows.
+    at.sidebar.button(key="clear-branch-filter").click().run()
+    assert kpis(at)["Revenue"] == "200.00" and "branch" not in at.query_params
+    at.sidebar.selectbox(key="tenant").set_value("beta").run()
+    assert kpis(at)["Revenue"] == BETA_REVENUE and at.query_params["tenant"] == "beta"
+
+
+def test_a_link_to_another_tenant_or_branch_is_ignored(ga4, monkeypatch):
+    monkeypatch.setenv("GA_INTEL_DEV_USER", "admin@acme.example")
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["tenant"] = "beta"
+    at.query_params["branch"] = BETA_BRANCH
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["tenant"] == "acme" and "branch_filter" not in at.session_state
+    assert kpis(at)["Revenue"] == "200.00" and at.query_params["tenant"] == "acme"
+    assert_no_beta(at)
+
+
+def test_a_branch_picked_on_a_page_goes_into_the_query_string(ga4, monkeypatch):
+    at = filter_to(open_page(monkeypatch, "admin@acme.example", "carts"), "acme", "CHI")
+    assert at.query_params["branch"] == "CHI"
+
