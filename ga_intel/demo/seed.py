@@ -73,7 +73,7 @@ def seed_master_data(config, echo: Callable[[str], None]) -> None:
     load_master_data(demo.DEMO_TENANT, echo=lambda line: echo(f"demo: {line}"), trigger="make dev")
 
 
-def seed(echo: Callable[[str], None], stop: Callable[[], bool]) -> None:
+def seed(echo: Callable[[str], None], stop: Callable[[], bool], dashboard_url: str | None = None) -> None:
     from ga_intel.connectors.bigquery import client as bq_client
     from ga_intel.ga4.ingest import local_today
     from ga_intel.orchestration.run import run_days
@@ -88,3 +88,9 @@ def seed(echo: Callable[[str], None], stop: Callable[[], bool]) -> None:
     failed = run_days(demo.DEMO_TENANT, days, echo=lambda line: echo("  " + line),
                       skip=lambda d: already_loaded(client, d), stop=stop, trigger="make dev")
     echo("demo: data loaded" + (f" ({failed} day(s) failed; see the Dagster UI)" if failed else ""))
+    if dashboard_url and not stop():
+        from ga_intel.demo import summary
+
+        echo("")
+        for line in summary.lines(demo.DEMO_TENANT, dashboard_url):
+            echo(line)
