@@ -311,11 +311,16 @@ def health_cmd(as_json: bool, tenants: bool, dagster_url: str | None, streamlit_
               help="compute tasks as if the tenant's local date were this (what is stale or expired; default today)")
 @needs_database
 def run_cmd(tenant_id: str, start, end, as_of) -> None:
-    """Materialize the pipeline for a tenant's days, in-process."""
-    from ga_intel.orchestration.run import run_partitions
+    """Materialize the pipeline for a tenant's days, in-process.
 
-    failed = run_partitions(tenant_id, start.date(), (end or start).date(), echo=click.echo,
-                            as_of=as_of.date() if as_of else None)
+    Loads the tenant's master data first when it was never loaded or its files changed."""
+    from ga_intel.orchestration.run import days, ensure_master_data, run_days
+    from ga_intel.tenancy import store
+
+    todo = days(start.date(), (end or start).date())
+    store.get(tenant_id)  # a clear error for an unknown tenant, before any work
+    ensure_master_data(tenant_id, echo=click.echo)
+    failed = run_days(tenant_id, todo, echo=click.echo, as_of=as_of.date() if as_of else None)
     if failed:
         sys.exit(1)
 

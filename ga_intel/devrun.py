@@ -121,12 +121,14 @@ def children(dagster_port: int, streamlit_port: int) -> list[Child]:
         Child("streamlit",
               [str(bin_dir / "streamlit"), "run", str(REPO / "streamlit_app" / "app.py"),
                "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(streamlit_port),
-               "--browser.gatherUsageStats", "false"],
+               "--browser.gatherUsageStats", "false",
+               # .streamlit/config.toml gives users the viewer toolbar; a developer keeps theirs.
+               "--client.toolbarMode", "developer"],
               url=f"http://127.0.0.1:{streamlit_port}"),
     ]
 
 
-def _start_seeding(env: dict[str, str], echo, stopped):
+def _start_seeding(env: dict[str, str], echo, stopped, dashboard_url: str | None = None):
     """Load the demo tenant's data in the background while the UIs are up."""
     import threading
 
@@ -138,7 +140,7 @@ def _start_seeding(env: dict[str, str], echo, stopped):
         from ga_intel.demo.seed import seed
 
         try:
-            seed(echo, stopped)
+            seed(echo, stopped, dashboard_url)
         except Exception as exc:  # the UIs stay up; say what went wrong
             echo(f"demo data: {getattr(exc, 'message', None) or f'{type(exc).__name__}: {exc}'}")
 
@@ -232,7 +234,7 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int
             echo("Ctrl-C stops everything.")
             echo("")
         if not stopping:
-            seeder = _start_seeding(env, echo, lambda: stopping)
+            seeder = _start_seeding(env, echo, lambda: stopping, f"http://127.0.0.1:{streamlit_port}")
         while not stopping:
             dead = [k for k in kids if not k.running()]
             if dead:

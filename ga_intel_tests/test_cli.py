@@ -132,3 +132,114 @@ def test_command_as_a_subprocess_starts_and_stops_the_embedded_server(tmp_path, 
     import shutil
 
     shutil.rmtree(home, ignore_errors=True)
+
+
+# --- master data from the command line, then `run` --------------------------------------
+
+def test_masterdata_load_shows_progress_and_what_changed(run, drop):
+    from ga_intel_tests.masterdata_helpers import LOC_HEADER, LOCS, USER_HEADER, add_sftp_tenant, xlsx
+
+    add_sftp_tenant(drop)
+    first = run("masterdata", "load", "--tenant", "acme")
+    assert first.exit_code == 0, first.output
+    out = first.output
+    assert "fetching UserReport.xlsx" in out and "sftp" in out and "checking 2 customer(s) and 2 branch(es)" in out
+    assert "customers  2 added, 0 updated, 0 removed (2 now)" in out
+    assert "branches   2 added, 0 updated, 0 removed (2 now)" in out
+    assert "reps       1 added, 0 updated, 0 removed (1 now)" in out
+    assert "1 customer(s) have no sales rep" in out  # MKE has none
+
+    again = run("masterdata", "load", "--tenant", "acme").output
+    assert "unchanged since the last load; nothing to do" in again
+
+    # Ben renamed, Ava gone, Cleo new; MKE gets a rep, Kara's name changes.
+    drop.put("UserReport.xlsx", xlsx(USER_HEADER, [
+        ["100002", "Benjamin", "Diaz", "ben@c.example", "C2", "Diaz HVAC", "MKE", "N"],
+        ["100003", "Cleo", "Ng", "cleo@c.example", "C3", "Ng Electric", "CHI", "Y"]]))
+    drop.put("Locations_List.xlsx", xlsx(LOC_HEADER, [LOCS[0][:5] + ["Kara E.", "kara@x.example"],
+                                                     LOCS[1][:5] + ["Moe", "moe@x.example"]]))
+    changed = run("masterdata", "load", "--tenant", "acme").output
+    assert "customers  1 added, 1 updated, 1 removed (2 now)" in changed
+    assert "branches   0 added, 2 updated, 0 removed (2 now)" in changed  # the rep columns changed
+    assert "reps       1 added, 1 updated, 0 removed (2 now)" in changed
+    assert "no sales rep" not in changed
+
+    forced = run("masterdata", "load", "--tenant", "acme", "--force").output
+    assert "customers  0 added, 0 updated, 0 removed (2 now)" in forced
+
+    drop.put("UserReport.xlsx", b"not a spreadsheet")
+    bad = run("masterdata", "load", "--tenant", "acme")
+    assert bad.exit_code == 1 and "not an xlsx file" in bad.output and "previous master data stays" in bad.output
+
+
+def test_run_loads_master_data_first_then_only_when_the_files_change(run, bigquery_emulator, tmp_path, monkeypatch):
+    """What a new user does: add a tenant, `ga-intel run` it, and get tasks."""
+    import datetime as dt
+
+    from ga_intel_tests.helpers.export import Export
+    from ga_intel_tests.helpers.scenario import ScenarioTenant, customer
+    from ga_intel_tests.masterdata_helpers import USER_HEADER, xlsx
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster-home"))
+    (tmp_path / "dagster-home").mkdir()
+    day = dt.date.today() - dt.timedelta(days=3)
+    pete = customer("2005", "PF", first="Pete")
+    export = Export("America/Chicago")
+    export.visit(dt.datetime.combine(day, dt.time(9)), customer=pete).purchase("T-P", [("SKU-P", 3, 400.0)])
+    tenant = ScenarioTenant("firsthour", export, bigquery_emulator, tmp_path, branches=["PF"], customers=[pete],
+                            reps={"PF": "Lee"}, load_master_data=False)
+    tenant.load(export, tmp_path)
+
+    first = tenant.run(day)
+    assert "firsthour: master data was never loaded; loading it first" in first
+    assert "customers  1 added" in first
+    assert [t["task_type"] for t in tenant.tasks().values()] == ["purchase_followup"]
+
+    second = tenant.run(day)
+    assert "loading it first" not in second
+
+    (tenant.folder / "UserReport.xlsx").write_bytes(xlsx(USER_HEADER, [
+        ["2005", "Pete", "Fox", "2005@customer.example", "C-2005", "Fox Co", "PF", "Y"],
+        ["2006", "Sam", "Fox", "2006@customer.example", "C-2006", "Fox Co", "PF", "Y"]]))
+    third = tenant.run(day)
+    assert "UserReport.xlsx changed since the last load; loading it first" in third
+    assert "customers  1 added, 1 updated, 0 removed (2 now)" in third
+
+
+def test_masterdata_load_then_run_gives_tasks(run, bigquery_emulator, tmp_path, monkeypatch):
+    import datetime as dt
+
+    from ga_intel_tests.helpers.export import Export
+    from ga_intel_tests.helpers.scenario import ScenarioTenant, customer
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster-home"))
+    (tmp_path / "dagster-home").mkdir()
+    day = dt.date.today() - dt.timedelta(days=3)
+    pete = customer("2005", "PF", first="Pete")
+    export = Export("America/Chicago")
+    export.visit(dt.datetime.combine(day, dt.time(9)), customer=pete).purchase("T-P", [("SKU-P", 3, 400.0)])
+    tenant = ScenarioTenant("explicit", export, bigquery_emulator, tmp_path, branches=["PF"], customers=[pete],
+                            reps={"PF": "Lee"}, load_master_data=False)
+    tenant.load(export, tmp_path)
+    loaded = tenant.cli("masterdata", "load", "--tenant", "explicit")
+    assert "explicit: master data loaded" in loaded and "folder" in loaded
+    out = tenant.run(day)
+    assert "loading it first" not in out
+    [(key, task)] = tenant.tasks().items()
+    assert (key, task["task_type"]) == ("purchase:T-P", "purchase_followup")
+
+
+def test_run_before_the_partition_start_says_how_to_set_it(run, tenant_yaml):
+    import datetime as dt
+
+    from ga_intel.orchestration.partitions import PARTITION_START
+
+    assert run("tenant", "add", str(tenant_yaml)).exit_code == 0
+    result = run("run", "--tenant", "acme", "--date", "2019-12-01", "--to", "2019-12-03")
+    assert result.exit_code == 2
+    assert f"--date 2019-12-01 is before GA_INTEL_PARTITION_START ({PARTITION_START})" in result.output
+    assert "hint: set GA_INTEL_PARTITION_START=2019-12-01" in result.output
+    assert "DagsterUnknownPartitionError" not in result.output and "master data" not in result.output
+    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    result = run("run", "--tenant", "acme", "--date", future)
+    assert result.exit_code == 2 and f"--date {future} is after today" in result.output

@@ -39,3 +39,19 @@ def test_production_config_loads_on_postgres(platform_db, tmp_path, monkeypatch)
     for cfg in (dev, prod):
         bulk = {lim["key"]: lim["limit"] for lim in cfg["tag_concurrency_limits"] if lim["key"] != "dagster/partition/tenant"}
         assert all(limit == cfg["max_concurrent_runs"] * 3 // 4 for limit in bulk.values())
+
+
+def test_users_get_the_viewer_toolbar_and_make_dev_the_developer_one():
+    """The repository's .streamlit/config.toml (read from the working directory Streamlit
+    starts in) hides "Deploy" and the developer menu; `make dev` turns them back on."""
+    import tomllib
+    from pathlib import Path
+
+    from ga_intel import devrun
+
+    config = tomllib.loads((Path(devrun.REPO) / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] == "viewer"
+    [streamlit] = [c for c in devrun.children(3000, 8501) if c.name == "streamlit"]
+    flag = streamlit.argv.index("--client.toolbarMode")
+    assert streamlit.argv[flag + 1] == "developer"
+    assert devrun.REPO == Path(devrun.__file__).resolve().parents[1]  # the cwd children start in

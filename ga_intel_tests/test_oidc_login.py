@@ -11,47 +11,17 @@ artifacts/screenshots/.
 from __future__ import annotations
 
 import secrets
-import threading
 
 import pytest
-import werkzeug.serving
 
 from ga_intel import ports
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
-from ga_intel_tests.servers.dashboard import SCREENSHOTS, chromium_path, streamlit_server
+from ga_intel_tests.servers.dashboard import SCREENSHOTS, streamlit_server
+from ga_intel_tests.helpers.oidc import MEMBER, STRANGER, sign_in_at_provider
 from streamlit_app.lib.widgets import NO_GA4_DATA
 
 pytestmark = pytest.mark.browser
-
-MEMBER = "manager@acme.example"
-STRANGER = "someone@elsewhere.example"
-TIMEOUT = 30_000  # ms, for each wait on the page
-
-
-@pytest.fixture(scope="module")
-def provider():
-    """A real OpenID provider on a free loopback port; yields its base URL.
-
-    Any client id and secret are accepted (no registration required). The member is a
-    predefined user with a verified email, and so is the stranger; any other name typed into
-    the provider's form signs in as a user whose `email` claim is that name, unverified
-    (which ga-intel refuses: security/test_03_identity.py).
-    """
-    from oidc_provider_mock import User, app
-
-    server = werkzeug.serving.make_server("127.0.0.1", ports.free_port(), app(
-        require_nonce=True,
-        user_claims=[User(sub=MEMBER, claims={"email": MEMBER, "email_verified": True, "name": "Morgan Manager"}),
-                     User(sub=STRANGER, claims={"email": STRANGER, "email_verified": True})],
-    ), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    server.server_close()
-
 
 @pytest.fixture(scope="module")
 def app_url(provider, platform_db, tmp_path_factory):
@@ -79,30 +49,6 @@ def acme(db, tmp_path):
         {"email": MEMBER, "role": "manager", "branch": "CHI"},
     ])
     store.add(tenant_file.validate(data, "test"))
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(TIMEOUT)
-        yield page
-        browser.close()
-
-
-def sign_in_at_provider(page, app_url: str, provider: str, email: str) -> None:
-    """From the app's sign-in page, through the provider's form, back to the app."""
-    page.goto(app_url)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    page.wait_for_url(f"{provider}/oauth2/authorize*")
-    page.get_by_role("heading", name="Authorize Client").wait_for()
-    page.locator("input[name=sub]").fill(email)
-    page.get_by_role("button", name="Authorize", exact=True).click()
-    page.wait_for_url(f"{app_url}/**")
 
 
 def test_a_member_signs_in_with_oidc_sees_their_tenant_and_signs_out(acme, provider, app_url, page):

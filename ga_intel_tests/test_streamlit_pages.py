@@ -6,12 +6,17 @@ of tenant A. The Tasks page has its own file (test_streamlit_tasks.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 
-from ga_intel_tests.helpers.pages import BETA_BRANCH, BETA_REVENUE, BETA_TERM, D1, D2, EMPTY, PAGES, assert_no_beta, downloads, filter_to, kpis, open_page
+from ga_intel_tests.helpers.pages import BETA_BRANCH, BETA_TERM, D1, D2, EMPTY, PAGES, assert_no_beta, downloads, filter_to, kpis, open_page
 from ga_intel_tests.helpers.pages import rendered, texts
+from ga_intel_tests.helpers.pages import APP, BETA_KPI, END, START, figures, insert
 
 pytestmark = pytest.mark.usefixtures("fresh_cache")
 
@@ -23,10 +28,10 @@ def test_overview_kpis_by_hand(ga4, monkeypatch, email):
     assert at.title[0].value == "Overview"
     shown = {m.label: (m.value, m.delta) for m in at.metric}
     assert shown == {
-        "Revenue": ("200.00", "+100% vs previous"),
-        "Net revenue": ("200.00", "+100% vs previous"),
+        "Revenue": ("$200.00", "+100% vs previous"),
+        "Net revenue": ("$200.00", "+100% vs previous"),
         "Transactions": ("3", "+200% vs previous"),
-        "AOV": ("66.67", "−33% vs previous"),
+        "AOV": ("$66.67", "−33% vs previous"),
         "Sessions": ("4", "+100% vs previous"),
         "Engagement rate": ("0.0%", "+0.0 pp vs previous"),
         "Users": ("2", "+100% vs previous"),  # distinct over the period, not 1 + 2
@@ -42,11 +47,11 @@ def test_overview_kpis_by_hand(ga4, monkeypatch, email):
 
 def test_overview_with_a_branch_filter_reads_the_branch_rows(ga4, monkeypatch):
     at = filter_to(open_page(monkeypatch, "manager@acme.example"), "acme", "MKE")
-    assert kpis(at)["Revenue"] == "100.00" and kpis(at)["Transactions"] == "2" and kpis(at)["Sessions"] == "1"
+    assert kpis(at)["Revenue"] == "$100.00" and kpis(at)["Transactions"] == "2" and kpis(at)["Sessions"] == "1"
     assert any("Branch filter: **Milwaukee (MKE)**" in i.value for i in at.sidebar.info)
     assert "branch **MKE**" in texts(at)
     at.sidebar.button(key="clear-branch-filter").click().run()
-    assert kpis(at)["Revenue"] == "200.00"
+    assert kpis(at)["Revenue"] == "$200.00"
     assert "branch_filter" not in at.session_state and not at.sidebar.info
     # A branch with no figures in the dates says so, and how to get out of it.
     at = filter_to(at, "acme", "IND")
@@ -55,18 +60,18 @@ def test_overview_with_a_branch_filter_reads_the_branch_rows(ga4, monkeypatch):
 
 def test_overview_for_the_other_tenant_shows_only_its_data(ga4, monkeypatch):
     at = open_page(monkeypatch, "admin@beta.example")
-    assert kpis(at)["Revenue"] == BETA_REVENUE
+    assert kpis(at)["Revenue"] == BETA_KPI
     assert {m.label: m.delta for m in at.metric}["Revenue"] in (None, "")  # nothing in beta's previous period
 
 
 def test_cached_results_are_per_tenant(ga4, monkeypatch):
     """Same page, same dates, same SQL: switching tenant must not serve the other's cached rows."""
     at = open_page(monkeypatch, "multi@both.example")
-    assert kpis(at)["Revenue"] == "200.00"
+    assert kpis(at)["Revenue"] == "$200.00"
     at.sidebar.selectbox(key="tenant").set_value("beta").run()
-    assert kpis(at)["Revenue"] == BETA_REVENUE
+    assert kpis(at)["Revenue"] == BETA_KPI
     at.sidebar.selectbox(key="tenant").set_value("acme").run()
-    assert kpis(at)["Revenue"] == "200.00"
+    assert kpis(at)["Revenue"] == "$200.00"
     at.switch_page("views/search.py").run()
     assert BETA_TERM not in rendered(at)
     at.sidebar.selectbox(key="tenant").set_value("beta").run()
@@ -125,8 +130,8 @@ def test_cart_page(ga4, monkeypatch, email, open_cart_tasks):
     at = open_page(monkeypatch, email, "carts")
     assert at.title[0].value == "Cart abandonment"
     assert kpis(at) == {"Carts created": "3", "Carts abandoned": "2", "Abandonment rate": "66.7%",
-                        "Abandoned value": "330.00", "Recovered after contact": "0.00",
-                        "Recovered on its own": "30.00"}
+                        "Abandoned value": "$330.00", "Recovered after contact": "$0.00",
+                        "Recovered on its own": "$30.00"}
     products = at.dataframe[0].value
     assert list(products["item_id"]) == ["SKU-1", "SKU-2"]
     sku1 = products.iloc[0]
@@ -143,7 +148,7 @@ def test_cart_page(ga4, monkeypatch, email, open_cart_tasks):
 def test_cart_page_honours_the_branch_filter(ga4, monkeypatch):
     at = filter_to(open_page(monkeypatch, "admin@acme.example", "carts"), "acme", "MKE")
     assert kpis(at) == {"Carts created": "1", "Carts abandoned": "1", "Abandonment rate": "100.0%",
-                        "Abandoned value": "80.00", "Recovered after contact": "0.00", "Recovered on its own": "30.00"}
+                        "Abandoned value": "$80.00", "Recovered after contact": "$0.00", "Recovered on its own": "$30.00"}
     assert list(at.dataframe[0].value["item_id"]) == ["SKU-1"]
     assert any("No open cart-recovery task" in i.value for i in at.info)
 
@@ -177,9 +182,9 @@ def test_picking_a_branch_filters_every_page(ga4, monkeypatch):
     assert at.session_state["branch_filter"] == {"tenant": "acme", "branch": "MKE"}
     assert any("Milwaukee (MKE)" in i.value for i in at.sidebar.info)
     at.switch_page("views/overview.py").run()
-    assert kpis(at)["Revenue"] == "100.00"
+    assert kpis(at)["Revenue"] == "$100.00"
     at.switch_page("views/carts.py").run()
-    assert kpis(at)["Abandoned value"] == "80.00"
+    assert kpis(at)["Abandoned value"] == "$80.00"
     at.switch_page("views/search.py").run()
     assert list(at.dataframe[0].value["term"]) == ["hammer"]
     at.switch_page("views/locations.py").run()
@@ -187,19 +192,19 @@ def test_picking_a_branch_filters_every_page(ga4, monkeypatch):
     at.selectbox(key="locations-pick").set_value("").run()  # "All branches (no filter)"
     assert "branch_filter" not in at.session_state
     at.switch_page("views/overview.py").run()
-    assert kpis(at)["Revenue"] == "200.00"
+    assert kpis(at)["Revenue"] == "$200.00"
 
 
 def test_a_branch_filter_of_another_tenant_or_branch_is_dropped(ga4, monkeypatch):
     at = open_page(monkeypatch, "multi@both.example")
     at = filter_to(at, "beta", BETA_BRANCH)  # beta's branch, while looking at acme
-    assert "branch_filter" not in at.session_state and kpis(at)["Revenue"] == "200.00"
+    assert "branch_filter" not in at.session_state and kpis(at)["Revenue"] == "$200.00"
     at = filter_to(at, "acme", BETA_BRANCH)  # claimed to be acme's: not one of its branches
-    assert "branch_filter" not in at.session_state and kpis(at)["Revenue"] == "200.00"
+    assert "branch_filter" not in at.session_state and kpis(at)["Revenue"] == "$200.00"
     at = filter_to(at, "acme", "MKE")
-    assert kpis(at)["Revenue"] == "100.00"
+    assert kpis(at)["Revenue"] == "$100.00"
     at.sidebar.selectbox(key="tenant").set_value("beta").run()  # the filter is acme's: not applied to beta
-    assert kpis(at)["Revenue"] == BETA_REVENUE and "branch_filter" not in at.session_state
+    assert kpis(at)["Revenue"] == BETA_KPI and "branch_filter" not in at.session_state
 
 
 def test_locations_empty_state(tenants, monkeypatch):
@@ -281,3 +286,80 @@ def test_no_membership_sees_no_access_on_every_page(ga4, monkeypatch):
         assert [t.value for t in at.title] == ["No access"], page
         assert not at.metric and not at.dataframe and not at.get("plotly_chart")
         assert "nobody@elsewhere.example" in texts(at)
+
+
+# ------------------------------------------------------------------ deep links
+def test_an_email_link_opens_the_page_for_its_tenant_and_branch(ga4, monkeypatch):
+    """`/overview?tenant=acme&branch=MKE` (what the email reports link to): the tenant
+    and branch come from the query string, and the widgets win after that."""
+    monkeypatch.setenv("GA_INTEL_DEV_USER", "multi@both.example")
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["tenant"] = "acme"
+    at.query_params["branch"] = "MKE"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Overview"
+    assert at.session_state["tenant"] == "acme" and kpis(at)["Revenue"] == "$100.00"  # MKE's
+    assert any("Milwaukee (MKE)" in i.value for i in at.sidebar.info)
+    # Cleared by the user: the link does not put it back, and the query string follows.
+    at.sidebar.button(key="clear-branch-filter").click().run()
+    assert kpis(at)["Revenue"] == "$200.00" and "branch" not in at.query_params
+    at.sidebar.selectbox(key="tenant").set_value("beta").run()
+    assert kpis(at)["Revenue"] == BETA_KPI and at.query_params["tenant"] == "beta"
+
+
+def test_a_link_to_another_tenant_or_branch_is_ignored(ga4, monkeypatch):
+    monkeypatch.setenv("GA_INTEL_DEV_USER", "admin@acme.example")
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["tenant"] = "beta"
+    at.query_params["branch"] = BETA_BRANCH
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["tenant"] == "acme" and "branch_filter" not in at.session_state
+    assert kpis(at)["Revenue"] == "$200.00" and at.query_params["tenant"] == "acme"
+    assert_no_beta(at)
+
+
+def test_a_branch_picked_on_a_page_goes_into_the_query_string(ga4, monkeypatch):
+    at = filter_to(open_page(monkeypatch, "admin@acme.example", "carts"), "acme", "CHI")
+    assert at.query_params["branch"] == "CHI"
+
+
+
+# ------------------------------------------------------------------ numbers that fit
+def test_kpis_are_compact_with_the_exact_value_in_the_tooltip_and_charts_show_gaps(tenants, monkeypatch):
+    """Millions fit their tile ($2.90M, the exact value in the help); a day not loaded is a
+    gap in the line, a provisional day is shaded; axes and headers are words."""
+    gap = END - dt.timedelta(days=1)
+    insert("acme", "daily_metrics", [
+        figures(END, revenue=2_898_765.43, transactions=12_345, sessions=2_193_760, converting_sessions=10),
+        figures(END - dt.timedelta(days=2), revenue=1000, transactions=1, sessions=10, converting_sessions=1)])
+    insert("acme", "data_availability", [
+        dict(event_date=END, source_table=f"events_{END:%Y%m%d}", status="provisional", rows_written="{}",
+             run_id="r1"),
+        dict(event_date=END - dt.timedelta(days=2), source_table="events_x", status="complete", rows_written="{}",
+             run_id="r2")])
+    at = open_page(monkeypatch, "admin@acme.example")
+    tiles = {m.label: m for m in at.metric}
+    assert tiles["Revenue"].value == "$2.90M" and "Exact: $2,899,765.43" in tiles["Revenue"].help
+    assert tiles["Transactions"].value == "12.3k" and "Exact: 12,346" in tiles["Transactions"].help
+    assert tiles["Sessions"].value == "2.19M"
+    assert all("…" not in m.value and len(m.value) <= 8 for m in at.metric)
+    revenue = json.loads(at.get("plotly_chart")[0].proto.spec)
+    [line] = revenue["data"]
+    days = [d[:10] for d in line["x"]]
+    assert days[0] == START.isoformat() and days[-1] == END.isoformat()  # the whole range
+    assert line["y"][days.index(gap.isoformat())] is None and line["connectgaps"] is False
+    assert revenue["layout"]["xaxis"]["title"]["text"] == "Day"
+    assert revenue["layout"]["yaxis"]["title"]["text"] == "Revenue"
+    [shade] = revenue["layout"]["shapes"]  # END is provisional
+    assert shade["x0"][:10] == (END - dt.timedelta(days=1)).isoformat()
+    assert any(a.get("text") == "provisional" for a in revenue["layout"]["annotations"])
+    assert "event_date" not in json.dumps(revenue["data"][0].get("hovertemplate", ""))
+
+
+def test_table_headers_are_words(ga4, monkeypatch):
+    at = open_page(monkeypatch, "admin@acme.example", "search")
+    config = at.dataframe[0].proto.columns  # column_config, as Streamlit sends it
+    labels = [c.get("label") for name, c in json.loads(config).items() if name != "_index"]  # hide_index
+    assert labels and [x for x in labels if not x or "_" in x] == [], json.loads(config)

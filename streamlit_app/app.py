@@ -74,14 +74,21 @@ def main() -> None:
         st.stop()
     with ui.stop_on_error():
         ctx = branch_filter.apply(ctx)  # the branch picked on Locations, if it is one of this tenant's
-    pages = [
-        st.Page(VIEWS / spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.default)
-        for spec in PAGES if ctx.role in spec.roles
-    ]
+    pages = [st.Page(VIEWS / spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path)
+             for spec in PAGES if ctx.role in spec.roles]
     if not pages:
         nothing_for_role(ctx)
         st.stop()
-    st.navigation(pages).run()
+    home = next((p for p, spec in zip(pages, (s for s in PAGES if ctx.role in s.roles)) if spec.default), pages[0])
+
+    def root() -> None:
+        # Streamlit serves the default page at "/" only, so /overview would be "Page not
+        # found"; instead "/" is a hidden page that goes on to the home page's own URL
+        # with the query string, and every page has exactly one URL (deep links work).
+        st.switch_page(home, query_params=st.query_params.to_dict())
+
+    st.navigation([st.Page(root, title=home.title, url_path="root", default=True, visibility="hidden"),
+                   *pages]).run()
 
 
 main()

@@ -63,30 +63,19 @@ def already_loaded(client, day: dt.date) -> str | None:
 
 def seed_master_data(config, echo: Callable[[str], None]) -> None:
     """Demo xlsx files in the demo folder (once), then the master-data asset."""
-    import dagster as dg
 
-    from ga_intel.masterdata.assets import master_data
     from ga_intel.demo.master_data import write_files
-    from ga_intel.orchestration.resources import build_resources
-    from ga_intel.orchestration import instance as dagster_instance
-    from ga_intel.orchestration.partitions import TENANT_DIMENSION
-    from ga_intel.orchestration.run import failure_messages
+    from ga_intel.orchestration.run import load_master_data
 
     from ga_intel.tenancy import folders
 
     folder = folders.resolve(config.id, config.folder.path)
     if not (folder / config.folder.user_file).exists():
         write_files(folder)
-    instance = dagster_instance.get()
-    if demo.DEMO_TENANT not in instance.get_dynamic_partitions(TENANT_DIMENSION):
-        instance.add_dynamic_partitions(TENANT_DIMENSION, [demo.DEMO_TENANT])
-    result = dg.materialize([master_data], instance=instance, resources=build_resources(), raise_on_error=False,
-                            partition_key=demo.DEMO_TENANT, tags={"ga_intel/trigger": "make dev"},
-                            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
-    echo("demo: master data " + ("loaded" if result.success else f"FAILED: {failure_messages(result)}"))
+    load_master_data(demo.DEMO_TENANT, echo=lambda line: echo(f"demo: {line}"), trigger="make dev")
 
 
-def seed(echo: Callable[[str], None], stop: Callable[[], bool]) -> None:
+def seed(echo: Callable[[str], None], stop: Callable[[], bool], dashboard_url: str | None = None) -> None:
     from ga_intel.connectors.bigquery import client as bq_client
     from ga_intel.ga4.ingest import local_today
     from ga_intel.orchestration.run import run_days
@@ -101,3 +90,9 @@ def seed(echo: Callable[[str], None], stop: Callable[[], bool]) -> None:
     failed = run_days(demo.DEMO_TENANT, days, echo=lambda line: echo("  " + line),
                       skip=lambda d: already_loaded(client, d), stop=stop, trigger="make dev")
     echo("demo: data loaded" + (f" ({failed} day(s) failed; see the Dagster UI)" if failed else ""))
+    if dashboard_url and not stop():
+        from ga_intel.demo import summary
+
+        echo("")
+        for line in summary.lines(demo.DEMO_TENANT, dashboard_url):
+            echo(line)

@@ -1,9 +1,11 @@
 """The master-data asset: one per tenant (the `tenant` partitions), users and locations
 loaded together because each customer's branch must exist in the same load."""
 
+import logging
+
 import dagster as dg
 
-from ga_intel.logs import log_context
+from ga_intel.logs import log_context, logger
 from ga_intel.masterdata.load import fetch, load
 from ga_intel.masterdata.reps import customers_without_rep
 from ga_intel.masterdata.validate import MasterDataInvalid
@@ -12,6 +14,8 @@ from ga_intel.orchestration.resources import MasterDataResource, TenantSettingsR
 from ga_intel.orchestration.retries import TRANSIENT_RETRY_POLICY, transient_only
 
 GROUP = "master_data"
+PROGRESS_LOG = logger("masterdata.progress")
+PROGRESS_LOG.setLevel(logging.INFO)  # shown by `masterdata load` even where logging is not set up
 
 
 class MasterDataConfig(dg.Config):
@@ -52,11 +56,17 @@ def _master_data(context, config: MasterDataConfig, tenant_id: str, tenant_setti
     # Transient SFTP errors outlasting fetch's own quick retries fail the step, and
     # TRANSIENT_RETRY_POLICY re-runs it; everything else (an invalid file, a wrong
     # password or host key) is final at once.
+    def progress(message: str) -> None:
+        # The run's log for the Dagster UI; PROGRESS_LOG for `ga-intel masterdata load`,
+        # which runs this asset in-process and shows these lines as they come.
+        context.log.info(message)
+        PROGRESS_LOG.info(message)
+
     with transient_only():
         settings = tenant_settings.load(tenant_id)
-        files = fetch(lambda: master_data.session(tenant_id), settings, log=context.log.warning)
+        files = fetch(lambda: master_data.session(tenant_id), settings, log=context.log.warning, progress=progress)
         try:
-            result = load(settings, files, run_id=context.run.run_id, force=config.force)
+            result = load(settings, files, run_id=context.run.run_id, force=config.force, progress=progress)
         except MasterDataInvalid as exc:
             raise dg.Failure(
                 description=exc.message, allow_retries=False,
@@ -65,13 +75,19 @@ def _master_data(context, config: MasterDataConfig, tenant_id: str, tenant_setti
             ) from None
     file_meta = {f"{k}_file": f"{f.name} ({f.size:,} bytes, sha256 {f.sha256[:12]})" for k, f in files.items()}
     if result.changed:
+        def changes(kind):
+            c = result.changes[kind]
+            return {"added": c.added, "updated": c.updated, "removed": c.removed}
+
         yield dg.MaterializeResult(asset_key="users", metadata={
-            "rows": result.rows["users"], "dagster/row_count": result.rows["users"],
+            "rows": result.rows["users"], "dagster/row_count": result.rows["users"], **changes("users"),
             "ignored_columns": ", ".join(result.ignored_columns.get("users", [])) or "none", **file_meta})
         yield dg.MaterializeResult(asset_key="locations", metadata={
-            "rows": result.rows["locations"], "dagster/row_count": result.rows["locations"],
+            "rows": result.rows["locations"], "dagster/row_count": result.rows["locations"], **changes("locations"),
             "ignored_columns": ", ".join(result.ignored_columns.get("locations", [])) or "none", **file_meta})
-        yield dg.MaterializeResult(asset_key="sales_reps", metadata={"seeded_from_files": result.reps_seeded})
+        yield dg.MaterializeResult(asset_key="sales_reps", metadata={
+            "seeded_from_files": result.reps_seeded, "rows": result.changes["sales_reps"].total,
+            **changes("sales_reps")})
     else:
         context.log.info(f"{tenant_id}: master-data files and column mapping unchanged since the last load; "
                          "nothing to do")

@@ -80,3 +80,18 @@ def masterdata_demo(folder: Path, extra_customers: int) -> None:
 
     for path in write_files(folder, extra_customers=extra_customers):
         click.echo(f"wrote {path}")
+
+
+@masterdata.command("load")
+@click.option("--tenant", "tenant_id", required=True)
+@click.option("--force", is_flag=True, help="reload even if the files and the column mapping are unchanged")
+@needs_database
+def masterdata_load(tenant_id: str, force: bool) -> None:
+    """Fetch, check and load a tenant's master data now (what the hourly schedule runs),
+    then say how many customers, branches and reps were added, updated and removed."""
+    import sys
+
+    from ga_intel.orchestration.run import load_master_data
+
+    if not load_master_data(tenant_id, echo=click.echo, force=force):
+        sys.exit(1)

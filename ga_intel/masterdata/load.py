@@ -48,10 +48,24 @@ class FetchedFile:
 
 
 @dataclass
+class Changes:
+    """Rows added, updated and removed by one load, by their key (customer id, branch
+    code, branch + rep email); `total` is the count after the load."""
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    total: int = 0
+
+    def text(self) -> str:
+        return f"{self.added:,} added, {self.updated:,} updated, {self.removed:,} removed ({self.total:,} now)"
+
+
+@dataclass
 class LoadResult:
     changed: bool
     files: dict[str, FetchedFile]
     rows: dict[str, int] = field(default_factory=dict)
+    changes: dict[str, Changes] = field(default_factory=dict)  # users | locations | sales_reps
     reps_seeded: int = 0
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)  # kind -> headers no column maps to
     report: Report = field(default_factory=Report)
@@ -74,7 +88,12 @@ def with_retries(fn: Callable, what: str, log=None, retries: int | None = None, 
             time.sleep(wait)
 
 
-def fetch(session_factory, config: TenantConfig, log=None) -> dict[str, FetchedFile]:
+def _say(progress, message: str) -> None:
+    if progress:
+        progress(message)
+
+
+def fetch(session_factory, config: TenantConfig, log=None, progress=None) -> dict[str, FetchedFile]:
     source = config.sftp or config.folder
     names = {"users": source.user_file, "locations": source.locations_file}
 
@@ -83,6 +102,7 @@ def fetch(session_factory, config: TenantConfig, log=None) -> dict[str, FetchedF
         with session_factory() as session:
             for kind, name in names.items():
                 info = session.stat(name)
+                _say(progress, f"fetching {name} ({info.size:,} bytes, {session.where})")
                 data = session.read(name)
                 if len(data) != info.size:
                     # Being (re)written while we read it: try again shortly.
@@ -102,6 +122,46 @@ def settings_fingerprint(user_cols: list[cols.Column], loc_cols: list[cols.Colum
                "users": [(c.name, c.header) for c in user_cols],
                "locations": [(c.name, c.header) for c in loc_cols]}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def stale_reason(session_factory, config: TenantConfig) -> str | None:
+    """Why the master data should be loaded now, or None when the files (name, size,
+    modification time) and the column mapping are those of the last load. Cheap: only
+    the files' listing is read, never their bytes."""
+    source = config.sftp or config.folder
+    names = {"users": source.user_file, "locations": source.locations_file}
+    fingerprint = settings_fingerprint(cols.resolve("users", config.master_data.user_columns),
+                                       cols.resolve("locations", config.master_data.location_columns))
+    with tenant_scope(config.id) as conn:
+        last = {r.kind: r for r in conn.execute(sa.text(
+            "SELECT DISTINCT ON (kind) kind, file_name, mtime, size_bytes, settings_sha256 "
+            "FROM tenant_data.master_data_files WHERE tenant_id = :t ORDER BY kind, loaded_at DESC"),
+            {"t": config.id})}
+    if set(last) != set(names):
+        return "master data was never loaded"
+    if any(r.settings_sha256 != fingerprint for r in last.values()):
+        return "the column mapping changed since the last load"
+    with session_factory() as session:
+        for kind, name in names.items():
+            info = session.stat(name)
+            mtime = dt.datetime.fromtimestamp(info.mtime, dt.timezone.utc)
+            row = last[kind]
+            if row.file_name != name or row.size_bytes != info.size or abs((row.mtime - mtime).total_seconds()) > 1e-3:
+                return f"{name} changed since the last load"
+    return None
+
+
+def _snapshot(conn: Connection, table: str, key: list[str], values: list[str]) -> dict[tuple, str]:
+    """key -> a hash of the row's values: what a load compares to count its changes."""
+    keys = ", ".join(key)
+    row = ", ".join(values)
+    return {tuple(r[:-1]): r[-1] for r in conn.execute(sa.text(
+        f"SELECT {keys}, md5(ROW({row})::text) FROM tenant_data.{table}"))}
+
+
+def _changes(before: dict[tuple, str], after: dict[tuple, str]) -> Changes:
+    return Changes(added=sum(k not in before for k in after), removed=sum(k not in after for k in before),
+                   updated=sum(k in before and before[k] != h for k, h in after.items()), total=len(after))
 
 
 def last_versions(conn: Connection, tenant_id: str) -> dict[str, tuple[str, str | None]]:
@@ -162,7 +222,7 @@ def seed_reps(conn: Connection, tenant_id: str, locations: list[dict]) -> int:
 
 
 def load(config: TenantConfig, files: dict[str, FetchedFile], run_id: str | None = None,
-         force: bool = False) -> LoadResult:
+         force: bool = False, progress=None) -> LoadResult:
     tenant_id = config.id
     result = LoadResult(changed=False, files=files)
     with tenant_scope(tenant_id) as conn:
@@ -176,6 +236,7 @@ def load(config: TenantConfig, files: dict[str, FetchedFile], run_id: str | None
         from ga_intel.masterdata.read import FileProblem
 
         for kind, columns in (("users", user_cols), ("locations", loc_cols)):
+            _say(progress, f"reading {files[kind].name}")
             try:
                 sheets[kind] = read_xlsx(files[kind].data, files[kind].name, columns)
             except FileProblem as exc:
@@ -185,6 +246,7 @@ def load(config: TenantConfig, files: dict[str, FetchedFile], run_id: str | None
         result.ignored_columns = {kind: sheet.extra_headers for kind, sheet in sheets.items()}
         users = clean(sheets["users"], user_cols, "user_id", report) if "users" in sheets else []
         locations = clean(sheets["locations"], loc_cols, "warehouse_code", report) if "locations" in sheets else []
+        _say(progress, f"checking {len(users):,} customer(s) and {len(locations):,} branch(es)")
         if users and locations:
             # Reps the files will seed count as coverage too.
             coverage = reps_by_branch(conn, tenant_id)
@@ -194,11 +256,18 @@ def load(config: TenantConfig, files: dict[str, FetchedFile], run_id: str | None
             cross_check(users, locations, sheets["users"], report, coverage)
         if report.problems:
             raise MasterDataInvalid(report)
+        _say(progress, "replacing customers, branches and file reps in one transaction")
+        # Keys and compared values, so a reordered file counts no change (source_row differs).
+        shapes = {"users": (["user_id"], [c.name for c in user_cols]),
+                  "locations": (["warehouse_code"], [c.name for c in loc_cols]),
+                  "sales_reps": (["branch_code", "rep_email"], ["rep_name", "role", "enabled"])}
+        before = {t: _snapshot(conn, t, *shape) for t, shape in shapes.items()}
         conn.execute(sa.text("DELETE FROM tenant_data.users WHERE tenant_id = :t"), {"t": tenant_id})
         conn.execute(sa.text("DELETE FROM tenant_data.locations WHERE tenant_id = :t"), {"t": tenant_id})
         result.rows["locations"] = _insert(conn, "locations", tenant_id, locations, [c.name for c in loc_cols])
         result.rows["users"] = _insert(conn, "users", tenant_id, users, [c.name for c in user_cols])
         result.reps_seeded = seed_reps(conn, tenant_id, locations)
+        result.changes = {t: _changes(before[t], _snapshot(conn, t, *shape)) for t, shape in shapes.items()}
         for kind, f in files.items():
             conn.execute(sa.text(
                 "INSERT INTO tenant_data.master_data_files "

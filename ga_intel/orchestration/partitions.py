@@ -16,12 +16,14 @@ DATE_DIMENSION = "date"
 # The first day any tenant can backfill; GA4 BigQuery export started in 2019 but a
 # calendar of several years of empty partitions only slows the UI. Overridable.
 DEFAULT_START_DATE = "2024-01-01"
+START_ENV = "GA_INTEL_PARTITION_START"
+PARTITION_START = os.environ.get(START_ENV, DEFAULT_START_DATE)
 
 tenant_partitions = dg.DynamicPartitionsDefinition(name=TENANT_DIMENSION)
 # end_offset=1: today is a partition too, for tenants that load GA4's intraday table as a
 # provisional stand-in (ga4.load_intraday). Nothing else requests today.
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get("GA_INTEL_PARTITION_START", DEFAULT_START_DATE), end_offset=1
+    start_date=PARTITION_START, end_offset=1
 )
 tenant_day_partitions = dg.MultiPartitionsDefinition(
     {TENANT_DIMENSION: tenant_partitions, DATE_DIMENSION: daily_partitions}

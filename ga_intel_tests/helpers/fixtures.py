@@ -54,3 +54,49 @@ def ga4(tenants):
 @pytest.fixture
 def shop(db, secret_key, smtp_sink):
     return email_helpers.build_shop(smtp_sink)
+
+
+@pytest.fixture(scope="module")
+def provider():
+    """A real OpenID provider on a free loopback port; yields its base URL.
+
+    Any client id and secret are accepted (no registration required). The member is a
+    predefined user with a verified email, and so is the stranger; any other name typed into
+    the provider's form signs in as a user whose `email` claim is that name, unverified
+    (which ga-intel refuses: security/test_03_identity.py).
+    """
+    import threading
+
+    import werkzeug.serving
+    from oidc_provider_mock import User, app
+
+    from ga_intel import ports
+    from ga_intel_tests.helpers.oidc import MEMBER, STRANGER
+
+    server = werkzeug.serving.make_server("127.0.0.1", ports.free_port(), app(
+        require_nonce=True,
+        user_claims=[User(sub=MEMBER, claims={"email": MEMBER, "email_verified": True, "name": "Morgan Manager"}),
+                     User(sub=STRANGER, claims={"email": STRANGER, "email_verified": True})],
+    ), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+    server.server_close()
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    from ga_intel_tests.helpers.oidc import TIMEOUT
+    from ga_intel_tests.servers.dashboard import SCREENSHOTS, chromium_path
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(TIMEOUT)
+        yield page
+        browser.close()

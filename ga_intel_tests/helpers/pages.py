@@ -23,6 +23,7 @@ PREV = START - dt.timedelta(days=1)  # in the previous period of equal length
 OLD = START - dt.timedelta(days=5)  # in the previous period, never in the selected range
 BETA_TERM = "beta-secret-term"
 BETA_REVENUE = "9,876.54"
+BETA_KPI = "$9.88k"  # BETA_REVENUE as the KPI tile shows it (exact in the tooltip)
 BETA_TASK = "BETA-SECRET-TASK"
 BETA_BRANCH = "BETA-HQ"
 EMPTY = "No GA4 data loaded for these dates yet"

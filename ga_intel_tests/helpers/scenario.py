@@ -39,7 +39,7 @@ def customer(user_id: str, branch: str, company: str | None = None, first: str =
 class ScenarioTenant:
     def __init__(self, tenant_id: str, export: Export, emulator, folder: Path, *, branches: list[str],
                  customers: list[dict], dataset: str | None = None, reps: dict[str, str] | None = None,
-                 **settings):
+                 load_master_data: bool = True, **settings):
         self.id = tenant_id
         self.dataset = dataset or tenant_id
         self.folder = drop_folder(tenant_id)
@@ -56,7 +56,8 @@ class ScenarioTenant:
         data.update(settings)
         store.add(tenant_file.validate(data, "test"))
         self.client = bq_connector.client(BigQuerySettings(**bigquery))
-        self._load_master_data()
+        if load_master_data:
+            self._load_master_data()
 
     def _load_master_data(self) -> None:
         with dg.instance_for_test() as instance:
@@ -68,6 +69,14 @@ class ScenarioTenant:
     def load(self, export: Export, tmp: Path) -> list[dt.date]:
         """Put the export's daily tables into this tenant's dataset (replacing)."""
         return export.load(self.client, f"{PROJECT}.{self.dataset}", tmp / f"export-{self.dataset}")
+
+    def cli(self, *args: str) -> str:
+        """A `ga-intel` command that must succeed; returns its output."""
+        from ga_intel.cli import main
+
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        assert result.exit_code == 0 and "FAILED" not in result.output, result.output
+        return result.output
 
     def run(self, start: dt.date, end: dt.date | None = None, as_of: dt.date | None = None) -> str:
         """`ga-intel run --tenant ID --date START [--to END] [--as-of DAY]`; returns its output."""

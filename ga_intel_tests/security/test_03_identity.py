@@ -22,7 +22,7 @@ from ga_intel.db import control
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
 from ga_intel_tests.servers.dashboard import streamlit_server
-from ga_intel_tests.test_oidc_login import page, provider, sign_in_at_provider  # noqa: F401  (fixtures)
+from ga_intel_tests.helpers.oidc import sign_in_at_provider
 
 pytestmark = pytest.mark.browser
 

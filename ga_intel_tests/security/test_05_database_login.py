@@ -20,7 +20,7 @@ from ga_intel.db.engine import UnsafeRuntimeLogin, dispose_all, engine
 
 @pytest.fixture
 def two_tenants(db):
-    from ga_intel_tests.test_isolation import insert, sample_row
+    from ga_intel_tests.helpers.rows import insert, sample_row
 
     for t in ("tenant_a", "tenant_b"):
         with tenant_scope(t) as conn:

@@ -59,14 +59,24 @@ def held(tenant_id: str) -> str | None:
 
 
 def apply(ctx: context.Context) -> context.Context:
-    """This run's context with the validated branch filter; renders the sidebar notice."""
+    """This run's context with the validated branch filter; renders the sidebar notice.
+    A `?branch=` link sets the filter (validated like any other), and the query string
+    follows the filter, so the page's URL opens it filtered the same way."""
+    from streamlit_app.lib import links
+
+    linked = links.opened("branch")
+    if linked:
+        set_filter(ctx.tenant_id, linked)
     if KEY not in st.session_state:
+        links.sync("branch", None)
         return ctx
     code = held(ctx.tenant_id)
     branches = options(ctx.tenant_id, ctx.start, ctx.end) if code else None
     if code is None or code not in set(branches["branch_code"]):
         clear()  # another tenant's, malformed, or not a branch of this tenant
+        links.sync("branch", None)
         return ctx
+    links.sync("branch", code)
     names = dict(zip(branches["branch_code"], branches["branch_name"]))
     st.sidebar.info(f"Branch filter: **{label(code, names)}**. Every page shows this branch only.",
                     icon=":material/filter_alt:")

@@ -43,7 +43,12 @@ def default_dates(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
 
 
 def _pick_tenant(tenants: tuple[str, ...]) -> str:
+    from streamlit_app.lib import links
+
     chosen = st.session_state.get(TENANT_KEY)
+    linked = links.opened("tenant")
+    if linked in tenants:
+        chosen = linked
     if chosen not in tenants:
         chosen = tenants[0]
     # Written before the selectbox exists in this run, so the widget shows the validated pick.
@@ -54,6 +59,7 @@ def _pick_tenant(tenants: tuple[str, ...]) -> str:
         st.sidebar.caption(f"Tenant: **{chosen}**")
     if chosen not in tenants:  # cannot happen through the widget; refuse rather than trust it
         st.stop()
+    links.sync("tenant", chosen)
     return chosen
 
 

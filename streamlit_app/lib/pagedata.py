@@ -165,6 +165,14 @@ def tenant_rules(tenant_id: str) -> tuple[str, int]:
     return config.timezone, config.rules.daily_list_cap
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def reporting_currency(tenant_id: str) -> str:
+    """The ISO code the tenant's figures are in (tenant file `ga4.reporting_currency`)."""
+    from ga_intel.tenancy import store
+
+    return store.get(tenant_id).ga4.reporting_currency
+
+
 def _no_tasks() -> pd.DataFrame:
     return pd.DataFrame(columns=["task_key", "task_type", "status", "priority", "due_date", "created_date",
                                  "branch_code", "assigned_rep_email", "assigned_rep_name", "title", "value",

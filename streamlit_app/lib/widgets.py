@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pandas as pd
 import streamlit as st
 
-from streamlit_app.lib import context
+from streamlit_app.lib import context, data, labels, numbers
 
 NO_GA4_DATA = (
     "No GA4 data loaded for these dates yet — the pipeline loads each day after GA4 exports it "
@@ -63,12 +64,69 @@ def table(df: pd.DataFrame, name: str, empty: str, **kwargs) -> None:
     if df.empty:
         empty_state(empty)
         return
+    kwargs["column_config"] = labels.column_config(df, kwargs.get("column_config"))
     st.dataframe(df, hide_index=True, width="stretch", key=f"table-{name}", **kwargs)
     download(df, name)
 
 
+def currency(tenant_id: str) -> str:
+    from streamlit_app.lib import pagedata
+
+    return pagedata.reporting_currency(tenant_id)
+
+
+def metric(cell, label: str, value: float | int | None, kind: str = "count", delta: str | None = None,
+           help: str = "") -> None:
+    """A KPI tile: compact value (`money` in the tenant's currency, `count`), the exact one
+    in the tooltip, so no value is cut off ("2,898,7…")."""
+    if kind == "money":
+        code = currency(context.current().tenant_id)
+        shown, exact = numbers.money(value, code), numbers.money_exact(value, code)
+    elif kind == "rate":
+        shown = exact = "–" if value is None else f"{value:.1%}"
+    else:
+        shown, exact = numbers.count(value), numbers.count_exact(value)
+    cell.metric(label, shown, delta, help=(help + numbers.exact_note(shown, exact)).strip() or None)
+
+
+def provisional_days(ctx: context.Context) -> list[dt.date]:
+    """Days of the dates GA4 may still change (intraday stand-ins, days within 72 h)."""
+    days = data.fetch(ctx.tenant_id, "data_availability", start=ctx.start, end=ctx.end)
+    if days.empty:
+        return []
+    return sorted(pd.to_datetime(days.loc[days["status"] == "provisional", "event_date"]).dt.date)
+
+
+def daily_line(df: pd.DataFrame, y: str, title: str, color: str | None = None, yformat: str | None = None):
+    """A line per day over the whole selected range: a day without figures (not loaded)
+    is a gap, never a straight line across it, and provisional days are shaded."""
+    import plotly.express as px
+
+    ctx = context.current()
+    full = pd.date_range(ctx.start, ctx.end, freq="D", name="event_date")
+    frame = df.copy()
+    frame["event_date"] = pd.to_datetime(frame["event_date"])
+    if color:
+        index = pd.MultiIndex.from_product([full, sorted(frame[color].dropna().unique())], names=["event_date", color])
+        frame = frame.set_index(["event_date", color])[[y]].reindex(index).reset_index()
+    else:
+        frame = frame.set_index("event_date")[[y]].reindex(full).reset_index()
+    frame[y] = frame[y].astype(object).where(frame[y].notna(), None)
+    fig = px.line(frame, x="event_date", y=y, color=color, title=title, markers=True)
+    fig.update_traces(connectgaps=False)
+    if yformat:
+        fig.update_yaxes(tickformat=yformat)
+    for i, day in enumerate(provisional_days(ctx)):
+        middle = pd.Timestamp(day)
+        fig.add_vrect(x0=middle - pd.Timedelta(hours=12), x1=middle + pd.Timedelta(hours=12), fillcolor="orange",
+                      opacity=0.15, line_width=0, annotation_text="provisional" if i == 0 else None,
+                      annotation_position="top left")
+    return fig
+
+
 def chart(fig, df: pd.DataFrame, name: str) -> None:
-    """A plotly chart with a CSV download of its data."""
+    """A plotly chart (axes, legend and hover in words) with a CSV download of its data."""
+    labels.figure(fig)
     fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=320)
     st.plotly_chart(fig, width="stretch", key=f"chart-{name}")
     download(df, name)

@@ -37,17 +37,17 @@ after_contact = float(days["recovered_after_contact_revenue"].sum()) if not days
 abandoned_value = float(by_day["value"].sum()) if not by_day.empty else 0.0
 rate = metrics.ratio(abandoned, created)
 cells = st.columns(6)
-cells[0].metric("Carts created", f"{created:,}", help="Sessions with at least one add-to-cart.")
-cells[1].metric("Carts abandoned", f"{abandoned:,}",
-                help="Carts whose visitor bought nothing within the abandonment window after the last add.")
-cells[2].metric("Abandonment rate", "–" if rate is None else f"{rate:.1%}", help="Carts abandoned / carts created.")
-cells[3].metric("Abandoned value", f"{abandoned_value:,.2f}",
-                help="Value of known customers' abandoned carts (the cart-recovery tasks created in these dates).")
-cells[4].metric("Recovered after contact", f"{after_contact:,.2f}",
-                help="Value of the cart items bought back after a rep had taken the task up (in progress or done "
+widgets.metric(cells[0], "Carts created", created, help="Sessions with at least one add-to-cart.")
+widgets.metric(cells[1], "Carts abandoned", abandoned,
+               help="Carts whose visitor bought nothing within the abandonment window after the last add.")
+widgets.metric(cells[2], "Abandonment rate", rate, "rate", help="Carts abandoned / carts created.")
+widgets.metric(cells[3], "Abandoned value", abandoned_value, "money",
+               help="Value of known customers' abandoned carts (the cart-recovery tasks created in these dates).")
+widgets.metric(cells[4], "Recovered after contact", after_contact, "money",
+               help="Value of the cart items bought back after a rep had taken the task up (in progress or done "
                      "before the order), by the day of the order: what the follow-ups bring.")
-cells[5].metric("Recovered on its own", f"{recovered_revenue - after_contact:,.2f}",
-                help="Value of the cart items the customer bought back without a rep's contact first.")
+widgets.metric(cells[5], "Recovered on its own", recovered_revenue - after_contact, "money",
+               help="Value of the cart items the customer bought back without a rep's contact first.")
 
 if days.empty:
     widgets.empty_state("No daily cart figures for these dates yet (metrics not computed).")
@@ -56,8 +56,7 @@ else:
     trend = days[["event_date", "carts_created", "carts_abandoned", "abandonment_rate", "recovered_revenue"]]
     left, right = st.columns(2)
     with left:
-        fig = px.line(trend, x="event_date", y="abandonment_rate", markers=True, title="Abandonment rate")
-        fig.update_yaxes(tickformat=".1%")
+        fig = widgets.daily_line(trend, "abandonment_rate", "Abandonment rate", yformat=".1%")
         widgets.chart(fig, trend[["event_date", "carts_created", "carts_abandoned", "abandonment_rate"]],
                       "carts_abandonment_rate")
     with right:

@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from streamlit_app.lib import context, data, pagedata, ui, widgets
+from streamlit_app.lib import context, data, labels, pagedata, ui, widgets
 
 DAGSTER_URL_ENV = "GA_INTEL_DAGSTER_URL"
 DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
@@ -83,14 +83,14 @@ widgets.chart(fig, calendar[["event_date", "status"]], "data_calendar")
 st.subheader("Days")
 st.dataframe(
     days.sort_values("event_date", ascending=False), hide_index=True, width="stretch", key="table-data-days",
-    column_config={
-        "event_date": st.column_config.DateColumn("date"),
+    column_config=labels.column_config(days, {
+        "event_date": st.column_config.DateColumn("Day"),
         "bq_row_count": st.column_config.NumberColumn("BigQuery rows", help="rows of the day's events_ table"),
         "rows_written": st.column_config.TextColumn("rows written", help="rows written per tenant_data table"),
         "run": st.column_config.LinkColumn("Dagster run", display_text="open run",
                                            help=f"the run that loaded the day, in the Dagster UI ({dagster})"),
         "updated_at": st.column_config.DatetimeColumn("updated"),
-    },
+    }),
 )
 widgets.download(days, "data_availability")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from streamlit_app.lib import branch_filter, context, pagedata, ui, widgets
+from streamlit_app.lib import branch_filter, context, labels, pagedata, ui, widgets
 
 ctx = context.current()
 st.title("Locations")
@@ -62,9 +62,9 @@ st.subheader("Branch comparison")
 st.caption("Click a row to filter every page to that branch" + (f" (now: **{active}**)." if active else "."))
 st.dataframe(
     table, hide_index=True, width="stretch", key=TABLE_KEY, on_select=_picked_row, selection_mode="single-row",
-    column_config={"branch_code": "code", "branch_name": "branch", "revenue": MONEY, "aov": MONEY,
-                   "recovered_revenue": MONEY, "conversion_rate": PCT, "abandonment_rate": PCT,
-                   "no_click_rate": PCT},
+    column_config=labels.column_config(table, {
+        "branch_code": "Branch", "branch_name": "Branch name", "revenue": MONEY, "aov": MONEY,
+        "recovered_revenue": MONEY, "conversion_rate": PCT, "abandonment_rate": PCT, "no_click_rate": PCT}),
 )
 widgets.download(table, "locations_comparison")
 
@@ -113,5 +113,5 @@ with right:
         trend = days[days["branch_code"].isin(shown)][["event_date", "branch_code", "revenue", "sessions",
                                                         "transactions"]]
         title = f"Revenue by day, branch {active}" if active else "Revenue by day, top 8 branches"
-        widgets.chart(px.line(trend, x="event_date", y="revenue", color="branch_code", markers=True, title=title),
-                      trend, "locations_revenue_by_day")
+        widgets.chart(widgets.daily_line(trend, "revenue", title, color="branch_code"), trend,
+                      "locations_revenue_by_day")

@@ -7,11 +7,10 @@ filter). Formulas: `lib/metrics.py`.
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from ga_intel.insights import change
-from streamlit_app.lib import branch_filter, context, metrics, pagedata, ui, widgets
+from streamlit_app.lib import branch_filter, context, metrics, numbers, pagedata, ui, widgets
 
 ctx = context.current()
 st.title("Overview")
@@ -31,10 +30,6 @@ if now.empty:
     st.stop()
 
 
-def _money(v: float | None) -> str:
-    return "–" if v is None else f"{v:,.2f}"
-
-
 def _pct_delta(current, previous) -> str | None:
     if before.empty:  # nothing loaded in the previous period: no comparison, not "new"
         return None
@@ -48,38 +43,36 @@ def _pp_delta(current, previous) -> str | None:
     return f"{(current - previous) * 100:+.1f} pp vs previous"
 
 
-def _rate(v: float | None) -> str:
-    return "–" if v is None else f"{v:.1%}"
-
-
 no_previous = "no data in the previous period to compare with" if before.empty else None
+refunds = numbers.money_exact(now.refunds, widgets.currency(ctx.tenant_id))
 figures = [
-    ("Revenue", _money(now.revenue), _pct_delta(now.revenue, before.revenue),
+    ("Revenue", now.revenue, "money", _pct_delta(now.revenue, before.revenue),
      "Purchase revenue, each transaction_id once, on the first day it appears (plus purchases without an id), "
      "in the tenant's reporting currency."),
-    ("Net revenue", _money(now.net_revenue), _pct_delta(now.net_revenue, before.net_revenue),
-     f"Revenue minus refunds ({_money(now.refunds)}), refunds counted on the day of the refund."),
-    ("Transactions", f"{now.transactions:,}", _pct_delta(now.transactions, before.transactions),
+    ("Net revenue", now.net_revenue, "money", _pct_delta(now.net_revenue, before.net_revenue),
+     f"Revenue minus refunds ({refunds}), refunds counted on the day of the refund."),
+    ("Transactions", now.transactions, "count", _pct_delta(now.transactions, before.transactions),
      "Number of purchases (transactions)."),
-    ("AOV", _money(now.aov), _pct_delta(now.aov, before.aov), "Average order value = revenue / transactions."),
-    ("Sessions", f"{now.sessions:,}", _pct_delta(now.sessions, before.sessions),
+    ("AOV", now.aov, "money", _pct_delta(now.aov, before.aov), "Average order value = revenue / transactions."),
+    ("Sessions", now.sessions, "count", _pct_delta(now.sessions, before.sessions),
      "GA4 sessions (user_pseudo_id, stream, ga_session_id), each counted once, on the day it started."),
-    ("Engagement rate", _rate(now.engagement_rate), _pp_delta(now.engagement_rate, before.engagement_rate),
+    ("Engagement rate", now.engagement_rate, "rate", _pp_delta(now.engagement_rate, before.engagement_rate),
      "Engaged sessions / sessions. GA4's bounce rate is 1 − this. Delta in percentage points."),
-    ("Users", "–" if now.users is None else f"{now.users:,}", _pct_delta(now.users, before.users),
+    ("Users", now.users, "count", _pct_delta(now.users, before.users),
      "Distinct active users over the whole period (HyperLogLog, as GA4 counts users over a range)."),
-    ("New users", f"{now.new_users:,}", _pct_delta(now.new_users, before.new_users),
+    ("New users", now.new_users, "count", _pct_delta(now.new_users, before.new_users),
      "Users with their first visit in the period."),
-    ("Conversion rate", _rate(now.conversion_rate), _pp_delta(now.conversion_rate, before.conversion_rate),
+    ("Conversion rate", now.conversion_rate, "rate", _pp_delta(now.conversion_rate, before.conversion_rate),
      "Sessions with a purchase / sessions. Delta in percentage points."),
-    ("Cookieless events", f"{now.cookieless_events:,}", _pct_delta(now.cookieless_events, before.cookieless_events),
+    ("Cookieless events", now.cookieless_events, "count",
+     _pct_delta(now.cookieless_events, before.cookieless_events),
      "Events without a session (consent-mode pings, no ga_session_id). Not sessions or users; their purchases "
      "count in revenue."),
 ]
 for start in range(0, len(figures), 5):
-    for cell, (label, value, delta, help_text) in zip(st.columns(5), figures[start:start + 5]):
-        cell.metric(label, value, delta,
-                    help=help_text + (f" ({no_previous})" if no_previous and delta is None else ""))
+    for cell, (label, value, kind, delta, help_text) in zip(st.columns(5), figures[start:start + 5]):
+        widgets.metric(cell, label, value, kind, delta,
+                       help=help_text + (f" ({no_previous})" if no_previous and delta is None else ""))
 
 kpi_table = pd.DataFrame([
     {"metric": name, "current": getattr(now, attr), "previous": getattr(before, attr)}
@@ -99,18 +92,15 @@ trend = days[["event_date", "revenue", "transactions", "aov", "sessions", "conve
               "conversion_rate"]]
 left, right = st.columns(2)
 with left:
-    widgets.chart(px.line(trend, x="event_date", y="revenue", title="Revenue", markers=True),
+    widgets.chart(widgets.daily_line(trend, "revenue", "Revenue"),
                   trend[["event_date", "revenue", "transactions", "aov"]], "revenue_by_day")
 with right:
-    widgets.chart(px.line(trend, x="event_date", y="sessions", title="Sessions", markers=True),
-                  trend[["event_date", "sessions"]], "sessions_by_day")
-fig = px.line(trend, x="event_date", y="conversion_rate", title="Session conversion rate", markers=True)
-fig.update_yaxes(tickformat=".1%")
+    widgets.chart(widgets.daily_line(trend, "sessions", "Sessions"), trend[["event_date", "sessions"]],
+                  "sessions_by_day")
+fig = widgets.daily_line(trend, "conversion_rate", "Session conversion rate", yformat=".1%")
 widgets.chart(fig, trend[["event_date", "sessions", "converting_sessions", "conversion_rate"]], "conversion_by_day")
 
 st.subheader("Entry pages with single-page sessions")
 st.caption("Landing pages by sessions that saw at most one page (the seed system's \"bounced\" entry pages; GA4's "
            "bounce is a session that was not engaged). Whole tenant, whatever the branch filter.")
-widgets.table(loaded.entry_pages.rename(columns={"landing_page": "Landing page", "sessions": "Sessions",
-                                                 "single_page_sessions": "Single-page sessions"}),
-              "entry_pages", "No landing pages in these dates.")
+widgets.table(loaded.entry_pages, "entry_pages", "No landing pages in these dates.")

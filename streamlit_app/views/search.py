@@ -11,7 +11,6 @@ under a branch filter). Definitions: `lib/metrics.search_terms` and `sql/search_
 
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
 from streamlit_app.lib import branch_filter, context, pagedata, ui, widgets
@@ -36,12 +35,12 @@ if terms.empty and (daily.empty or not (daily["searches"].sum() + daily["no_resu
 with_results = int(daily["searches"].sum()) if not daily.empty else 0
 no_result = int(daily["no_result_searches"].sum()) if not daily.empty else 0
 cells = st.columns(4)
-cells[0].metric("Searches", f"{with_results + no_result:,}",
-                help="Searches with results (`search` / `view_search_results`) plus no-result events.")
-cells[1].metric("Distinct terms", f"{int(terms['distinct_terms'].iloc[0]) if not terms.empty else 0:,}")
-cells[2].metric("No-result searches", f"{no_result:,}", help="The site reported that the search returned nothing.")
-cells[3].metric("No-click searches", f"{int(daily['no_click_searches'].sum()) if not daily.empty else 0:,}",
-                help="Results were shown, but the session neither viewed an item nor added to cart afterwards.")
+widgets.metric(cells[0], "Searches", with_results + no_result,
+               help="Searches with results (`search` / `view_search_results`) plus no-result events.")
+widgets.metric(cells[1], "Distinct terms", int(terms['distinct_terms'].iloc[0]) if not terms.empty else 0)
+widgets.metric(cells[2], "No-result searches", no_result, help="The site reported that the search returned nothing.")
+widgets.metric(cells[3], "No-click searches", int(daily['no_click_searches'].sum()) if not daily.empty else 0,
+               help="Results were shown, but the session neither viewed an item nor added to cart afterwards.")
 
 PCT = st.column_config.NumberColumn(format="percent")
 
@@ -96,5 +95,4 @@ else:
     long = trend.melt(id_vars="event_date", value_vars=["searches_with_results", "no_result_searches",
                                                         "no_click_searches"],
                       var_name="kind", value_name="count")
-    widgets.chart(px.line(long, x="event_date", y="count", color="kind", markers=True, title="Searches by day"),
-                  trend, "search_by_day")
+    widgets.chart(widgets.daily_line(long, "count", "Searches by day", color="kind"), trend, "search_by_day")

@@ -21,7 +21,7 @@ import plotly.express as px
 import streamlit as st
 
 from ga_intel.insights.tasks import PERSON_STATUSES, STATUS_LABELS, TASK_TYPES
-from streamlit_app.lib import context, pagedata, task_scope, ui, widgets
+from streamlit_app.lib import context, labels, pagedata, task_scope, ui, widgets
 
 ctx = context.current()
 st.title("Tasks")
@@ -123,12 +123,12 @@ if summary.empty:
 
 active = summary[summary["status"].isin(pagedata.ACTIVE_STATUSES)]
 cells = st.columns(5)
-cells[0].metric("Open", f"{int(summary.loc[summary['status'] == 'open', 'tasks'].sum()):,}")
-cells[1].metric("In progress", f"{int(summary.loc[summary['status'] == 'in_progress', 'tasks'].sum()):,}")
-cells[2].metric("Overdue", f"{int(active['overdue'].sum()):,}", help="Open or in progress, past the due date.")
-cells[3].metric("Done", f"{int(summary.loc[summary['status'] == 'done', 'tasks'].sum()):,}")
-cells[4].metric("Stale", f"{int(summary.loc[summary['status'] == 'stale', 'tasks'].sum()):,}",
-                help="Computed after their actionable horizon (a backfill, a late export): kept for the figures, "
+widgets.metric(cells[0], "Open", int(summary.loc[summary['status'] == 'open', 'tasks'].sum()))
+widgets.metric(cells[1], "In progress", int(summary.loc[summary['status'] == 'in_progress', 'tasks'].sum()))
+widgets.metric(cells[2], "Overdue", int(active['overdue'].sum()), help="Open or in progress, past the due date.")
+widgets.metric(cells[3], "Done", int(summary.loc[summary['status'] == 'done', 'tasks'].sum()))
+widgets.metric(cells[4], "Stale", int(summary.loc[summary['status'] == 'stale', 'tasks'].sum()),
+               help="Computed after their actionable horizon (a backfill, a late export): kept for the figures, "
                      "never in a work list.")
 
 # ------------------------------------------------------------------ filters
@@ -182,11 +182,11 @@ def _picked_row() -> None:
 
 st.dataframe(shown, hide_index=True, width="stretch", key="tasks-table", on_select=_picked_row,
              selection_mode="single-row",
-             column_config={"priority": "Priority", "due_date": "Due", "overdue": "Overdue", "status": "Status",
+             column_config=labels.column_config(shown, {"priority": "Priority", "due_date": "Due", "overdue": "Overdue", "status": "Status",
                             "task_type": "Type", "title": "What to do",
                             "value": st.column_config.NumberColumn("Value", format="%.2f"),
                             "branch_code": "Branch", "assigned_rep_name": "Rep", "assigned_rep_email": "Rep email",
-                            "created_date": "Created", "note": "Note", "task_key": "Task key"})
+                            "created_date": "Created", "note": "Note", "task_key": "Task key"}))
 widgets.download(shown, "tasks_work_list")
 
 by_type = tasks.groupby(["task_type", "status"], as_index=False).agg(tasks=("task_key", "count"),
