@@ -271,6 +271,16 @@ def test_rate_limit_answers_429_with_retry_after(tenants):
         assert c.get("/v1/tasks", headers={"Authorization": f"Bearer {other}"}).status_code == 200
 
 
+def test_refused_credentials_are_limited_per_address_without_locking_out_valid_ones(tenants):
+    token = make_token(scopes="tasks:read")
+    fake = "gai_00000000_" + "B" * 43
+    with serve_api(create_app(failures=Buckets(rate=0.01, burst=2))) as url, client(url, fake) as c:
+        assert [c.get("/v1/tasks").status_code for _ in range(2)] == [401, 401]
+        guessing = c.get("/v1/tasks")
+        assert guessing.status_code == 429 and code(guessing) == "rate_limited" and "Retry-After" in guessing.headers
+        assert c.get("/v1/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
 # ------------------------------------------------------------------ OIDC
 @pytest.fixture(scope="module")
 def provider():

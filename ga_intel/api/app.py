@@ -109,9 +109,15 @@ class WebhookRequest(BaseModel):
     events: list[Literal["task.created", "task.status_changed"]] = Field(min_length=1, max_length=2)
 
 
-def create_app(buckets: Buckets | None = None, dispatcher: bool = False) -> FastAPI:
-    """The API app. `dispatcher`: also deliver webhooks from this process (`ga-intel api serve`)."""
+def create_app(buckets: Buckets | None = None, dispatcher: bool = False,
+               failures: Buckets | None = None) -> FastAPI:
+    """The API app. `buckets`: requests per credential; `failures`: refused credentials per
+    client address; `dispatcher`: also deliver webhooks from this process."""
+    import os
+
     buckets = buckets or Buckets()
+    failures = failures or Buckets(rate=float(os.environ.get("GA_INTEL_API_AUTH_FAILURE_RATE", "1")),
+                                   burst=float(os.environ.get("GA_INTEL_API_AUTH_FAILURE_BURST", "30")))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -131,7 +137,7 @@ def create_app(buckets: Buckets | None = None, dispatcher: bool = False) -> Fast
     errors.install(app)
 
     def caller(request: Request) -> Principal:
-        return authenticate(request, buckets)
+        return authenticate(request, buckets, failures)
 
     Caller = Annotated[Principal, Depends(caller)]
 

@@ -85,18 +85,31 @@ def _from_jwt(value: str, request: Request) -> Principal:
                      scopes=MEMBER_SCOPES.get(member.role, ()), kind="oidc", key=f"oidc:{email}")
 
 
-def authenticate(request: Request, buckets: Buckets) -> Principal:
-    value = _bearer(request)
-    if value.startswith(tokens.PREFIX):
-        principal = _from_token(value)
-    elif oidc.looks_like_jwt(value):
-        principal = _from_jwt(value, request)
-    else:
-        raise unauthorized()
+def _rate_limited(wait: float, what: str) -> ApiError:
+    return ApiError(429, "rate_limited", f"too many {what}", hint="wait for Retry-After seconds",
+                    headers={"Retry-After": retry_after(wait)})
+
+
+def authenticate(request: Request, buckets: Buckets, failures: Buckets | None = None) -> Principal:
+    """The caller; `failures` limits refused credentials per client address (guessing),
+    without ever slowing a valid credential from the same address."""
+    try:
+        value = _bearer(request)
+        if value.startswith(tokens.PREFIX):
+            principal = _from_token(value)
+        elif oidc.looks_like_jwt(value):
+            principal = _from_jwt(value, request)
+        else:
+            raise unauthorized()
+    except ApiError as exc:
+        if exc.status == 401 and failures is not None:
+            wait = failures.take("addr:" + (request.client.host if request.client else "unknown"))
+            if wait:
+                raise _rate_limited(wait, "refused credentials from this address") from None
+        raise
     wait = buckets.take(principal.key)
     if wait:
-        raise ApiError(429, "rate_limited", "too many requests for this credential",
-                       hint="wait for Retry-After seconds", headers={"Retry-After": retry_after(wait)})
+        raise _rate_limited(wait, "requests for this credential")
     return principal
 
 

@@ -4,7 +4,9 @@ Each API token (or OIDC subject) has a bucket of `GA_INTEL_API_BURST` requests (
 60), refilled at `GA_INTEL_API_RATE` requests a second (default 10). A request finding it
 empty gets 429 with `Retry-After` (whole seconds until one request is back). Buckets live
 in the serving process: with several API processes each allows the rate, so divide it
-among them (docs/API.md).
+among them (docs/API.md). Refused credentials are limited per client address as well
+(`GA_INTEL_API_AUTH_FAILURE_BURST`, default 30, refilled at `GA_INTEL_API_AUTH_FAILURE_RATE`,
+default 1 a second), which slows guessing and never a valid credential.
 """
 
 from __future__ import annotations
