@@ -12,7 +12,8 @@ GA_INTEL_HOME ?= $(CURDIR)/.ga_intel
 export GA_INTEL_HOME
 DAGSTER_PORT ?= 3000
 STREAMLIT_PORT ?= 8501
-export DAGSTER_PORT STREAMLIT_PORT
+API_PORT ?= 8000
+export DAGSTER_PORT STREAMLIT_PORT API_PORT
 
 .PHONY: help setup dev test services_start stop_services db_setup db_clean logs clean
 
@@ -23,7 +24,7 @@ setup: ## install uv and the locked environment (.venv)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
 
-dev: setup ## run everything: embedded PostgreSQL, Dagster UI + daemon, dashboard, demo tenant
+dev: setup ## run everything: embedded PostgreSQL, Dagster UI + daemon, dashboard, API (:8000/docs), demo tenant
 	@$(GA) dev
 
 test: setup ## run the whole test suite (real PostgreSQL, sshd, SMTP, BigQuery emulator, Chromium)

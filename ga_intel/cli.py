@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from ga_intel.api.cli import api, token, webhook
 from ga_intel.cli_support import ErrorsAsMessages, needs_database
 from ga_intel.email.cli import email
 from ga_intel.errors import GaIntelError
@@ -253,11 +254,12 @@ def keys_rotate() -> None:
 @main.command("dev")
 @click.option("--dagster-port", default=3000, show_default=True, envvar="DAGSTER_PORT")
 @click.option("--streamlit-port", default=8501, show_default=True, envvar="STREAMLIT_PORT")
-def dev(dagster_port: int, streamlit_port: int) -> None:
-    """Run the product locally: database, Dagster UI + daemon, dashboard, demo tenant."""
+@click.option("--api-port", default=8000, show_default=True, envvar="API_PORT")
+def dev(dagster_port: int, streamlit_port: int, api_port: int) -> None:
+    """Run the product locally: database, Dagster UI + daemon, dashboard, API, demo tenant."""
     from ga_intel import devrun
 
-    sys.exit(devrun.run(dagster_port, streamlit_port, echo=click.echo))
+    sys.exit(devrun.run(dagster_port, streamlit_port, echo=click.echo, api_port=api_port))
 
 
 @main.command("health")
@@ -326,7 +328,7 @@ def run_cmd(tenant_id: str, start, end, as_of) -> None:
 
 
 @main.command("bench")
-@click.argument("suites", nargs=-1, type=click.Choice(["ingest", "masterdata", "email", "scale", "dashboard"]))
+@click.argument("suites", nargs=-1, type=click.Choice(["ingest", "masterdata", "email", "scale", "dashboard", "api"]))
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per measurement")
 @click.option("--rows", default=200_000, show_default=True, help="rows for the load-stage benchmark")
 @click.option("--events", multiple=True, type=int, default=[100_000], show_default=True,
@@ -338,23 +340,30 @@ def run_cmd(tenant_id: str, start, end, as_of) -> None:
               help="days of raw GA4-table rows (customer activity) for the dashboard benchmark")
 @click.option("--events-per-day", default=1_000_000, show_default=True,
               help="GA4 events a day the dashboard benchmark's history is sized for")
-@click.option("--repeats", default=40, show_default=True, help="runs of each page for the dashboard p95")
+@click.option("--repeats", default=40, show_default=True, help="runs of each page (or API request) for the p95")
+@click.option("--api-days", default=30, show_default=True,
+              help="days of history for the API benchmark (365 with --api-events-per-day 1000000: the dashboard's year)")
+@click.option("--api-events-per-day", default=50_000, show_default=True,
+              help="GA4 events a day the API benchmark's history is sized for")
 @needs_database
 def bench_cmd(suites: tuple[str, ...], as_json: bool, rows: int, events: tuple[int, ...], tenants: int, days: int,
-              history_days: int, raw_days: int, events_per_day: int, repeats: int) -> None:
+              history_days: int, raw_days: int, events_per_day: int, repeats: int, api_days: int,
+              api_events_per_day: int) -> None:
     """Measure speed and memory against same-run baselines (see docs/PERFORMANCE.md)."""
     from ga_intel.devrun import REPO
 
     sys.path.insert(0, str(REPO))  # bench/ lives beside the package, not in it
     from bench import email, ingest, masterdata
-    from bench import dashboard, scale
+    from bench import api, dashboard, scale
 
     runs = {"ingest": lambda: ingest.run(click.echo, rows=rows, events=events),
             "masterdata": lambda: masterdata.run(click.echo),
             "scale": lambda: scale.run(click.echo, tenants=tenants, days=days),
             "email": lambda: email.run(click.echo),
             "dashboard": lambda: dashboard.run(lambda m: click.echo(m, err=as_json), days=history_days,
-                                               raw_days=raw_days, events_per_day=events_per_day, repeats=repeats)}
+                                               raw_days=raw_days, events_per_day=events_per_day, repeats=repeats),
+            "api": lambda: api.run(lambda m: click.echo(m, err=as_json), days=api_days,
+                                   events_per_day=api_events_per_day, repeats=repeats)}
     for suite in suites or tuple(runs):
         for m in runs[suite]():
             click.echo(m.line() if as_json else m.text())
@@ -364,6 +373,9 @@ main.add_command(email)
 main.add_command(ga4)
 main.add_command(reps)
 main.add_command(masterdata)
+main.add_command(token)
+main.add_command(api)
+main.add_command(webhook)
 
 if __name__ == "__main__":
     main()

@@ -110,7 +110,7 @@ def service_children() -> list[Child]:
     ]
 
 
-def children(dagster_port: int, streamlit_port: int) -> list[Child]:
+def children(dagster_port: int, streamlit_port: int, api_port: int = 8000) -> list[Child]:
     bin_dir = Path(sys.executable).parent
     return [
         Child("dagster-webserver",
@@ -125,6 +125,10 @@ def children(dagster_port: int, streamlit_port: int) -> list[Child]:
                # .streamlit/config.toml gives users the viewer toolbar; a developer keeps theirs.
                "--client.toolbarMode", "developer"],
               url=f"http://127.0.0.1:{streamlit_port}"),
+        # The API also delivers webhooks (its lifespan runs the dispatcher loop).
+        Child("api", [str(bin_dir / "uvicorn"), "--factory", "ga_intel.api.app:app", "--host", "127.0.0.1",
+                      "--port", str(api_port), "--log-level", "warning"],
+              url=f"http://127.0.0.1:{api_port}/health"),
     ]
 
 
@@ -168,7 +172,7 @@ def stop_all(kids: list[Child], grace: float = 15.0) -> None:
         kid.proc.wait()
 
 
-def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int:
+def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print, api_port: int = 8000) -> int:
     from ga_intel.db import embedded, migrate
     from ga_intel.db.engine import dispose_all
 
@@ -176,12 +180,12 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int
 
     # Before anything connects: the in-process seeding and every child inherit it.
     os.environ.setdefault("GA_INTEL_ALLOWED_NETWORKS", DEV_NETWORKS)
-    for name, port in (("Dagster UI", dagster_port), ("Streamlit", streamlit_port),
+    for name, port in (("Dagster UI", dagster_port), ("Streamlit", streamlit_port), ("API", api_port),
                        ("BigQuery emulator", demo.BIGQUERY_PORT), ("SMTP sink", demo.SMTP_PORT)):
         if not ports.is_free(port):
             raise GaIntelError(
                 f"port {port} for the {name} is already in use",
-                hint="stop what holds it, or choose others: make dev DAGSTER_PORT=3001 STREAMLIT_PORT=8502",
+                hint="stop what holds it, or choose others: make dev DAGSTER_PORT=3001 STREAMLIT_PORT=8502 API_PORT=8001",
             )
     urls = settings.database_urls()
     started_db = False
@@ -212,14 +216,15 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int
         env.setdefault("GA_INTEL_DEV_USER", "admin@demo.example")
         from ga_intel import demo
 
+        env.setdefault("GA_INTEL_DAGSTER_URL", f"http://127.0.0.1:{dagster_port}")  # the API's run links
         env["GA_INTEL_SMTP_SINK_DIR"] = str(demo.smtp_dir())  # the Email page lists what the sink received
         from ga_intel.devservices.bigquery_emulator import install_spatial_extension
 
         install_spatial_extension()
-        kids = service_children() + children(dagster_port, streamlit_port)
+        kids = service_children() + children(dagster_port, streamlit_port, api_port)
         for kid in kids:
             kid.start(env)
-        echo("starting the BigQuery emulator, SMTP sink, Dagster (webserver + daemon) and Streamlit ...")
+        echo("starting the BigQuery emulator, SMTP sink, Dagster (webserver + daemon), Streamlit and the API ...")
         for kid in kids:
             if kid.url and not stopping:
                 _wait_http(kid.url, kid, timeout=120)
@@ -227,6 +232,8 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print) -> int
             echo("")
             echo(f"  Dagster UI   http://127.0.0.1:{dagster_port}")
             echo(f"  Dashboard    http://127.0.0.1:{streamlit_port}   (dev login as admin@demo.example)")
+            echo(f"  API          http://127.0.0.1:{api_port}   (docs: http://127.0.0.1:{api_port}/docs; "
+                 "`ga-intel token create --tenant demo --name me --scope tasks:read`)")
             echo(f"  BigQuery     http://127.0.0.1:{demo.BIGQUERY_PORT} (emulator, demo tenant)")
             echo(f"  SMTP sink    127.0.0.1:{demo.SMTP_PORT} (STARTTLS + AUTH; mail in {demo.smtp_dir() / 'messages'})")
             echo(f"  Logs         {log_dir()}  (make logs)")

@@ -428,6 +428,29 @@ def remove(tenant_id: str) -> dict[str, int]:
 
 # --- key rotation -----------------------------------------------------------------------
 
+def _rotate_webhook_secrets(conn: Connection, ring: crypto.Keyring) -> int:
+    """Webhook signing secrets (tenant_data.webhook_endpoints), in the rotation's transaction.
+    Row security is FORCEd even for the owner, so each tenant's rows are reached by setting
+    its id for the transaction, as tenant_scope does (the role stays the owner's)."""
+    count = 0
+    for tenant_id in conn.execute(sa.text("SELECT tenant_id FROM control.tenants ORDER BY tenant_id")).scalars().all():
+        conn.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant_id})
+        rows = conn.execute(sa.text(
+            "SELECT endpoint_id, secret FROM tenant_data.webhook_endpoints FOR UPDATE")).all()
+        for endpoint_id, token in rows:
+            try:
+                new_token = ring.rotate(token)
+            except InvalidToken:
+                raise SecretKeyError(
+                    f"cannot decrypt tenant {tenant_id!r} webhook {endpoint_id} secret with the keys from {ring.source}",
+                    hint="nothing was re-encrypted; restore the key that encrypted it and retry") from None
+            conn.execute(sa.text("UPDATE tenant_data.webhook_endpoints SET secret = :x WHERE endpoint_id = :e"),
+                         {"x": new_token, "e": endpoint_id})
+            count += 1
+    conn.execute(sa.text("SELECT set_config('app.tenant_id', '', true)"))
+    return count
+
+
 def rotate_keys() -> int:
     """Re-encrypt every secret under a new key; returns the number of tokens re-encrypted.
 
@@ -479,6 +502,7 @@ def _rotate(from_file: bool) -> int:
                     {"x": new_token, "t": tenant_id, "s": section},
                 )
                 count += 1
+            count += _rotate_webhook_secrets(conn, ring)
             conn.execute(sa.text("UPDATE control.key_check SET token = :t, rotated_at = now()"), {"t": ring.canary()})
     except Exception:
         if from_file:

@@ -100,3 +100,33 @@ def page():
         page.set_default_timeout(TIMEOUT)
         yield page
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def api_url(platform_db):
+    from ga_intel.api.app import create_app
+    from ga_intel.devservices.api_server import serve_api
+
+    with serve_api(create_app()) as url:
+        yield url
+
+
+@pytest.fixture
+def data(ga4):
+    """ga4's figures plus acme tasks for the list, and an email ledger row per tenant."""
+    import sqlalchemy as sa
+
+    from ga_intel.db import tenant_scope
+    from ga_intel_tests.helpers.pages import D1, D2, insert, task
+
+    insert("acme", "tasks", [
+        task("purchase:T1", "purchase_followup", "CHI", "rep@acme.example", value=100, customer="u1", priority=1),
+        task("purchase:T2", "purchase_followup", "MKE", "rep2@acme.example", value=60, day=D2, customer="u2"),
+        task("search:u3", "search_followup", "CHI", None, day=D2, customer="u3", priority=3),
+    ])
+    for tenant, rcpt in (("acme", "acme@rcpt.example"), ("beta", "beta@rcpt.example")):
+        with tenant_scope(tenant) as conn:
+            conn.execute(sa.text(
+                "INSERT INTO tenant_data.email_deliveries (tenant_id, idempotency_key, report_kind, report_date, "
+                "branch_code, recipient, status) VALUES (:t, :k, 'branch', :d, 'CHI', :r, 'queued')"),
+                {"t": tenant, "k": f"k-{tenant}", "d": D1, "r": rcpt})

@@ -22,6 +22,9 @@ SAMPLE_OVERRIDES: dict[tuple[str, str], object] = {
     ("pipeline_alerts", "status"): "sent",
     ("search_terms_rollup", "grain"): "m",
     ("unsessioned_events", "reason"): "no_pseudo_id",
+    ("webhook_endpoints", "events"): ["task.created"],
+    ("webhook_deliveries", "event_id"): "00000000-0000-4000-8000-000000000001",
+    ("webhook_deliveries", "event_type"): "task.created",
 }
 
 _BY_TYPE = {

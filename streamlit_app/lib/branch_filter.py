@@ -19,11 +19,10 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from ga_intel.reads.metrics import UNATTRIBUTED, UNATTRIBUTED_NAME  # noqa: F401  (pages use them from here)
 from streamlit_app.lib import context, data
 
 KEY = "branch_filter"
-UNATTRIBUTED = "unattributed"
-UNATTRIBUTED_NAME = "Unattributed (no known branch)"
 
 
 def options(tenant_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:

@@ -9,7 +9,8 @@ Results are cached with `st.cache_data`; the tenant id is an argument of the cac
 function, so it is part of every cache key and one tenant's cached result can never be
 served to another. Parameters are always bound (`:name` in the SQL), never formatted in.
 
-SQL longer than a few lines lives in `streamlit_app/sql/<name>.sql`; `sql("name")` reads it.
+SQL longer than a few lines lives in `streamlit_app/sql/<name>.sql` (`sql("name")` reads it), or in
+`ga_intel/reads/sql/` when the API runs it too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 import streamlit as st
 
 from streamlit_app.lib import context
@@ -38,13 +38,9 @@ def sql(name: str) -> str:
 
 def run_query(tenant_id: str, statement: str, params: dict[str, Any]) -> pd.DataFrame:
     """Uncached: `statement` with bound `params`, scoped to `tenant_id` by row-level security."""
-    from ga_intel.db import tenant_scope
+    from ga_intel import reads
 
-    with tenant_scope(tenant_id) as conn:
-        result = conn.execute(sa.text(statement), params)
-        # psycopg2 returns bytea as memoryview, which the result cache cannot pickle.
-        rows = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in result.fetchall()]
-        return pd.DataFrame(rows, columns=list(result.keys()))
+    return reads.run_query(tenant_id, statement, params)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=512)
@@ -58,8 +54,13 @@ _runner: Runner | None = None  # None: the cached runner (see `uncached`)
 
 
 def _statement(statement: str) -> str:
+    """SQL text as is; a name: its file in sql/, else the shared one in ga_intel/reads/sql/."""
+    from ga_intel import reads
+
     if "\n" not in statement and (SQL_DIR / f"{statement}.sql").is_file():
         return sql(statement)
+    if reads.has_sql(statement):
+        return reads.sql(statement)
     return statement
 
 

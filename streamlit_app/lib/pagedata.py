@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -19,7 +18,7 @@ import streamlit as st
 from ga_intel.insights.tasks import STATUSES as TASK_STATUSES  # one vocabulary, insights/tasks.py
 from ga_intel.insights.tasks import TASK_TYPES as TASK_TYPE_LABELS
 from ga_intel.insights.tasks import WORK_LIST_STATUSES as ACTIVE_STATUSES
-from streamlit_app.lib import branch_filter, context, data, metrics, task_scope
+from streamlit_app.lib import context, data, metrics, task_scope
 
 TASK_TYPES = tuple(TASK_TYPE_LABELS)
 TASK_LIST_LIMIT = 500
@@ -77,13 +76,7 @@ class Locations:
 
 
 def locations(ctx: context.Context) -> Locations:
-    summary = data.fetch(ctx.tenant_id, "locations_summary", start=ctx.start, end=ctx.end)
-    if not summary.empty:
-        summary = metrics.with_rates(summary)
-        summary["branch_name"] = [
-            name if isinstance(name, str) and name else
-            (branch_filter.UNATTRIBUTED_NAME if code == branch_filter.UNATTRIBUTED else code)
-            for code, name in zip(summary["branch_code"], summary["branch_name"])]
+    summary = metrics.branches(ctx.tenant_id, ctx.start, ctx.end)
     days = data.fetch(ctx.tenant_id, "locations_daily", start=ctx.start, end=ctx.end)
     if not days.empty:
         days = metrics.with_rates(days)
@@ -106,7 +99,10 @@ def search(ctx: context.Context) -> Search:
 
 # ---------------------------------------------------------------- Data
 def data_availability(ctx: context.Context) -> pd.DataFrame:
-    return data.fetch(ctx.tenant_id, "data_availability", start=ctx.start, end=ctx.end)
+    """One row per day of the dates, `not loaded` where no load is recorded."""
+    from ga_intel.reads import days
+
+    return days.availability(ctx.tenant_id, ctx.start, ctx.end, fetch=data.fetch)
 
 
 # ---------------------------------------------------------------- Tasks
@@ -130,39 +126,28 @@ def task_list(ctx: context.Context, filters: TaskFilters, limit: int = TASK_LIST
     branch = ctx.branch_filter
     if filters.branch and branch and filters.branch != branch:
         return _no_tasks()  # a page filter outside the branch filter: nothing, never a widening
-    return data.fetch(ctx.tenant_id, task_scope.scoped_sql("tasks_list"), start=ctx.start, end=ctx.end,
-                      types=list(filters.types or TASK_TYPES), statuses=list(filters.statuses or TASK_STATUSES),
-                      branch=filters.branch or branch, rep=filters.rep, limit=limit, **task_scope.params(ctx))
+    from ga_intel.reads import tasks
+
+    return tasks.task_list(ctx, ctx.start, ctx.end, types=tuple(filters.types or TASK_TYPES),
+                           statuses=tuple(filters.statuses or TASK_STATUSES), branch=filters.branch or branch,
+                           rep=filters.rep, limit=limit, fetch=data.fetch)
 
 
-@dataclass(frozen=True)
-class DailyList:
-    tasks: pd.DataFrame  # ranked (insights/sql/work_list.sql), at most `cap` per assignee
-    today: dt.date       # the tenant's local date: what is new, overdue and past its horizon
-    cap: int
+def daily_list(ctx: context.Context, rep: str | None):
+    """The ranked list for today (`ga_intel.reads.tasks.daily_list`, the email's query too),
+    within the person's scope and the branch filter: `rep` an email, '' the unassigned,
+    None anyone's."""
+    from ga_intel.reads import tasks
 
-
-def daily_list(ctx: context.Context, rep: str | None) -> DailyList:
-    """The ranked list for today (the same query as the email's lists), within the
-    person's scope and the branch filter: `rep` an email, '' the unassigned, None anyone's."""
-    from ga_intel.insights import work_list
-
-    timezone, cap = tenant_rules(ctx.tenant_id)
-    today = dt.datetime.now(ZoneInfo(timezone)).date()
-    frame = data.fetch(ctx.tenant_id, work_list.sql(scope=task_scope.SCOPE),
-                       **work_list.params(ctx.tenant_id, today, new_since=today - dt.timedelta(days=1),
-                                          branch=ctx.branch_filter, rep=rep, cap=cap),
-                       **task_scope.params(ctx))
-    return DailyList(frame, today, cap)
+    return tasks.daily_list(ctx, rep, ctx.branch_filter, fetch=data.fetch, rules=tenant_rules(ctx.tenant_id))
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def tenant_rules(tenant_id: str) -> tuple[str, int]:
-    """(timezone, daily_list_cap) of the tenant, from its stored settings."""
-    from ga_intel.tenancy import store
+    """(timezone, daily_list_cap) of the tenant, cached a minute."""
+    from ga_intel.reads import tasks
 
-    config = store.get(tenant_id)
-    return config.timezone, config.rules.daily_list_cap
+    return tasks.tenant_rules(tenant_id)
 
 
 @st.cache_data(ttl=60, show_spinner=False)

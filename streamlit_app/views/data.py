@@ -7,18 +7,15 @@ row there was never loaded ("not loaded"). Run links point at the Dagster UI,
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from ga_intel.orchestration.submit import dagster_url
+from ga_intel.reads.days import NOT_LOADED
 from streamlit_app.lib import context, data, labels, pagedata, ui, widgets
 
-DAGSTER_URL_ENV = "GA_INTEL_DAGSTER_URL"
-DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
-NOT_LOADED = "not loaded"
 STATUS_COLORS = {"complete": "#2e7d32", "provisional": "#f9a825", "missing": "#9e9e9e", "failed": "#c62828",
                  NOT_LOADED: "#e0e0e0"}
 
@@ -28,10 +25,10 @@ st.caption(f"GA4 export days loaded for **{ctx.tenant_id}**, {ctx.start:%b %d, %
            + (" · a day is loaded for every branch at once, so the branch filter does not apply here"
               if ctx.branch_filter else ""))
 
-dagster = os.environ.get(DAGSTER_URL_ENV, DEFAULT_DAGSTER_URL).rstrip("/")
+dagster = dagster_url()
 
 with st.spinner("Loading data availability…"), ui.stop_on_error():
-    loaded = pagedata.data_availability(ctx)
+    loaded = pagedata.data_availability(ctx)  # one row per day, `not loaded` where none was
 
 
 def _rows_written(value) -> str:
@@ -41,14 +38,7 @@ def _rows_written(value) -> str:
                      for table, rows in sorted(value.items()))
 
 
-days = pd.DataFrame({"event_date": [ctx.start + dt.timedelta(days=i) for i in range((ctx.end - ctx.start).days + 1)]})
-if not loaded.empty:
-    days = days.merge(loaded, on="event_date", how="left")
-else:
-    for column in ("status", "source_table", "bq_modified_at", "bq_row_count", "rows_written", "run_id", "message",
-                   "updated_at"):
-        days[column] = None
-days["status"] = days["status"].fillna(NOT_LOADED)
+days = loaded.copy()
 days["rows_written"] = days["rows_written"].map(_rows_written)
 days["run"] = days["run_id"].map(lambda run_id: f"{dagster}/runs/{run_id}" if isinstance(run_id, str) and run_id else None)
 days = days[["event_date", "status", "bq_row_count", "rows_written", "run_id", "run", "updated_at", "message",
@@ -59,7 +49,7 @@ cells = st.columns(5)
 for cell, status in zip(cells, ("complete", "provisional", "missing", "failed", NOT_LOADED)):
     cell.metric(status.capitalize(), int(counts.get(status, 0)))
 
-if loaded.empty:
+if (loaded["status"] == NOT_LOADED).all():
     widgets.empty_state(
         "No day of these dates has been loaded yet. The pipeline loads each day after GA4 exports it; in the "
         f"[Dagster UI]({dagster}) materialize the tenant's `ga4_day` partitions, or wait for the daily schedule."
