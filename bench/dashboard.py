@@ -150,7 +150,7 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
                  generate_series(1, {n}) j,
                  LATERAL (SELECT 1 + floor(random() * {CUSTOMERS})::int + j * 0 AS c) cc""")
     known = "CASE WHEN random() < 0.3 THEN 'U' || lpad((1 + floor(random() * %d)::int)::text, 6, '0') END" % CUSTOMERS
-    raw = f"FROM generate_series(CAST(:raw_start AS date), CAST(:end AS date), interval '1 day') AS d, generate_series(1, %d) i"
+    raw = "FROM generate_series(CAST(:raw_start AS date), CAST(:end AS date), interval '1 day') AS d, generate_series(1, %d) i"
     step("sessions", f"""
         INSERT INTO tenant_data.sessions (tenant_id, event_date, customer_id, company_id, user_pseudo_id, ga_session_id,
             session_start, session_end, page_views, engaged, landing_page, had_add_to_cart, had_purchase, event_count)

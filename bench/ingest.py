@@ -50,7 +50,7 @@ def _sessions_rows(n: int) -> pa.Table:
 def load_stage(rows: int, echo: Callable[[str], None]) -> list[Measurement]:
     import pyarrow.csv as pacsv
 
-    from ga_intel.db import control, tenant_scope
+    from ga_intel.db import tenant_scope
     from ga_intel.db.engine import owner_engine as engine  # VACUUM, DDL: the owner's
     from ga_intel.ga4 import warehouse
 

@@ -92,7 +92,7 @@ ENDPOINTS = [
 
 
 def test_a_token_of_acme_never_reads_or_changes_beta(api_url, data):
-    from ga_intel_tests.test_streamlit_tasks import db_task
+    from ga_intel_tests.helpers.pages import db_task
 
     acme = make_token("acme")
     beta_before = db_task("beta", BETA_KEY)
@@ -163,7 +163,7 @@ def test_task_list_filters_and_cursor_follow_the_dashboard_order(api_url, data):
 
 def test_patch_keeps_the_tasks_page_rules_and_audit_fields(api_url, data):
     from ga_intel.reads import task_scope
-    from ga_intel_tests.test_streamlit_tasks import ctx_for, db_task
+    from ga_intel_tests.helpers.pages import ctx_for, db_task
     from streamlit_app.lib import task_scope as page_scope
 
     token = make_token()
@@ -293,7 +293,7 @@ def test_a_reps_jwt_sees_only_the_reps_tasks(api_url, data, provider, monkeypatc
         other = c.get("/v1/tasks", headers={"X-GA-Intel-Tenant": "beta"})
         missing = c.get("/v1/tasks", headers={"X-GA-Intel-Tenant": "no-such-tenant"})
         assert other.status_code == missing.status_code == 403 and other.json() == missing.json()
-    from ga_intel_tests.test_streamlit_tasks import db_task
+    from ga_intel_tests.helpers.pages import db_task
     assert db_task("acme", "purchase:T1")["status_set_by"] == "rep@acme.example"  # as on the Tasks page
     manager = id_token(provider, "manager@acme.example")
     with client(api_url, manager) as c:

@@ -16,8 +16,9 @@ from ga_intel.tenancy import store
 from ga_intel_tests.helpers.pages import (
     BETA_TASK, D1, D2, OLD, _ts, assert_no_beta, insert, open_page, purchase, search, session, task,
 )
-from streamlit_app.lib import context, pagedata, task_scope
+from streamlit_app.lib import pagedata, task_scope
 from ga_intel_tests.helpers.pages import rendered, texts
+from ga_intel_tests.helpers.pages import ctx_for, db_task
 
 pytestmark = pytest.mark.usefixtures("fresh_cache")
 
@@ -61,18 +62,6 @@ def listed(at) -> list[str]:
     """The task keys of the "All tasks" table (the one table with a task key column)."""
     [table] = [d for d in at.dataframe if "task_key" in d.value.columns]
     return list(table.value["task_key"])
-
-
-def ctx_for(email: str, role: str, branch: str | None = None) -> context.Context:
-    start, end = context.default_dates()
-    return context.Context(email=email, tenant_id="acme", role=role, branch=branch, tenants=("acme",),
-                           start=start, end=end)
-
-
-def db_task(tenant: str, key: str) -> dict:
-    with tenant_scope(tenant) as conn:
-        return dict(conn.execute(sa.text("SELECT * FROM tenant_data.tasks WHERE task_key = :k"), {"k": key})
-                    .mappings().one())
 
 
 def save(at, status: str, note: str | None = None):

@@ -93,7 +93,7 @@ def test_netguard_refuses_loopback_and_private_unless_allowed(monkeypatch):
 
 
 def test_signed_retried_and_delivered_once_per_event_across_a_restart(tenants, receiver, monkeypatch):
-    from ga_intel_tests.test_streamlit_tasks import ctx_for
+    from ga_intel_tests.helpers.pages import ctx_for
     from streamlit_app.lib import task_scope as page_scope
 
     monkeypatch.setenv("GA_INTEL_WEBHOOK_RETRY_SECONDS", "0")  # retry at the next pass

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from ga_intel.db import tenant_scope
 from ga_intel.insights import users
+from streamlit_app.lib import context
 from streamlit_app.lib.context import default_dates
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app" / "app.py")
@@ -244,3 +245,15 @@ def submit(at: AppTest, section: str) -> None:
     next(b for b in at.button if b.form_id.startswith(f"form-{section}-")).click()
     at.run()
     assert not at.exception, at.exception
+
+
+def ctx_for(email: str, role: str, branch: str | None = None) -> context.Context:
+    start, end = context.default_dates()
+    return context.Context(email=email, tenant_id="acme", role=role, branch=branch, tenants=("acme",),
+                           start=start, end=end)
+
+
+def db_task(tenant: str, key: str) -> dict:
+    with tenant_scope(tenant) as conn:
+        return dict(conn.execute(sa.text("SELECT * FROM tenant_data.tasks WHERE task_key = :k"), {"k": key})
+                    .mappings().one())
