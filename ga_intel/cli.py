@@ -347,11 +347,11 @@ def run_cmd(tenant_id: str, start, end, as_of) -> None:
 
 
 @main.command("bench")
-@click.argument("suites", nargs=-1, type=click.Choice(["ingest", "masterdata", "email", "scale", "dashboard"]))
+@click.argument("suites", nargs=-1, type=click.Choice(["ingest", "replay", "masterdata", "email", "scale", "dashboard"]))
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per measurement")
 @click.option("--rows", default=200_000, show_default=True, help="rows for the load-stage benchmark")
 @click.option("--events", multiple=True, type=int, default=[100_000], show_default=True,
-              help="events per day for the end-to-end benchmark (repeatable, e.g. --events 1000000)")
+              help="events per day for the end-to-end and replay benchmarks (repeatable, e.g. --events 1000000)")
 @click.option("--tenants", default=50, show_default=True, help="tenants for the scale benchmark")
 @click.option("--days", default=730, show_default=True, help="days of partitions for the scale benchmark")
 @click.option("--history-days", default=365, show_default=True, help="days of history for the dashboard benchmark")
@@ -368,9 +368,10 @@ def bench_cmd(suites: tuple[str, ...], as_json: bool, rows: int, events: tuple[i
 
     sys.path.insert(0, str(REPO))  # bench/ lives beside the package, not in it
     from bench import email, ingest, masterdata
-    from bench import dashboard, scale
+    from bench import dashboard, replay, scale
 
     runs = {"ingest": lambda: ingest.run(click.echo, rows=rows, events=events),
+            "replay": lambda: replay.run(lambda m: click.echo(m, err=as_json), events=events),
             "masterdata": lambda: masterdata.run(click.echo),
             "scale": lambda: scale.run(click.echo, tenants=tenants, days=days),
             "email": lambda: email.run(click.echo),
