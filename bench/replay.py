@@ -12,7 +12,8 @@ peak RSS; RSS after its imports is the same-run baseline.
 Capturing goes through the emulator, about 45 s per 100k events on a quiet machine and
 several times that on a busy one, so larger days are made from the captured one:
 `--events 300000` replays the 100k day's batches three times, each copy's
-`user_pseudo_id` and `transaction_id` suffixed so its visitors and orders are its own.
+`user_pseudo_id` and `transaction_id` suffixed and `event_timestamp` moved by a
+microsecond per copy, so its visitors and orders are its own.
 That is a day of the same shape with three times the rows, which is what memory and load
 time depend on; its tasks and metrics differ from a real day of that size.
 """
@@ -128,6 +129,10 @@ def replay_child(folder: Path, copies: int = 1) -> dict:
             if i >= 0:
                 batch = batch.set_column(i, batch.schema.field(i),
                                          pc.binary_join_element_wise(batch.column(i), f"~{copy}", ""))
+        # Order-less purchases are keyed by account and timestamp: a copy's are a microsecond on.
+        i = batch.schema.get_field_index("event_timestamp")
+        if i >= 0:
+            batch = batch.set_column(i, batch.schema.field(i), pc.add(batch.column(i), copy))
         return batch
 
     meta["rows_expected"] = {k: v * copies for k, v in meta["rows_expected"].items()}
