@@ -123,8 +123,8 @@ def load_stage(rows: int, echo: Callable[[str], None], pairs: int = 5) -> list[M
     # first): the shared machine's load swings the absolute rates, not a pair's ratio.
     load = interleaved_ratio("ingest.load_stage_rows_per_s", ours_rate, ceiling_rate, "rows/s",
                              "server-side COPY from a file", pairs=pairs,
-                             note=f"{rows:,} session rows, {table.num_columns + 2} columns, into an empty day (ceiling: an emptied "
-                                  "table); Arrow -> CSV included; median of per-pair ratios")
+                             note=f"{rows:,} session rows, {table.num_columns + 2} columns, into an empty day "
+                                  "(ceiling: an emptied table); Arrow -> CSV included; median of per-pair ratios")
     replaced = interleaved_ratio("ingest.replace_day_rows_per_s", replace_rate, ceiling_rate, "rows/s",
                                  "server-side COPY from a file", pairs=pairs,
                                  note="a re-run: delete the day's rows and load them again in one transaction")

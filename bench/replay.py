@@ -151,7 +151,8 @@ def replay_child(folder: Path, copies: int = 1) -> dict:
         p.unlink()
     scratch.rmdir()
     return {"events": meta["events"], "rows": sum(result.rows_written.values()),
-            "rows_ok": result.rows_written == meta["rows_expected"], "events_ok": result.events_accounted == meta["events"],
+            "rows_ok": result.rows_written == meta["rows_expected"],
+            "events_ok": result.events_accounted == meta["events"],
             "load_s": t_load, "insights_s": t_insights, "insights_note": note,
             "rss_before_mb": rss_before, "rss_after_load_mb": rss_load, "rss_peak_mb": peak_rss_mb()}
 

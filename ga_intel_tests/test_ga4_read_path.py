@@ -92,8 +92,8 @@ def refusing_storage_server():
     server.stop(0)
 
 
-def test_refused_read_session_falls_back_to_rest_with_a_warning(bigquery_emulator, refusing_storage_server,  # noqa: F811
-                                                                 caplog):
+def test_refused_read_session_falls_back_to_rest_with_a_warning(
+        bigquery_emulator, refusing_storage_server, caplog):  # noqa: F811
     import grpc
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery_storage_v1

@@ -4,8 +4,10 @@ All the heavy work (de-duplicating, unnesting, sessionizing) happens in BigQuery
 the rows of the product's tables come back, batch by batch, so memory stays flat as a day
 grows. Against Google's endpoint the results come through the BigQuery Storage Read API
 (Arrow record batches, the result's streams read in parallel); an endpoint that does not
-serve it (an emulator) is paged over REST. `read_path` makes that choice. The queries are Jinja templates (ga_intel/db/sqlfiles.py) rendered for the columns
-the export table actually has: GA4 added `is_active_user`, `collected_traffic_source` and
+serve it (an emulator) is paged over REST. `read_path` makes that choice.
+
+The queries are Jinja templates (ga_intel/db/sqlfiles.py) rendered for the columns the
+export table actually has: GA4 added `is_active_user`, `collected_traffic_source` and
 `session_traffic_source_last_click` over the years, and older tables lack them.
 """
 
