@@ -18,19 +18,20 @@ from pathlib import Path
 import pyarrow as pa
 import sqlalchemy as sa
 
-from bench.common import Measurement, compare, peak_rss_mb, timed
+from bench.common import Measurement, compare, interleaved_ratio, peak_rss_mb, postgres_server, timed
 from ga_intel.ga4.extract import TABLES
 
 TENANT = "bench"
 
 
 def _sessions_rows(n: int) -> pa.Table:
-    """Rows shaped like the sessions query's output (15 columns)."""
+    """Rows shaped like the sessions query's output (sql/sessions.sql's 22 columns)."""
     rng = random.Random(1)
     base = dt.datetime(2024, 3, 4, tzinfo=dt.timezone.utc)
     starts = [base + dt.timedelta(seconds=rng.randint(0, 86_000)) for _ in range(n)]
     return pa.table({
         "user_pseudo_id": [f"{rng.randint(10**8, 10**9)}.{i}" for i in range(n)],
+        "stream_id": ["1234567890"] * n,
         "ga_session_id": pa.array([1_700_000_000 + i for i in range(n)], pa.int64()),
         "customer_id": [str(100001 + i % 5000) if i % 3 == 0 else None for i in range(n)],
         "company_id": [f"C{i % 400:04d}" if i % 3 == 0 else None for i in range(n)],
@@ -44,10 +45,12 @@ def _sessions_rows(n: int) -> pa.Table:
         "landing_page": [f"https://shop.example/p/{i % 900}" for i in range(n)],
         "had_add_to_cart": [i % 4 == 0 for i in range(n)], "had_purchase": [i % 20 == 0 for i in range(n)],
         "event_count": pa.array([rng.randint(2, 30) for _ in range(n)], pa.int64()),
+        "session_number": pa.array([1 + i % 7 for i in range(n)], pa.int64()),
+        "new_user": [i % 7 == 0 for i in range(n)], "active_user": [True] * n, "continues_earlier": [False] * n,
     })
 
 
-def load_stage(rows: int, echo: Callable[[str], None]) -> list[Measurement]:
+def load_stage(rows: int, echo: Callable[[str], None], pairs: int = 5) -> list[Measurement]:
     import pyarrow.csv as pacsv
 
     from ga_intel.db import tenant_scope
@@ -76,15 +79,7 @@ def load_stage(rows: int, echo: Callable[[str], None]) -> list[Measurement]:
         with engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("VACUUM tenant_data.sessions"))  # the ceiling's TRUNCATE leaves no dead rows
 
-    replace()  # warm-up (plans, caches), then measure
-    t_replace, written = timed(replace)
-    assert written == rows
-    t_ours = float("inf")
-    for _ in range(3):  # best of three: the machine is shared
-        empty_day()
-        elapsed, written = timed(ours)
-        assert written == rows
-        t_ours = min(t_ours, elapsed)
+    replace()  # warm-up (plans, caches)
 
     # Ceiling: the server reading the same rows as CSV from a file, into a plain table.
     keyed = pa.Table.from_batches([warehouse._with_keys(b, TENANT, day) for b in batches])
@@ -108,11 +103,32 @@ def load_stage(rows: int, echo: Callable[[str], None]) -> list[Measurement]:
             conn.execute(sa.text("TRUNCATE public.bench_copy_ceiling"))
 
     empty_ceiling()
-    ceiling()
-    t_ceiling = float("inf")
-    for _ in range(3):
+    ceiling()  # warm-up
+
+    def ours_rate():
+        empty_day()
+        elapsed, written = timed(ours)
+        assert written == rows
+        return rows / elapsed
+
+    def replace_rate():  # the day holds the previous load's rows: every step before leaves them
+        elapsed, written = timed(replace)
+        assert written == rows
+        return rows / elapsed
+
+    def ceiling_rate():
         empty_ceiling()
-        t_ceiling = min(t_ceiling, timed(ceiling)[0])
+        return rows / timed(ceiling)[0]
+
+    # Ours and the ceiling in pairs, one right after the other (alternating which goes
+    # first): the shared machine's load swings the absolute rates, not a pair's ratio.
+    load = interleaved_ratio("ingest.load_stage_rows_per_s", ours_rate, ceiling_rate, "rows/s",
+                             "server-side COPY from a file", pairs=pairs,
+                             note=f"{rows:,} session rows, {table.num_columns + 2} columns, into an empty day "
+                                  "(ceiling: an emptied table); Arrow -> CSV included; median of per-pair ratios")
+    replaced = interleaved_ratio("ingest.replace_day_rows_per_s", replace_rate, ceiling_rate, "rows/s",
+                                 "server-side COPY from a file", pairs=pairs,
+                                 note="a re-run: delete the day's rows and load them again in one transaction")
 
     # Naive baseline on a slice (to_sql is slow); a rate is a rate.
     naive_rows = min(rows, 20_000)
@@ -131,16 +147,9 @@ def load_stage(rows: int, echo: Callable[[str], None]) -> list[Measurement]:
     csv_path.unlink()
     folder.rmdir()
 
-    ours_rate, ceiling_rate, naive_rate = rows / t_ours, rows / t_ceiling, naive_rows / t_naive
-    return [
-        compare("ingest.load_stage_rows_per_s", ours_rate, "rows/s", "server-side COPY from a file", ceiling_rate,
-                note=f"{rows:,} session rows, 17 columns, into an empty day (ceiling: an emptied table); "
-                     "Arrow -> CSV included; best of 3 each"),
-        compare("ingest.replace_day_rows_per_s", rows / t_replace, "rows/s", "server-side COPY from a file",
-                ceiling_rate, note="a re-run: delete the day's rows and load them again in one transaction"),
-        compare("ingest.load_stage_vs_to_sql", ours_rate, "rows/s", "DataFrame.to_sql", naive_rate,
-                note=f"to_sql timed on {naive_rows:,} rows"),
-    ]
+    return [load, replaced,
+            compare("ingest.load_stage_vs_to_sql", load.value, "rows/s", "DataFrame.to_sql", naive_rows / t_naive,
+                    note=f"to_sql timed once on {naive_rows:,} rows; ours: the median above")]
 
 
 def end_to_end(events: int, echo: Callable[[str], None]) -> list[Measurement]:
@@ -221,6 +230,9 @@ def run(echo: Callable[[str], None], rows: int = 200_000, events: tuple[int, ...
     out = load_stage(rows, echo)
     for n in events:
         out += end_to_end(n, echo)
+    server = postgres_server()
+    for m in out:
+        m.server = server
     with control() as conn:
         conn.execute(sa.text("DELETE FROM control.tenants WHERE tenant_id = :t"), {"t": TENANT})
     return out

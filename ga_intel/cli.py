@@ -328,11 +328,12 @@ def run_cmd(tenant_id: str, start, end, as_of) -> None:
 
 
 @main.command("bench")
-@click.argument("suites", nargs=-1, type=click.Choice(["ingest", "masterdata", "email", "scale", "dashboard", "api"]))
+@click.argument("suites", nargs=-1, type=click.Choice(["ingest", "load", "replay", "masterdata", "email", "scale", "dashboard",
+                                                       "api"]))
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per measurement")
 @click.option("--rows", default=200_000, show_default=True, help="rows for the load-stage benchmark")
 @click.option("--events", multiple=True, type=int, default=[100_000], show_default=True,
-              help="events per day for the end-to-end benchmark (repeatable, e.g. --events 1000000)")
+              help="events per day for the end-to-end and replay benchmarks (repeatable, e.g. --events 1000000)")
 @click.option("--tenants", default=50, show_default=True, help="tenants for the scale benchmark")
 @click.option("--days", default=730, show_default=True, help="days of partitions for the scale benchmark")
 @click.option("--history-days", default=365, show_default=True, help="days of history for the dashboard benchmark")
@@ -354,9 +355,11 @@ def bench_cmd(suites: tuple[str, ...], as_json: bool, rows: int, events: tuple[i
 
     sys.path.insert(0, str(REPO))  # bench/ lives beside the package, not in it
     from bench import email, ingest, masterdata
-    from bench import api, dashboard, scale
+    from bench import api, dashboard, replay, scale
 
     runs = {"ingest": lambda: ingest.run(click.echo, rows=rows, events=events),
+            "load": lambda: ingest.run(click.echo, rows=rows, events=()),  # the load stage alone
+            "replay": lambda: replay.run(lambda m: click.echo(m, err=as_json), events=events),
             "masterdata": lambda: masterdata.run(click.echo),
             "scale": lambda: scale.run(click.echo, tenants=tenants, days=days),
             "email": lambda: email.run(click.echo),
@@ -364,7 +367,7 @@ def bench_cmd(suites: tuple[str, ...], as_json: bool, rows: int, events: tuple[i
                                                raw_days=raw_days, events_per_day=events_per_day, repeats=repeats),
             "api": lambda: api.run(lambda m: click.echo(m, err=as_json), days=api_days,
                                    events_per_day=api_events_per_day, repeats=repeats)}
-    for suite in suites or tuple(runs):
+    for suite in suites or tuple(s for s in runs if s != "load"):  # ingest includes load
         for m in runs[suite]():
             click.echo(m.line() if as_json else m.text())
 

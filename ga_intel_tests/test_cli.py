@@ -137,7 +137,7 @@ def test_command_as_a_subprocess_starts_and_stops_the_embedded_server(tmp_path, 
 # --- master data from the command line, then `run` --------------------------------------
 
 def test_masterdata_load_shows_progress_and_what_changed(run, drop):
-    from ga_intel_tests.masterdata_helpers import LOC_HEADER, LOCS, USER_HEADER, add_sftp_tenant, xlsx
+    from ga_intel_tests.helpers.masterdata import LOC_HEADER, LOCS, USER_HEADER, add_sftp_tenant, xlsx
 
     add_sftp_tenant(drop)
     first = run("masterdata", "load", "--tenant", "acme")
@@ -178,7 +178,7 @@ def test_run_loads_master_data_first_then_only_when_the_files_change(run, bigque
 
     from ga_intel_tests.helpers.export import Export
     from ga_intel_tests.helpers.scenario import ScenarioTenant, customer
-    from ga_intel_tests.masterdata_helpers import USER_HEADER, xlsx
+    from ga_intel_tests.helpers.masterdata import USER_HEADER, xlsx
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster-home"))
     (tmp_path / "dagster-home").mkdir()

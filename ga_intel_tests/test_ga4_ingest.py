@@ -125,6 +125,10 @@ def test_synthetic_days_purchases_identity_and_search_outcomes(db, secret_key, g
     day = SYNTH_DAYS[0]
     result = materialize(instance, "synth", day.isoformat())
     assert result.success and all(checks(result).values()), checks(result)
+    availability = next(m for m in result.get_asset_materialization_events()
+                        if m.asset_key == dg.AssetKey("data_availability")).materialization.metadata
+    assert availability["read_api"].value == "rest"  # the emulator does not serve the Storage Read API
+    assert "is not Google's" in availability["read_api_reason"].value
     events = rows_of(ga4_data["synth_dir"] / f"events_{day:%Y%m%d}.ndjson")
     purchases_raw = [e for e in events if e["event_name"] == "purchase"]
     real_ids = {e["ecommerce"]["transaction_id"] for e in purchases_raw

@@ -35,23 +35,34 @@ def client(settings: BigQuerySettings):
 
     check_endpoint(settings)
     options = {"api_endpoint": settings.api_endpoint} if settings.api_endpoint else None
-    if settings.service_account is not None:
-        from google.oauth2 import service_account
+    return bigquery.Client(project=settings.project_id, credentials=_credentials(settings), client_options=options,
+                           location=settings.location)
 
-        try:
-            credentials = service_account.Credentials.from_service_account_info(
-                json.loads(settings.service_account.get_secret_value())
-            )
-        except (ValueError, KeyError) as exc:
-            # The library's message can quote the key; name only the problem.
-            raise ServiceError("bigquery", f"the service-account key cannot be used ({type(exc).__name__})",
-                               hint="store a fresh key from the GCP console with `ga-intel tenant update`") from None
-    else:
+
+def storage_client(settings: BigQuerySettings):
+    """A BigQuery Storage Read API client with the tenant's credentials (Google's endpoint
+    only: emulators do not serve it). ImportError when google-cloud-bigquery-storage is absent."""
+    import importlib
+
+    storage = importlib.import_module("google.cloud.bigquery_storage_v1")
+    return storage.BigQueryReadClient(credentials=_credentials(settings))
+
+
+def _credentials(settings: BigQuerySettings):
+    if settings.service_account is None:
         from google.auth.credentials import AnonymousCredentials
 
-        credentials = AnonymousCredentials()
-    return bigquery.Client(project=settings.project_id, credentials=credentials, client_options=options,
-                           location=settings.location)
+        return AnonymousCredentials()
+    from google.oauth2 import service_account
+
+    try:
+        return service_account.Credentials.from_service_account_info(
+            json.loads(settings.service_account.get_secret_value())
+        )
+    except (ValueError, KeyError) as exc:
+        # The library's message can quote the key; name only the problem.
+        raise ServiceError("bigquery", f"the service-account key cannot be used ({type(exc).__name__})",
+                           hint="store a fresh key from the GCP console with `ga-intel tenant update`") from None
 
 
 def explain(exc: Exception, settings: BigQuerySettings) -> ServiceError:

@@ -103,7 +103,8 @@ def _results(result: DayResult, warehouse: WarehouseResource):
     yield dg.MaterializeResult(asset_key=AVAILABILITY, metadata={
         "status": result.status, "source_table": result.source_table, "bq_row_count": result.bq_row_count,
         "bq_modified_at": str(result.bq_modified_at),
-        "optional_export_columns": ", ".join(k for k, v in result.features.items() if v) or "none"})
+        "optional_export_columns": ", ".join(k for k, v in result.features.items() if v) or "none",
+        "read_api": result.read_api, "read_api_reason": result.read_api_reason})
     yield dg.AssetCheckResult(check_name="daily_table_present", asset_key=AVAILABILITY, passed=True,
                               metadata={"bq_row_count": result.bq_row_count})
     mismatched = {t: (result.rows_expected[t], result.rows_written[t]) for t in extract.TABLES

@@ -1,15 +1,21 @@
 """Run the GA4 queries in BigQuery and stream their results back as Arrow batches.
 
 All the heavy work (de-duplicating, unnesting, sessionizing) happens in BigQuery; only
-the rows of the product's tables come back, page by page, so memory stays flat as a day
-grows. The queries are Jinja templates (ga_intel/db/sqlfiles.py) rendered for the columns
-the export table actually has: GA4 added `is_active_user`, `collected_traffic_source` and
+the rows of the product's tables come back, batch by batch, so memory stays flat as a day
+grows. Against Google's endpoint the results come through the BigQuery Storage Read API
+(Arrow record batches, the result's streams read in parallel); an endpoint that does not
+serve it (an emulator) is paged over REST. `read_path` makes that choice.
+
+The queries are Jinja templates (ga_intel/db/sqlfiles.py) rendered for the columns the
+export table actually has: GA4 added `is_active_user`, `collected_traffic_source` and
 `session_traffic_source_last_click` over the years, and older tables lack them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +24,8 @@ from zoneinfo import ZoneInfo
 from ga_intel.db import sqlfiles
 from ga_intel.errors import GaIntelError
 from ga_intel.tenancy.tenant_file import BigQuerySettings, Ga4Settings
+
+log = logging.getLogger(__name__)
 
 # The output tables, in load order; each has sql/<name>.sql.
 TABLES = ("sessions", "unsessioned_events", "purchases", "purchase_items", "refunds", "cart_adds", "searches",
@@ -96,6 +104,48 @@ def query_parameters(day: dt.date, ga4: Ga4Settings, timezone: str, intraday: bo
 
 
 @dataclass
+class ReadPath:
+    """How a day's query results come back: `api` is "storage" (the BigQuery Storage Read
+    API) or "rest" (tabledata pages of JSON); `reason` says why, for the run's metadata.
+    Shared by the day's streams, so a refused read session sends the rest to REST too."""
+
+    api: str
+    reason: str
+    storage_client: object | None = None
+
+    def fall_back(self, reason: str) -> None:
+        log.warning("BigQuery Storage Read API not used, paging over REST instead: %s", reason)
+        self.api, self.reason, self.storage_client = "rest", reason, None
+
+
+GOOGLE_HOST_SUFFIX = ".googleapis.com"
+
+
+def read_path(settings: BigQuerySettings, storage_client=None) -> ReadPath:
+    """Storage Read API for Google's endpoint; REST for any other endpoint (an emulator:
+    `bigquery.api_endpoint` or BIGQUERY_EMULATOR_HOST), or with a warning when
+    google-cloud-bigquery-storage cannot be imported. `storage_client` builds the client
+    (default: connectors.bigquery.storage_client)."""
+    from urllib.parse import urlsplit as split
+
+    endpoint = settings.api_endpoint or os.environ.get("BIGQUERY_EMULATOR_HOST")
+    if endpoint:
+        host = split(endpoint if "//" in endpoint else f"//{endpoint}").hostname or endpoint
+        if not host.endswith(GOOGLE_HOST_SUFFIX):
+            return ReadPath("rest", f"endpoint {host} is not Google's: the Storage Read API is not served there")
+    if storage_client is None:
+        from ga_intel.connectors.bigquery import storage_client
+    try:
+        client = storage_client(settings)
+    except ImportError as exc:
+        path = ReadPath("storage", "")
+        path.fall_back(f"google-cloud-bigquery-storage cannot be imported ({exc}); install it with "
+                       "`uv add google-cloud-bigquery-storage`")
+        return path
+    return ReadPath("storage", "Google's endpoint: Arrow record batches, streams read in parallel", client)
+
+
+@dataclass
 class TableStream:
     """One output table's rows for a day: Arrow record batches, read lazily."""
 
@@ -105,16 +155,47 @@ class TableStream:
 
 
 def stream(client, table: str, day: dt.date, settings: BigQuerySettings, ga4: Ga4Settings, timezone: str,
-           features: dict[str, bool] | None = None, page_size: int = 50_000, intraday: bool = False) -> TableStream:
+           features: dict[str, bool] | None = None, page_size: int = 50_000, intraday: bool = False,
+           path: ReadPath | None = None) -> TableStream:
     from google.cloud import bigquery
 
     job = client.query(query_text(table, settings, features),
                        job_config=bigquery.QueryJobConfig(
                            query_parameters=query_parameters(day, ga4, timezone, intraday)))
-    rows = job.result(page_size=page_size)
-    # The storage read API is not emulated, and REST paging is enough at GA4's 1M/day cap.
-    batches = rows.to_arrow_iterable(bqstorage_client=None)
-    return TableStream(table, rows.total_rows or 0, _TRANSFORMS.get(table, _same)(batches, ga4))
+    path = path or ReadPath("rest", "no read path given")
+    # For the Storage API ask for no first page: a page of JSON rows in the response
+    # would make the library page the rest over REST too when it holds a third of them.
+    rows = job.result(page_size=None if path.api == "storage" else page_size)
+    batches = arrow_batches(rows, path, again=lambda: job.result(page_size=page_size))
+    return TableStream(table, rows.total_rows or 0, transformed(table, batches, ga4))
+
+
+def arrow_batches(rows, path: ReadPath, again) -> Iterator:
+    """A query result's Arrow record batches over `path`; on a permission error creating the
+    read session (the service account lacks bigquery.readsessions.create) the path falls
+    back to REST, with a warning, for this result and the ones after it. `again()` gives a
+    fresh iterator of the same result (the library's iterator cannot be restarted)."""
+    if path.api == "storage":
+        from google.api_core import exceptions as gexc
+
+        batches = rows.to_arrow_iterable(bqstorage_client=path.storage_client)
+        try:
+            first = next(batches, None)  # CreateReadSession happens here
+        except (gexc.PermissionDenied, gexc.Forbidden) as exc:
+            path.fall_back(f"permission denied on CreateReadSession ({getattr(exc, 'message', exc)}); grant the "
+                           "service account BigQuery Read Session User (roles/bigquery.readSessionUser)")
+            rows = again()
+        else:
+            if first is not None:
+                yield first
+            yield from batches
+            return
+    yield from rows.to_arrow_iterable(bqstorage_client=None)
+
+
+def transformed(table: str, batches: Iterator, ga4: Ga4Settings) -> Iterator:
+    """A table's batches as they come from BigQuery, with what Python finishes (_TRANSFORMS)."""
+    return _TRANSFORMS.get(table, _same)(batches, ga4)
 
 
 def _same(batches, ga4):

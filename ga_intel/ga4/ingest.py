@@ -35,6 +35,8 @@ class DayResult:
     unsessioned_events: int | None = None   # cookieless / no ga_session_id (sql/unsessioned_events.sql)
     quality: dict[str, int] = field(default_factory=dict)  # sql/day_quality.sql
     features: dict[str, bool] = field(default_factory=dict)  # optional export columns present
+    read_api: str | None = None          # storage | rest (extract.read_path)
+    read_api_reason: str | None = None
     message: str | None = None
 
     @property
@@ -98,15 +100,33 @@ def ingest_day(config: TenantConfig, client, day: dt.date, run_id: str | None = 
     result.bq_row_count = table.num_rows
     result.bq_modified_at = table.modified
     result.features = extract.export_features(table.schema, f"{settings.project_id}.{settings.dataset_id}.{name}")
+    path = extract.read_path(settings)
     try:
-        # Start every query first: BigQuery runs them side by side while we page.
+        # Start every query first: BigQuery runs them side by side while we read.
         streams = [extract.stream(client, t, day, settings, config.ga4, config.timezone, result.features,
-                                  intraday=intraday) for t in extract.TABLES]
+                                  intraday=intraday, path=path) for t in extract.TABLES]
         result.quality = extract.quality(client, day, settings, config.ga4, config.timezone, result.features,
                                          intraday=intraday)
     except Exception as exc:
         raise explain(exc, settings) from None
     result.status = "provisional" if intraday else status_for(day, config.timezone)
+    try:
+        store_day(config, day, streams, result, run_id=run_id, log=log,
+                  message=result.message if intraday else None)
+    finally:
+        # After the reads: a refused read session changes the path on the way.
+        result.read_api, result.read_api_reason = path.api, path.reason
+    if log:
+        log(f"{config.id} {day}: results read over {'the Storage Read API' if path.api == 'storage' else 'REST'} "
+            f"({path.reason})")
+    return result
+
+
+def store_day(config: TenantConfig, day: dt.date, streams, result: DayResult, run_id: str | None = None, log=None,
+              message: str | None = None) -> DayResult:
+    """Our side of a day: replace its rows with the streams' Arrow batches, count the events
+    they account for and record the day's availability, in one transaction; then refresh
+    the planner's statistics. `ga-intel bench replay` calls this with batches from files."""
     with tenant_scope(config.id) as conn:
         # Another run of this tenant-day (the refresh schedule and the export sensor can
         # both ask for it) waits here until ours commits, then replaces what we wrote:
@@ -127,9 +147,9 @@ def ingest_day(config: TenantConfig, client, day: dt.date, run_id: str | None = 
         ).one()
         result.events_in_sessions, result.unsessioned_events = int(in_sessions), int(unsessioned)
         warehouse.record_availability(
-            conn, config.id, day, source_table=name, status=result.status, bq_modified_at=table.modified,
-            bq_row_count=table.num_rows, rows_written=result.rows_written, run_id=run_id,
-            message=result.message if intraday else None, quality=result.quality,
+            conn, config.id, day, source_table=result.source_table, status=result.status,
+            bq_modified_at=result.bq_modified_at, bq_row_count=result.bq_row_count, rows_written=result.rows_written,
+            run_id=run_id, message=message, quality=result.quality,
         )
     from ga_intel.db.bulk import refresh_statistics
 
