@@ -98,3 +98,37 @@ def oidc_trusted_domains() -> dict[str, frozenset[str]]:
             )
         trusted[issuer.rstrip("/")] = trusted.get(issuer.rstrip("/"), frozenset()) | names
     return trusted
+
+
+@dataclass(frozen=True)
+class MasterDataLimits:
+    """What a tenant's master-data file may cost before it is parsed (docs/MASTER_DATA.md).
+    A tenant controls the file; only the operator, through the environment, sets these."""
+
+    max_file_bytes: int
+    max_expanded_bytes: int
+    max_rows: int
+
+
+MASTER_DATA_LIMITS = {  # variable -> (default, unit in bytes or 1 for a count)
+    "GA_INTEL_MASTER_DATA_MAX_FILE_MB": (100, 1024 * 1024),
+    "GA_INTEL_MASTER_DATA_MAX_EXPANDED_MB": (1024, 1024 * 1024),
+    "GA_INTEL_MASTER_DATA_MAX_ROWS": (1_000_000, 1),
+}
+
+
+def master_data_limits() -> MasterDataLimits:
+    values = []
+    for name, (default, unit) in MASTER_DATA_LIMITS.items():
+        raw = os.environ.get(name, "").strip()
+        try:
+            value = int(raw) if raw else default
+        except ValueError:
+            value = 0
+        if value <= 0:
+            from ga_intel.errors import GaIntelError
+
+            raise GaIntelError(f"{name}={raw!r} is not a positive whole number",
+                               hint=f"set it to a number (default {default:,}) or unset it")
+        values.append(value * unit)
+    return MasterDataLimits(*values)

@@ -43,8 +43,10 @@ class FolderSession:
         st = self._path(name).stat()
         return FileInfo(name, st.st_size, st.st_mtime)
 
-    def read(self, name: str) -> bytes:
-        return self._path(name).read_bytes()
+    def read(self, name: str, max_bytes: int | None = None) -> bytes:
+        """The file's bytes; at most `max_bytes` of them."""
+        with self._path(name).open("rb") as fh:
+            return fh.read(max_bytes) if max_bytes is not None else fh.read()
 
 
 @contextmanager

@@ -90,12 +90,13 @@ class SftpSession:
             raise ServiceError("sftp", f"{posixpath.join(self.root, name)} is a folder, not a file")
         return FileInfo(name, st.st_size or 0, float(st.st_mtime or 0))
 
-    def read(self, name: str) -> bytes:
+    def read(self, name: str, max_bytes: int | None = None) -> bytes:
+        """The file's bytes; at most `max_bytes` of them."""
         path = confined(self.root, name)
         try:
             with self._sftp.open(path, "rb") as fh:
                 fh.prefetch()
-                return fh.read()
+                return fh.read(max_bytes) if max_bytes is not None else fh.read()
         except FileNotFoundError:
             raise ServiceError("sftp", f"{name} not found in {self.root}",
                                hint="ask the tenant to upload it, or fix user_file/locations_file") from None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ga_intel import settings
 from ga_intel.db import tenant_scope
 from ga_intel.db.bulk import copy_via_stage
 from ga_intel.errors import ServiceError
@@ -97,13 +98,19 @@ def fetch(session_factory, config: TenantConfig, log=None, progress=None) -> dic
     source = config.sftp or config.folder
     names = {"users": source.user_file, "locations": source.locations_file}
 
+    from ga_intel.masterdata.read import check_file_size
+
+    limit = settings.master_data_limits().max_file_bytes
+
     def attempt():
         out = {}
         with session_factory() as session:
             for kind, name in names.items():
                 info = session.stat(name)
                 _say(progress, f"fetching {name} ({info.size:,} bytes, {session.where})")
-                data = session.read(name)
+                check_file_size(info.size, name)  # before a byte is downloaded
+                # Never more than the cap in memory, even if the file grows after the stat.
+                data = session.read(name, max_bytes=limit + 1)
                 if len(data) != info.size:
                     # Being (re)written while we read it: try again shortly.
                     raise ServiceError("master data", f"{name} changed while it was read "
