@@ -130,3 +130,22 @@ def test_only_the_operator_sets_a_folder_and_only_inside_the_drop_folder(tenants
     assert made.exit_code == 0, made.output
     assert store.get("mallory").folder.path == "incoming"
     assert (folders.tenant_root("mallory") / "incoming").is_dir()
+
+
+def test_the_demo_tenant_reads_its_drop_folder(db, secret_key, tmp_path, monkeypatch):
+    """`make dev`: the demo tenant's files live in its drop folder, and a demo tenant made
+    before folders were confined ($GA_INTEL_HOME/demo/masterdata) is moved there."""
+    from ga_intel import demo
+    from ga_intel.demo.seed import seed_master_data
+
+    (tmp_path / "dagster-home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster-home"))
+    legacy = demo.tenant_settings()
+    legacy["folder"] = {"path": str(tmp_path / "masterdata")}
+    store.add(tenant_file.validate(legacy, "the demo tenant"))
+    assert "its folder is now its drop folder" in demo.ensure_demo_tenant()
+    assert store.get("demo").folder.path is None and "present" in demo.ensure_demo_tenant()
+    lines = []
+    seed_master_data(store.get("demo"), lines.append)
+    assert lines == ["demo: master data loaded"]
+    assert (folders.tenant_root("demo") / "UserReport.xlsx").is_file() and rows("demo", "users")
