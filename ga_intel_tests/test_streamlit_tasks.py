@@ -193,7 +193,7 @@ def test_customer_activity_of_the_selected_task(work, monkeypatch):
     assert list(landing["landing_page"]) == ["https://shop.example/d-c9/13"]
     at.selectbox(key="task-pick").set_value(SEARCH_U3).run()
     assert any("No sessions of this customer" in i.value for i in at.info)
-    assert "Searched for: hammer" in texts(at)
+    assert "Searched for: hammer" in [t.value for t in at.text]  # plain text, not Markdown
 
 
 def test_tenant_b_tasks_never_show_for_tenant_a(work, monkeypatch):
@@ -299,3 +299,18 @@ def test_a_status_is_set_in_my_list_with_one_click(work, monkeypatch):
     task = db_task("acme", PURCHASE_T1)
     assert (task["status"], task["note"], task["status_set_by"]) == ("in_progress", "called", "rep@acme.example")
     assert task["first_touched_at"] is not None
+
+
+def test_titles_and_search_terms_are_plain_text_not_markdown(ga4, monkeypatch):
+    """A site visitor types the search terms and master data names the customer: a Markdown
+    link or image in them is shown as typed, never rendered (issue 15, smaller items)."""
+    hostile = "[click me](https://evil.example/phish) ![x](https://evil.example/t.png) **bold**"
+    insert("acme", "tasks", [task("search:hostile", "search_followup", "CHI", "rep@acme.example", day=D2,
+                                  customer="u1", priority=1, title=f"Call {hostile}",
+                                  context={"terms": [hostile], "no_result_terms": [hostile]})])
+    at = open_page(monkeypatch, "admin@acme.example", "tasks")
+    at.selectbox(key="task-pick").set_value("search:hostile").run()
+    assert not at.exception, at.exception
+    texts = [t.value for t in at.text]
+    assert f"Call {hostile}" in texts and f"Searched for: {hostile}" in texts
+    assert not any("evil.example" in m.value for m in at.markdown)

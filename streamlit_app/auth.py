@@ -3,7 +3,8 @@
 Three modes, checked in this order:
 1. OpenID Connect through `st.login`, when `.streamlit/secrets.toml` has an `[auth]` section;
 2. the dev login, when `GA_INTEL_DEV_LOGIN=1` (local use only: anyone may type any email,
-   so every page then carries a warning banner);
+   so every page then carries a warning banner). It fails closed: refused unless the
+   dashboard binds to loopback and the database is the embedded one;
 3. neither: a page that explains how to configure sign-in, and nothing else.
 
 This module only establishes an identity: an email the provider vouches for (finding 3:
@@ -42,9 +43,37 @@ def oidc_configured() -> bool:
     return _auth_secrets() is not None
 
 
-def dev_login_active() -> bool:
-    """The dev login is used only when no identity provider is configured."""
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def dev_login_requested() -> bool:
+    """GA_INTEL_DEV_LOGIN is set and no identity provider is configured (which would win)."""
     return os.environ.get(DEV_FLAG, "").strip().lower() in ("1", "true", "yes") and not oidc_configured()
+
+
+def dev_login_refusal() -> str | None:
+    """Why the dev login may not be used here, or None. It fails closed: only a dashboard
+    bound to loopback, on the embedded database (or a loopback database the test suite
+    made, `ga_intel_test_*`), is a developer's machine rather than a deployment."""
+    import streamlit as st
+
+    from ga_intel import settings
+
+    address = str(st.get_option("server.address") or "").strip().strip("[]")
+    if address not in LOOPBACK:
+        return (f"the dashboard listens on {address or 'every interface'}, not only on loopback: start it with "
+                "`--server.address 127.0.0.1` (as `make dev` does)")
+    urls = settings.database_urls()
+    host = str(urls.platform.host or "")
+    if not urls.embedded and not (host in LOOPBACK and str(urls.platform.database or "").startswith("ga_intel_test_")):
+        return ("the database is not the embedded one (GA_INTEL_DATABASE_URL is set): a shared database means a "
+                "deployment, which needs a real identity provider")
+    return None
+
+
+def dev_login_active() -> bool:
+    """The dev login is used only when requested, with no identity provider, where allowed."""
+    return dev_login_requested() and dev_login_refusal() is None
 
 
 def dev_banner() -> None:
@@ -157,7 +186,14 @@ def signed_in() -> Identity | None:
     """Who is signed in (email lowercased); or None after rendering what they need to sign in."""
     if oidc_configured():
         return _oidc_identity()
-    if dev_login_active():
+    if dev_login_requested():
+        refusal = dev_login_refusal()
+        if refusal:
+            st.title("ga-intel")
+            st.error(f"{DEV_FLAG} is set, but the dev login is refused: {refusal}.")
+            st.caption("The dev login lets anyone sign in as anyone; configure an OpenID Connect provider "
+                       "(`[auth]` in `.streamlit/secrets.toml`) for any real deployment.")
+            return None
         email = _dev_email()
         return Identity(email) if email else None
     _not_configured()

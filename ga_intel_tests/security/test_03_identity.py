@@ -135,3 +135,34 @@ def test_a_malformed_trust_setting_is_an_error_naming_the_variable(monkeypatch):
     monkeypatch.setenv("GA_INTEL_OIDC_TRUSTED_DOMAINS", "https://idp.example/=Acme.com,acme.de https://b=@b.org")
     assert settings.oidc_trusted_domains() == {"https://idp.example": frozenset({"acme.com", "acme.de"}),
                                                "https://b": frozenset({"b.org"})}
+
+
+@pytest.mark.parametrize("address, database_url, refusal", [
+    ("0.0.0.0", None, "not only on loopback"),
+    ("", None, "listens on every interface"),
+    ("127.0.0.1", "postgresql://ga:pw@db.internal:5432/ga_intel", "not the embedded one"),
+    ("127.0.0.1", "postgresql://ga:pw@127.0.0.1:5432/ga_intel", "not the embedded one"),
+])
+def test_the_dev_login_fails_closed(platform_db, monkeypatch, address, database_url, refusal):
+    """GA_INTEL_DEV_LOGIN on a deployment (a public address, a real database) signs no one in."""
+    from streamlit import config as st_config
+    from streamlit.testing.v1 import AppTest
+
+    from ga_intel_tests.servers.dashboard import APP
+
+    monkeypatch.setenv("GA_INTEL_DEV_LOGIN", "1")
+    monkeypatch.setenv("GA_INTEL_DEV_USER", "admin@acme.example")
+    if database_url:
+        monkeypatch.setenv("GA_INTEL_DATABASE_URL", database_url)
+    st_config.set_option("server.address", address)
+    try:
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        at.run()
+    finally:
+        st_config.set_option("server.address", "127.0.0.1")
+    assert not at.exception, at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "dev login is refused" in errors and refusal in errors
+    assert not [t for t in at.text_input if t.key == "dev_login_email"]
+    assert "Signed in as" not in " ".join(c.value for c in at.caption)
+    assert not at.warning  # no dev banner: the dev login is not on

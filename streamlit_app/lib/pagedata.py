@@ -180,8 +180,10 @@ def activity(ctx: context.Context, task: dict) -> Activity:
     row of `task_list` for this `ctx`: the caller picks it from the scoped list."""
     who = {"customer_id": task.get("customer_id") or None, "company_id": task.get("company_id") or None,
            "limit": ACTIVITY_LIMIT}
-    about = (f"customer **{who['customer_id']}**" if who["customer_id"]
-             else f"company **{who['company_id']}** (all its people)")
+    from streamlit_app.lib.widgets import plain  # ids come from the site and master data: no Markdown
+
+    about = (f"customer **{plain(who['customer_id'])}**" if who["customer_id"]
+             else f"company **{plain(who['company_id'])}** (all its people)")
     if not who["customer_id"] and not who["company_id"]:
         empty = pd.DataFrame()
         return Activity(empty, empty, empty, empty, empty, about="no customer or company on this task")

@@ -147,3 +147,12 @@ def sandboxed_html(html: str, height: int = 900) -> None:
              f'title="email preview" style="width:100%;height:{height - 20}px;border:1px solid #ddd;background:#fff" '
              f'srcdoc="{html_lib.escape(html, quote=True)}"></iframe>')
     components.html(frame, height=height)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
+
+
+def plain(text: str) -> str:
+    """`text` escaped for Streamlit's Markdown (captions, alerts): shown as typed, with no
+    link, image, HTML, formatting or `:material/icon:` a visitor or a tenant put there."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", "  \n")

@@ -1,8 +1,8 @@
 """Data: which days of GA4 export are loaded for this tenant, and the Dagster run of each.
 
 One row per day of the selected range from `tenant_data.data_availability`; a day with no
-row there was never loaded ("not loaded"). Run links point at the Dagster UI,
-`GA_INTEL_DAGSTER_URL` (default http://127.0.0.1:3000).
+row there was never loaded ("not loaded"). Run links (admins only: the Dagster UI has no sign-in) point at
+the Dagster UI, `GA_INTEL_DAGSTER_URL` (default http://127.0.0.1:3000).
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ st.caption(f"GA4 export days loaded for **{ctx.tenant_id}**, {ctx.start:%b %d, %
            + (" · a day is loaded for every branch at once, so the branch filter does not apply here"
               if ctx.branch_filter else ""))
 
-dagster = dagster_url()
+# The Dagster UI has no sign-in of its own and shows every tenant's runs: only admins get
+# links to it (and the operator puts it behind authentication: docs/DEPLOYMENT.md).
+dagster = dagster_url() if ctx.is_admin else None
 
 with st.spinner("Loading data availability…"), ui.stop_on_error():
     loaded = pagedata.data_availability(ctx)  # one row per day, `not loaded` where none was
@@ -40,7 +42,8 @@ def _rows_written(value) -> str:
 
 days = loaded.copy()
 days["rows_written"] = days["rows_written"].map(_rows_written)
-days["run"] = days["run_id"].map(lambda run_id: f"{dagster}/runs/{run_id}" if isinstance(run_id, str) and run_id else None)
+days["run"] = days["run_id"].map(
+    lambda run_id: f"{dagster}/runs/{run_id}" if dagster and isinstance(run_id, str) and run_id else None)
 days = days[["event_date", "status", "bq_row_count", "rows_written", "run_id", "run", "updated_at", "message",
              "source_table", "bq_modified_at"]]
 
@@ -53,6 +56,9 @@ if (loaded["status"] == NOT_LOADED).all():
     widgets.empty_state(
         "No day of these dates has been loaded yet. The pipeline loads each day after GA4 exports it; in the "
         f"[Dagster UI]({dagster}) materialize the tenant's `ga4_day` partitions, or wait for the daily schedule."
+        if dagster else
+        "No day of these dates has been loaded yet. The pipeline loads each day after GA4 exports it and the "
+        "daily schedule runs; your tenant's admin can start a load."
     )
 
 st.subheader("Calendar")
@@ -72,22 +78,27 @@ widgets.chart(fig, calendar[["event_date", "status"]], "data_calendar")
 
 st.subheader("Days")
 st.dataframe(
-    days.sort_values("event_date", ascending=False), hide_index=True, width="stretch", key="table-data-days",
+    days.sort_values("event_date", ascending=False).drop(columns=[] if dagster else ["run"]), hide_index=True,
+    width="stretch", key="table-data-days",
     column_config=labels.column_config(days, {
         "event_date": st.column_config.DateColumn("Day"),
         "bq_row_count": st.column_config.NumberColumn("BigQuery rows", help="rows of the day's events_ table"),
         "rows_written": st.column_config.TextColumn("rows written", help="rows written per tenant_data table"),
-        "run": st.column_config.LinkColumn("Dagster run", display_text="open run",
-                                           help=f"the run that loaded the day, in the Dagster UI ({dagster})"),
+        **({"run": st.column_config.LinkColumn("Dagster run", display_text="open run",
+                                               help=f"the run that loaded the day, in the Dagster UI ({dagster})")}
+           if dagster else {}),
         "updated_at": st.column_config.DatetimeColumn("updated"),
     }),
 )
-widgets.download(days, "data_availability")
+widgets.download(days.drop(columns=[] if dagster else ["run"]), "data_availability")
 
 def runs_table(statement: str, name: str, empty: str, **params) -> None:
     """A table of rows with a `run_id`, each linked to its run in the Dagster UI."""
     with ui.stop_on_error():
         rows = data.query(statement, **params)
+    if not dagster:
+        widgets.table(rows, name, empty)
+        return
     if not rows.empty:
         rows["run"] = rows["run_id"].map(lambda run_id: f"{dagster}/runs/{run_id}")
     widgets.table(rows, name, empty,

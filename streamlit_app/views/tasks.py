@@ -206,20 +206,22 @@ task = tasks.set_index("task_key").loc[picked].to_dict() | {"task_key": picked}
 
 info, form_col = st.columns([3, 2])
 with info:
-    st.markdown(f"**{task['title']}**")
-    st.write(f"{TYPE_NAMES.get(task['task_type'], task['task_type'])} · status **{task['status']}** · priority "
-             f"{task['priority']} · due {task['due_date']} · branch {task['branch_code']} · rep "
-             f"{task['assigned_rep_name'] or task['assigned_rep_email'] or 'unassigned'}")
+    # Titles, names, notes and search terms come from master data, people and site visitors:
+    # shown as plain text, never as Markdown (links, images, formatting).
+    st.text(str(task["title"]))
+    st.text(f"{TYPE_NAMES.get(task['task_type'], task['task_type'])} · status {task['status']} · priority "
+            f"{task['priority']} · due {task['due_date']} · branch {task['branch_code']} · rep "
+            f"{task['assigned_rep_name'] or task['assigned_rep_email'] or 'unassigned'}")
     if task.get("status_set_by"):
-        st.caption(f"Status set by {task['status_set_by']} at {task['status_set_at']}")
+        st.caption(widgets.plain(f"Status set by {task['status_set_by']} at {task['status_set_at']}"))
     if task.get("note"):
-        st.info(f"Note: {task['note']}", icon=":material/sticky_note_2:")
+        st.info(widgets.plain(f"Note: {task['note']}"), icon=":material/sticky_note_2:")
     context_data = task.get("context") if isinstance(task.get("context"), dict) else {}
     items = context_data.get("items")
     if items:
         st.dataframe(pd.DataFrame(items), hide_index=True, width="stretch", key="task-items")
     if context_data.get("terms"):
-        st.write("Searched for: " + ", ".join(map(str, context_data["terms"])))
+        st.text("Searched for: " + ", ".join(map(str, context_data["terms"])))
 with form_col:
     with st.form("task-status"):
         current = task["status"] if task["status"] in PERSON_STATUSES else "done"
@@ -229,7 +231,7 @@ with form_col:
         if st.form_submit_button("Save", type="primary"):
             with ui.stop_on_error():
                 task_scope.change_status(ctx, picked, new_status, note.strip() or None)
-            st.session_state[FLASH_KEY] = f"Saved: {titles.get(picked, picked)} is now {new_status}."
+            st.session_state[FLASH_KEY] = f"Saved: {widgets.plain(titles.get(picked, picked))} is now {new_status}."
             st.rerun()
 
 st.subheader("Customer activity")
