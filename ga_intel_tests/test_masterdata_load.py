@@ -17,7 +17,7 @@ from ga_intel.ga4.generator import generate_day
 from ga_intel.masterdata import demo, reps
 from ga_intel.orchestration.run import failure_messages
 from ga_intel.tenancy import store, tenant_file
-from ga_intel_tests.conftest import tenant_data
+from ga_intel_tests.conftest import drop_folder, tenant_data
 from ga_intel_tests.masterdata_helpers import (LOC_HEADER, LOCS, USER_HEADER, USERS, add_sftp_tenant,  # noqa: F401
                                                check_of, drop, materialize, rows, xlsx)
 
@@ -106,8 +106,8 @@ def test_reps_commands(db, secret_key, drop):
 
 
 def test_demo_files_match_the_synthetic_ga4_data(db, secret_key, tmp_path):
-    demo.write_files(tmp_path)
-    store.add(tenant_file.validate(tenant_data("demo", folder=str(tmp_path)), "test"))
+    demo.write_files(drop_folder("demo"))
+    store.add(tenant_file.validate(tenant_data("demo"), "test"))
     result = materialize("demo")
     assert result.success, failure_messages(result)
     assert check_of(result).passed  # every demo branch has its rep
@@ -130,8 +130,8 @@ def test_demo_files_match_the_synthetic_ga4_data(db, secret_key, tmp_path):
 
 @pytest.mark.parametrize("rows_wanted", [50_000])
 def test_local_folder_source_with_50k_rows(db, secret_key, tmp_path, rows_wanted):
-    demo.write_files(tmp_path, extra_customers=rows_wanted)
-    store.add(tenant_file.validate(tenant_data("big", folder=str(tmp_path)), "test"))
+    demo.write_files(drop_folder("big"), extra_customers=rows_wanted)
+    store.add(tenant_file.validate(tenant_data("big"), "test"))
     started = time.monotonic()
     result = materialize("big")
     elapsed = time.monotonic() - started
