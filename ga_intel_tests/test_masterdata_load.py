@@ -17,7 +17,7 @@ from ga_intel.demo import master_data as demo
 from ga_intel.masterdata import reps
 from ga_intel.orchestration.run import failure_messages
 from ga_intel.tenancy import store, tenant_file
-from ga_intel_tests.conftest import tenant_data
+from ga_intel_tests.conftest import drop_folder, tenant_data
 from ga_intel_tests.helpers.masterdata import LOCS, LOC_HEADER, USERS, USER_HEADER, add_sftp_tenant, check_of, materialize, rows, xlsx
 
 
@@ -105,8 +105,8 @@ def test_reps_commands(db, secret_key, drop):
 
 
 def test_demo_files_match_the_synthetic_ga4_data(db, secret_key, tmp_path):
-    demo.write_files(tmp_path)
-    store.add(tenant_file.validate(tenant_data("demo", folder=str(tmp_path)), "test"))
+    demo.write_files(drop_folder("demo"))
+    store.add(tenant_file.validate(tenant_data("demo"), "test"))
     result = materialize("demo")
     assert result.success, failure_messages(result)
     assert check_of(result).passed  # every demo branch has its rep
@@ -129,8 +129,8 @@ def test_demo_files_match_the_synthetic_ga4_data(db, secret_key, tmp_path):
 
 @pytest.mark.parametrize("rows_wanted", [50_000])
 def test_local_folder_source_with_50k_rows(db, secret_key, tmp_path, rows_wanted):
-    demo.write_files(tmp_path, extra_customers=rows_wanted)
-    store.add(tenant_file.validate(tenant_data("big", folder=str(tmp_path)), "test"))
+    demo.write_files(drop_folder("big"), extra_customers=rows_wanted)
+    store.add(tenant_file.validate(tenant_data("big"), "test"))
     result = materialize("big")  # its speed is measured by `ga-intel bench masterdata`, not here
     assert result.success, failure_messages(result)
     with tenant_scope("big") as conn:

@@ -14,8 +14,7 @@ import os
 import struct
 import zipfile
 
-from ga_intel_tests.masterdata_helpers import (USER_HEADER, USERS, add_sftp_tenant, drop, error_of,  # noqa: F401
-                                               materialize, rows, xlsx)
+from ga_intel_tests.helpers.masterdata import USER_HEADER, USERS, add_sftp_tenant, error_of, materialize, rows, xlsx
 from ga_intel.orchestration.run import failure_messages
 
 GIB = 1024 ** 3
