@@ -6,23 +6,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ga_intel.db import sqlfiles
 from ga_intel.insights import change, users, work_list
 from ga_intel.insights.tasks import TASK_TYPES
 from ga_intel.tenancy.tenant_file import TenantConfig
 
-SQL_DIR = Path(__file__).parent / "sql"
 SUMMARY = "*"  # branch_code of the tenant-wide summary in the ledger
 
 
-@cache
 def _sql(name: str) -> sa.TextClause:
-    return sa.text((SQL_DIR / f"{name}.sql").read_text())
+    return sa.text(sqlfiles.render(f"ga_intel/email/sql/{name}.sql"))
 
 
 @dataclass(frozen=True)
