@@ -14,6 +14,7 @@ hundred to millions of events a day.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import random
 import zlib
@@ -32,9 +33,57 @@ CATEGORIES = {
     "Tools": ["Pipe Cutter", "Crimp Tool PEX", "Torch Kit", "Press Tool Jaw Set", "Drain Auger 25ft"],
     "Fixtures": ["Kitchen Faucet Pull-Down", "Toilet Elongated", "Shower Valve Trim", "Lavatory Faucet"],
 }
+# The head of the search vocabulary: what most visitors type. The tail (search_vocabulary)
+# adds thousands of rarer terms, some misspelt, so the Search page shows a long tail.
 SEARCH_TERMS = ["ball valve", "pex crimp", "tankless", "copper elbow", "thermostat", "expansion tank",
                 "press fitting", "water heater 50", "flex duct", "drain auger", "shower trim", "sharkbite 1/2"]
 NO_RESULT_TERMS = ["viega propress 4in", "grundfos alpha2 15-55", "taco 007e", "rheem rtgh-95dv", "zurn wilkins 975"]
+_SIZES = ["1/4", "3/8", "1/2", "3/4", "1", "1 1/4", "1 1/2", "2", "3", "4"]
+_MATERIALS = ["copper", "pex", "pvc", "cpvc", "brass", "galvanized", "black iron", "stainless", "abs"]
+_PARTS = ["elbow", "tee", "coupling", "union", "nipple", "adapter", "cap", "reducer", "valve", "ball valve",
+          "check valve", "gate valve", "fitting", "flange", "hose bib", "strap", "hanger", "clamp"]
+_BRANDS = ["sharkbite", "viega", "uponor", "nibco", "mueller", "watts", "zurn", "moen", "delta", "rheem", "navien",
+           "honeywell", "ridgid", "milwaukee", "oatey", "taco", "grundfos"]
+# Day-of-week and month rhythm of a trade supplier: weekdays busy, summer HVAC and winter heating.
+WEEKDAY_SHARE = [1.0, 1.05, 1.05, 1.0, 0.9, 0.45, 0.3]
+MONTH_SHARE = [1.1, 1.05, 1.0, 0.95, 1.0, 1.1, 1.15, 1.1, 1.0, 0.95, 1.0, 0.85]
+SEASONAL_CATEGORY = {"HVAC": [0.7, 0.7, 0.8, 1.0, 1.3, 1.6, 1.8, 1.6, 1.2, 0.9, 0.8, 0.7],
+                     "Water Heaters": [1.5, 1.4, 1.2, 1.0, 0.8, 0.7, 0.7, 0.7, 0.9, 1.1, 1.3, 1.5]}
+
+
+def day_volume(day: dt.date, events: int) -> int:
+    """`events` scaled by the weekday and the month: a demo week has quiet weekends."""
+    return max(1, round(events * WEEKDAY_SHARE[day.weekday()] * MONTH_SHARE[day.month - 1]))
+
+
+def _misspell(term: str, rng: random.Random) -> str:
+    i = rng.randrange(max(1, len(term) - 1))
+    kind = rng.random()
+    if kind < 0.4 and len(term) > 3:  # two letters swapped
+        return term[:i] + term[i + 1] + term[i] + term[i + 2:]
+    if kind < 0.7:  # a letter dropped
+        return term[:i] + term[i + 1:]
+    return term[:i] + term[i] + term[i:]  # a letter doubled
+
+
+@functools.lru_cache(maxsize=4)
+def search_vocabulary(seed: int = 7) -> tuple[list[str], list[float]]:
+    """Terms and cumulative weights: a Zipf-like long tail. The head terms come first, then
+    thousands of size/material/part and brand/part combinations, a tenth of them misspelt."""
+    rng = random.Random(seed * 97)
+    tail = {f"{size} {material} {part}" for size in _SIZES for material in _MATERIALS for part in _PARTS}
+    tail |= {f"{brand} {part}" for brand in _BRANDS for part in _PARTS}
+    tail |= {name.lower() for names in CATEGORIES.values() for name in names}
+    tail = sorted(tail - set(SEARCH_TERMS))
+    rng.shuffle(tail)
+    misspelt = {_misspell(t, rng) for t in rng.sample(SEARCH_TERMS + tail, len(tail) // 10)}
+    tail += sorted(misspelt - set(tail) - set(SEARCH_TERMS))
+    terms = list(SEARCH_TERMS) + tail
+    cumulative, total = [], 0.0
+    for rank in range(1, len(terms) + 1):
+        total += 1.0 / rank ** 1.05
+        cumulative.append(total)
+    return terms, cumulative
 SOURCES = [("google", "organic"), ("(direct)", "(none)"), ("google", "cpc"), ("newsletter", "email"), ("bing", "organic")]
 
 
@@ -117,6 +166,12 @@ def generate_day(day: dt.date, events: int = 2000, seed: int = 7, timezone: str 
     people = population(seed)
     products = catalog(seed)
     customers = [{"user_id": c.user_id, "company_id": c.company_id, "branch": c.branch} for c in people.customers]
+    vocabulary, weights = search_vocabulary(seed)
+    # Each customer has a trade (a favourite category, stable per customer); the season moves
+    # everyone a little towards HVAC in summer and water heaters in winter.
+    categories = sorted(CATEGORIES)
+    by_category = {c: [p for p in products if p["item_category"] == c] for c in categories}
+    season = [SEASONAL_CATEGORY.get(p["item_category"], [1.0] * 12)[day.month - 1] for p in products]
     # A fifth of the customers are regulars: they come back most days (repeat visitors).
     regulars = customers[: max(1, len(customers) // 5)]
     tz = ZoneInfo(timezone)
@@ -161,14 +216,18 @@ def generate_day(day: dt.date, events: int = 2000, seed: int = 7, timezone: str 
             action = rng.random()
             if action < 0.3:
                 no_result = rng.random() < 0.15
-                term = rng.choice(NO_RESULT_TERMS if no_result else SEARCH_TERMS)
+                term = rng.choice(NO_RESULT_TERMS) if no_result else rng.choices(vocabulary, cum_weights=weights)[0]
                 page = f"{HOST}/search?q={term.replace(' ', '+')}"
                 add("page_view", [_param("page_location", page), _param("page_title", "Search")])
                 add("view_search_results", [_param("search_term", term), _param("page_location", page)])
                 if no_result:
                     add("no_search_results", [_param("no_search_results_term", term), _param("page_location", page)])
                     continue
-            product = rng.choice(products)
+            if user and rng.random() < 0.6:  # their usual trade
+                trade = categories[zlib.crc32(f"{seed}:{user['user_id']}:trade".encode()) % len(categories)]
+                product = rng.choice(by_category[trade])
+            else:
+                product = rng.choices(products, weights=season)[0]
             page = f"{HOST}/p/{product['item_id'].lower()}"
             add("page_view", [_param("page_location", page), _param("page_title", product["item_name"])])
             add("view_item", [_param("page_location", page), _param("currency", "USD"), _param("value", product["price"])],

@@ -38,7 +38,7 @@ def ensure_export(client, days: list[dt.date], echo: Callable[[str], None]) -> N
     missing = [d for d in days if f"{d:%Y%m%d}" not in present]
     for i, day in enumerate(missing, 1):
         buf = io.BytesIO()
-        for row in generator.generate_day(day, EVENTS_PER_DAY, timezone="America/Chicago"):
+        for row in generator.generate_day(day, generator.day_volume(day, EVENTS_PER_DAY), timezone="America/Chicago"):
             buf.write(json.dumps(row, separators=(",", ":")).encode() + b"\n")
         buf.seek(0)
         n = load.load_day(client, dataset, f"{day:%Y%m%d}", buf)
@@ -85,7 +85,7 @@ def seed(echo: Callable[[str], None], stop: Callable[[], bool], dashboard_url: s
     seed_master_data(config, echo)
     days = demo_days(local_today(config.timezone))
     client = bq_client(config.bigquery)
-    echo(f"demo: {len(days)} days of synthetic GA4 data ({EVENTS_PER_DAY} events/day) ...")
+    echo(f"demo: {len(days)} days of synthetic GA4 data (about {EVENTS_PER_DAY} events a weekday, fewer at weekends) ...")
     ensure_export(client, days, echo)
     failed = run_days(demo.DEMO_TENANT, days, echo=lambda line: echo("  " + line),
                       skip=lambda d: already_loaded(client, d), stop=stop, trigger="make dev")
