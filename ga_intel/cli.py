@@ -353,7 +353,11 @@ def bench_cmd(suites: tuple[str, ...], as_json: bool, rows: int, events: tuple[i
     """Measure speed and memory against same-run baselines (see docs/PERFORMANCE.md)."""
     from ga_intel.devrun import REPO
 
-    sys.path.insert(0, str(REPO))  # bench/ lives beside the package, not in it
+    # bench/ lives beside the package in a source checkout; an installed ga-intel has no bench.
+    if not (REPO / "bench" / "__init__.py").is_file():
+        raise GaIntelError(f"ga-intel bench needs a source checkout: no bench/ beside the package ({REPO})",
+                           hint="clone the repository and run `make setup`, then `uv run ga-intel bench` there")
+    sys.path.insert(0, str(REPO))
     from bench import email, ingest, masterdata
     from bench import api, dashboard, replay, scale
 
