@@ -55,3 +55,32 @@ def test_users_get_the_viewer_toolbar_and_make_dev_the_developer_one():
     flag = streamlit.argv.index("--client.toolbarMode")
     assert streamlit.argv[flag + 1] == "developer"
     assert devrun.REPO == Path(devrun.__file__).resolve().parents[1]  # the cwd children start in
+
+
+def test_executor_is_dagster_default_unless_celery_is_asked_for(monkeypatch):
+    import pytest
+
+    from ga_intel.errors import GaIntelError
+    from ga_intel.orchestration import executors
+
+    monkeypatch.delenv(executors.EXECUTOR_ENV, raising=False)
+    assert executors.executor() is None
+    monkeypatch.setenv(executors.EXECUTOR_ENV, "celery")
+    monkeypatch.setenv("GA_INTEL_CELERY_BROKER", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("GA_INTEL_CELERY_BACKEND", "redis://127.0.0.1:6379/0")
+    assert executors.executor().name == "celery"
+    job = executors.ga4_job()
+    assert job.executor_def.name == "celery"
+    # The shipped YAML is valid executor config (the workers' CLI validates the same way).
+    from dagster_celery.cli import get_validated_config
+
+    config = get_validated_config(str(REPO / "deploy" / "celery" / "celery.yaml"))
+    assert config["broker"] == "redis://127.0.0.1:6379/0"
+    assert config["config_source"]["worker_prefetch_multiplier"] == 1
+    monkeypatch.setenv(executors.EXECUTOR_ENV, "ray")
+    with pytest.raises(GaIntelError, match="GA_INTEL_EXECUTOR"):
+        executors.executor()
+    monkeypatch.setenv(executors.EXECUTOR_ENV, "celery")
+    monkeypatch.setenv(executors.CELERY_CONFIG_ENV, "/nonexistent/celery.yaml")
+    with pytest.raises(GaIntelError, match="does not exist"):
+        executors.executor()
