@@ -77,7 +77,7 @@ def celery_setup(platform_db, tmp_path, monkeypatch):
         "telemetry": {"enabled": False}}))
     config = yaml.safe_load((REPO / "deploy" / "celery" / "celery.yaml").read_text())
     transport = config["execution"]["config"]["config_source"]["broker_transport_options"]
-    transport["global_keyprefix"] = f"ga-intel-test-{uuid.uuid4().hex[:8]}:"
+    prefix = transport["global_keyprefix"] = f"ga-intel-test-{uuid.uuid4().hex[:8]}:"
     config_path = tmp_path / "celery.yaml"
     config_path.write_text(yaml.safe_dump(config))
     monkeypatch.setenv("DAGSTER_HOME", str(home))
@@ -85,7 +85,13 @@ def celery_setup(platform_db, tmp_path, monkeypatch):
     monkeypatch.setenv(executors.CELERY_CONFIG_ENV, str(config_path))
     monkeypatch.setenv("GA_INTEL_CELERY_BROKER", f"redis://{REDIS[0]}:{REDIS[1]}/0")
     monkeypatch.setenv("GA_INTEL_CELERY_BACKEND", f"redis://{REDIS[0]}:{REDIS[1]}/0")
-    return {"home": home, "config": config_path}
+    yield {"home": home, "config": config_path}
+    import redis
+
+    r = redis.Redis(*REDIS)
+    for key in r.scan_iter(match=f"{prefix}*"):  # the queue bindings kombu leaves behind
+        r.delete(key)
+    r.close()
 
 
 def _start_worker(name: str, config: Path, log: Path) -> subprocess.Popen:
