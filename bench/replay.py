@@ -61,7 +61,8 @@ def capture(events: int, echo: Callable[[str], None]) -> Path:
 
     from ga_intel.connectors.bigquery import client as bq_client
     from ga_intel.devservices.bigquery_emulator import BigQueryEmulator
-    from ga_intel.ga4 import extract, generator, load
+    from ga_intel.demo import generator
+    from ga_intel.ga4 import extract, load
 
     out = capture_folder(events)
     if (out / "meta.json").is_file():

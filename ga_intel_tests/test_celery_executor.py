@@ -28,12 +28,12 @@ import yaml
 from ga_intel import settings
 from ga_intel.connectors import bigquery as bq_connector
 from ga_intel.db import tenant_scope
-from ga_intel.ga4 import extract, generator, load
+from ga_intel.demo import generator
+from ga_intel.ga4 import extract, load
 from ga_intel.orchestration import executors
 from ga_intel.orchestration.partitions import DATE_DIMENSION, TENANT_DIMENSION
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
-from ga_intel_tests.servers.fixtures import bigquery_emulator  # noqa: F401
 
 REDIS = ("127.0.0.1", 6379)
 REPO = Path(__file__).resolve().parents[1]

@@ -17,7 +17,6 @@ import pytest
 from ga_intel.connectors import bigquery as bq_connector
 from ga_intel.ga4 import extract
 from ga_intel.tenancy.tenant_file import BigQuerySettings
-from ga_intel_tests.servers.fixtures import bigquery_emulator  # noqa: F401
 
 
 def _service_account() -> str:

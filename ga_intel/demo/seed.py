@@ -72,7 +72,7 @@ def seed_master_data(config, echo: Callable[[str], None]) -> None:
     folder = folders.resolve(config.id, config.folder.path)
     if not (folder / config.folder.user_file).exists():
         write_files(folder)
-    load_master_data(demo.DEMO_TENANT, echo=lambda line: echo(f"demo: {line}"), trigger="make dev")
+    load_master_data(demo.DEMO_TENANT, echo=echo, trigger="make dev")  # its lines start with the tenant id
 
 
 def seed(echo: Callable[[str], None], stop: Callable[[], bool], dashboard_url: str | None = None) -> None:
