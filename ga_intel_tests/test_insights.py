@@ -39,6 +39,17 @@ def test_purchase_followup_for_known_customers_and_companies_only(shop):
     assert "Ava Chen" in tasks["purchase:T1"]["title"] and float(tasks["purchase:T1"]["value"]) == 120.0
 
 
+def test_two_orders_without_an_id_at_the_same_moment_make_one_follow_up(shop):
+    """Id-less purchases are keyed by account and timestamp: two of them by one account in
+    the same microsecond (two buyers of a company, a replayed export) share that key, and
+    the day's tasks must still be written (one follow-up), not fail the upsert."""
+    shop.purchase(D1, 9, 120.0, None, company="C2", id_status="null")
+    shop.purchase(D1, 9, 80.0, None, company="C2", id_status="null")
+    assert shop.run(D1).success
+    [task] = [t for t in shop.tasks().values() if t["task_type"] == "purchase_followup"]
+    assert task["account_key"] == "company:C2" and float(task["value"]) == 120.0
+
+
 def test_metrics_tenant_and_branches_reconcile(shop):
     shop.purchase(D1, 9, 120.0, "T1", customer="u1")
     shop.purchase(D1, 10, 80.0, "T2", customer="u2")

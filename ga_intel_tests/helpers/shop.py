@@ -70,7 +70,8 @@ class Shop:
                 {"t": self.t, "d": day, "cu": customer, "co": company, "dev": device, "sid": sid,
                  "ts": at(day, hour + 0.1), "v": value})
 
-    def purchase(self, day, hour, revenue, txn, *, customer=None, company=None, duplicate_events=1, items=None):
+    def purchase(self, day, hour, revenue, txn, *, customer=None, company=None, duplicate_events=1, items=None,
+                 id_status="ok"):
         """A purchase with its items: (sku, quantity, price), default one SKU-1 worth `revenue`."""
         device, sid = self.session(day, hour, customer=customer, company=company, purchase=True)
         ts = at(day, hour + 0.2)
@@ -79,9 +80,9 @@ class Shop:
             c.execute(sa.text(
                 "INSERT INTO tenant_data.purchases (tenant_id, event_date, customer_id, company_id, user_pseudo_id, "
                 "ga_session_id, transaction_id, id_status, event_time, event_timestamp, revenue, currency, item_count, "
-                "duplicate_events) VALUES (:t, :d, :cu, :co, :dev, :sid, :x, 'ok', :ts, :us, :r, 'USD', 1, :dup)"),
+                "duplicate_events) VALUES (:t, :d, :cu, :co, :dev, :sid, :x, :status, :ts, :us, :r, 'USD', 1, :dup)"),
                 {"t": self.t, "d": day, "cu": customer, "co": company, "dev": device, "sid": sid, "x": txn,
-                 "ts": ts, "us": us, "r": revenue, "dup": duplicate_events})
+                 "status": id_status, "ts": ts, "us": us, "r": revenue, "dup": duplicate_events})
             for n, (sku, qty, price) in enumerate(items or [("SKU-1", 1, revenue)]):
                 c.execute(sa.text(
                     "INSERT INTO tenant_data.purchase_items (tenant_id, event_date, customer_id, company_id, "

@@ -62,6 +62,12 @@ purchase_tasks AS (
                                  AND pi.txn = coalesce(p.transaction_id, '')
   WHERE p.event_date = :day AND p.account_key IS NOT NULL
 ),
+-- One task per key: id-less orders are keyed by account and timestamp, and two of them in
+-- the same microsecond (two buyers of one company) would otherwise hit the upsert twice.
+-- The larger order's follow-up stands for both.
+purchase_tasks_once AS (
+  SELECT DISTINCT ON (task_key) * FROM purchase_tasks ORDER BY task_key, value DESC NULLS LAST
+),
 -- cart_recovery: per known account and cart day, the adds of that day. A run decides the
 -- carts of the last :cart_days_back days, so a cart is decided by the first run whose
 -- loaded data covers its window, whatever order days are run in.
@@ -199,7 +205,7 @@ repeat_tasks AS (
 ),
 candidates AS (
   SELECT task_key, task_type, account_key, created_date, due_date, horizon_date, priority, value, context, title,
-         decision FROM purchase_tasks
+         decision FROM purchase_tasks_once
   UNION ALL SELECT * FROM cart_decided
   UNION ALL SELECT task_key, task_type, account_key, created_date, due_date, horizon_date, priority, value, context,
          title, decision FROM search_tasks
