@@ -430,11 +430,14 @@ def remove(tenant_id: str) -> dict[str, int]:
 
 def _rotate_webhook_secrets(conn: Connection, ring: crypto.Keyring) -> int:
     """Webhook signing secrets (tenant_data.webhook_endpoints), in the rotation's transaction.
-    Row security is FORCEd even for the owner, so each tenant's rows are reached by setting
-    its id for the transaction, as tenant_scope does (the role stays the owner's)."""
+    Tenant rows are reached only as the RLS-bound app role with one tenant's id set, as
+    tenant_scope does; the role is reset to the runtime login afterwards for the control
+    tables the rotation still writes."""
+    from ga_intel.db.engine import enter_tenant
+
     count = 0
     for tenant_id in conn.execute(sa.text("SELECT tenant_id FROM control.tenants ORDER BY tenant_id")).scalars().all():
-        conn.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant_id})
+        enter_tenant(conn, tenant_id)
         rows = conn.execute(sa.text(
             "SELECT endpoint_id, secret FROM tenant_data.webhook_endpoints FOR UPDATE")).all()
         for endpoint_id, token in rows:
@@ -448,6 +451,7 @@ def _rotate_webhook_secrets(conn: Connection, ring: crypto.Keyring) -> int:
                          {"x": new_token, "e": endpoint_id})
             count += 1
     conn.execute(sa.text("SELECT set_config('app.tenant_id', '', true)"))
+    conn.execute(sa.text("RESET ROLE"))
     return count
 
 
