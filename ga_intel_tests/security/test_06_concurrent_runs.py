@@ -23,7 +23,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ga_intel.db import engine
+from ga_intel.db.engine import owner_engine
 from ga_intel.ga4.extract import TABLES as GA4_TABLES
 from ga_intel_tests.helpers.export import Export
 from ga_intel_tests.helpers.scenario import ScenarioTenant, customer
@@ -65,7 +65,7 @@ def _cli(tenant_id: str, dagster_home: Path) -> subprocess.Popen:
 def _waiting_loads() -> int:
     """Server processes of this database waiting for a lock (the held table lock, or a
     partition's advisory lock)."""
-    with engine().connect() as conn:
+    with owner_engine().connect() as conn:  # wait events of other logins need the owner
         return conn.execute(sa.text(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
             "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")).scalar()
@@ -80,7 +80,7 @@ def test_two_concurrent_runs_of_a_day_leave_one_copy(bigquery_emulator, tmp_path
     tenant.load(export, tmp_path)
 
     # The attack: two runs of the same day, inside their loads at the same time.
-    blocker = engine().connect()
+    blocker = owner_engine().connect()  # the test holds the lock as the owner; the runs are the runtime login
     blocker.execute(sa.text("LOCK TABLE tenant_data.data_availability IN EXCLUSIVE MODE"))
     runs = [_cli(tenant.id, tmp_path / "run-a"), _cli(tenant.id, tmp_path / "run-b")]
     try:
