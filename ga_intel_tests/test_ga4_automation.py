@@ -79,9 +79,12 @@ def test_ga4_load_command(bigquery_emulator, tmp_path):
     assert "[1/1] events_20240304" in result.output and "into 1 daily table(s)" in result.output
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = CliRunner().invoke(main, ["ga4", "load", str(empty), "--project", "p", "--dataset", "d",
+    result = CliRunner().invoke(main, ["ga4", "load", str(empty), "--project", "test-project", "--dataset", "d",
                                        "--endpoint", bigquery_emulator.endpoint])
     assert result.exit_code == 2 and "holds no events_YYYYMMDD.ndjson files" in result.output
+    bad = CliRunner().invoke(main, ["ga4", "load", str(empty), "--project", "p", "--dataset", "d",
+                                    "--endpoint", bigquery_emulator.endpoint])
+    assert bad.exit_code == 2 and "--project: not a GCP project id" in bad.output, bad.output
 
 
 def test_intraday_requests_today_hourly_only_for_tenants_that_opted_in():

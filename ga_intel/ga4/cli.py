@@ -29,10 +29,20 @@ def load_cmd(folder: Path, project: str, dataset: str, endpoint: str | None, cre
 
     if not endpoint and not credentials:
         raise click.UsageError("give --credentials (a service-account key file) or --endpoint (an emulator)")
-    # The same client (and the same credential errors) as the pipeline uses.
-    client = bigquery_client(BigQuerySettings(
-        project_id=project, dataset_id=dataset, api_endpoint=endpoint,
-        service_account=credentials.read_text() if credentials else None))
+    from pydantic import ValidationError
+
+    from ga_intel.errors import GaIntelError
+
+    # The same settings checks, client and credential errors as the pipeline.
+    try:
+        settings = BigQuerySettings(project_id=project, dataset_id=dataset, api_endpoint=endpoint,
+                                    service_account=credentials.read_text() if credentials else None)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        option = {"project_id": "--project", "dataset_id": "--dataset", "api_endpoint": "--endpoint"}.get(
+            str(first["loc"][0]) if first["loc"] else "", "--credentials")
+        raise GaIntelError(f"{option}: {first['msg'].removeprefix('Value error, ')}") from None
+    client = bigquery_client(settings)
     loaded = load_folder(client, f"{project}.{dataset}", folder, progress=click.echo)
     click.echo(f"loaded {sum(loaded.values())} events into {len(loaded)} daily table(s) of {project}.{dataset}")
 
