@@ -15,7 +15,7 @@ STREAMLIT_PORT ?= 8501
 API_PORT ?= 8000
 export DAGSTER_PORT STREAMLIT_PORT API_PORT
 
-.PHONY: help setup dev test services_start stop_services db_setup db_clean logs clean
+.PHONY: help setup dev test lint format services_start stop_services db_setup db_clean logs clean
 
 help: ## list the commands
 	@grep -hE '^[a-z_]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -27,8 +27,16 @@ setup: ## install uv and the locked environment (.venv)
 dev: setup ## run everything: embedded PostgreSQL, Dagster UI + daemon, dashboard, API (:8000/docs), demo tenant
 	@$(GA) dev
 
-test: setup ## run the whole test suite (real PostgreSQL, sshd, SMTP, BigQuery emulator, Chromium)
+test: setup lint ## lint, then the whole test suite (real PostgreSQL, sshd, SMTP, Redis, BigQuery emulator, Chromium)
 	@$(UV) run --frozen pytest
+
+lint: setup ## ruff: lint and format check (`make format` fixes what it can)
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+
+format: setup ## ruff: apply the formatter and the safe lint fixes
+	@$(UV) run --frozen ruff check --fix .
+	@$(UV) run --frozen ruff format .
 
 services_start: setup ## start the embedded PostgreSQL (when GA_INTEL_DATABASE_URL is unset)
 	@$(GA) db start

@@ -23,8 +23,9 @@ from bench.common import Measurement, compare
 from bench.dashboard import ROLLUPS, TENANT, _generate, _p95, _reset
 
 
-def run(echo: Callable[[str], None], days: int = 30, raw_days: int = 2, events_per_day: int = 50_000,
-        repeats: int = 40) -> list[Measurement]:
+def run(
+    echo: Callable[[str], None], days: int = 30, raw_days: int = 2, events_per_day: int = 50_000, repeats: int = 40
+) -> list[Measurement]:
     import httpx
 
     from ga_intel.api import tokens
@@ -36,8 +37,10 @@ def run(echo: Callable[[str], None], days: int = 30, raw_days: int = 2, events_p
     end = dt.date.today() - dt.timedelta(days=1)
     _reset(echo)
     with control() as conn:
-        conn.execute(sa.text("INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:t, 'Bench', 'UTC')"),
-                     {"t": TENANT})
+        conn.execute(
+            sa.text("INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:t, 'Bench', 'UTC')"),
+            {"t": TENANT},
+        )
     echo(f"generating {days} days at {events_per_day:,} events/day …")
     with tenant_scope(TENANT) as conn:
         counts = _generate(conn, end, days, raw_days, events_per_day, echo)
@@ -54,29 +57,58 @@ def run(echo: Callable[[str], None], days: int = 30, raw_days: int = 2, events_p
                 conn.execute(sa.text("SELECT 1")).scalar()
             floor_samples.append((time.perf_counter() - t0) * 1000)
         floor = _p95(floor_samples)
-        params = {"created_from": str(end - dt.timedelta(days=days - 1)), "created_to": str(end), "limit": 100,
-                  "status": ["open", "in_progress"]}
-        with serve_api(create_app(Buckets(rate=1e6, burst=1e6))) as url, \
-                httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+        params = {
+            "created_from": str(end - dt.timedelta(days=days - 1)),
+            "created_to": str(end),
+            "limit": 100,
+            "status": ["open", "in_progress"],
+        }
+        with (
+            serve_api(create_app(Buckets(rate=1e6, burst=1e6))) as url,
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c,
+        ):
             samples: dict[str, list[float]] = {"health": [], "tasks_first_page": [], "tasks_second_page": []}
             first = c.get("/v1/tasks", params=params)  # warm-up
             first.raise_for_status()
             cursor = first.json()["next_cursor"]
             for _ in range(repeats):
-                for name, call in (("health", lambda: c.get("/health")),
-                                   ("tasks_first_page", lambda: c.get("/v1/tasks", params=params)),
-                                   ("tasks_second_page", lambda: c.get("/v1/tasks", params={**params, "cursor": cursor}
-                                                                       if cursor else params))):
+                for name, call in (
+                    ("health", lambda: c.get("/health")),
+                    ("tasks_first_page", lambda: c.get("/v1/tasks", params=params)),
+                    (
+                        "tasks_second_page",
+                        lambda: c.get("/v1/tasks", params={**params, "cursor": cursor} if cursor else params),
+                    ),
+                ):
                     t0 = time.perf_counter()
                     call().raise_for_status()
                     samples[name].append((time.perf_counter() - t0) * 1000)
-        note = (f"{days} days x {events_per_day:,} events/day: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
-                + f"; p95 of {repeats} requests over loopback HTTP, 100 tasks a page")
+        note = (
+            f"{days} days x {events_per_day:,} events/day: "
+            + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+            + f"; p95 of {repeats} requests over loopback HTTP, 100 tasks a page"
+        )
         for name in ("tasks_first_page", "tasks_second_page"):
-            out.append(compare(f"api.{name}_p95_ms", _p95(samples[name]), "ms",
-                               "SELECT 1 through tenant_scope, p95 (ms)", floor, note=note))
-        out.append(compare("api.health_p95_ms", _p95(samples["health"]), "ms", "SELECT 1 through tenant_scope, p95 (ms)",
-                           floor, note="GET /health: the HTTP floor (uvicorn, FastAPI, one SELECT 1)"))
+            out.append(
+                compare(
+                    f"api.{name}_p95_ms",
+                    _p95(samples[name]),
+                    "ms",
+                    "SELECT 1 through tenant_scope, p95 (ms)",
+                    floor,
+                    note=note,
+                )
+            )
+        out.append(
+            compare(
+                "api.health_p95_ms",
+                _p95(samples["health"]),
+                "ms",
+                "SELECT 1 through tenant_scope, p95 (ms)",
+                floor,
+                note="GET /health: the HTTP floor (uvicorn, FastAPI, one SELECT 1)",
+            )
+        )
     finally:
         _reset(echo)  # the tenant's rows, its token with it (ON DELETE CASCADE)
     return out

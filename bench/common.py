@@ -18,10 +18,10 @@ class Measurement:
     baseline_value: float | None = None
     ratio: float | None = None
     note: str | None = None
-    ratio_min: float | None = None   # spread of per-pair ratios (interleaved_ratio)
+    ratio_min: float | None = None  # spread of per-pair ratios (interleaved_ratio)
     ratio_max: float | None = None
     pairs: int | None = None
-    server: str | None = None        # the PostgreSQL the figure was measured on
+    server: str | None = None  # the PostgreSQL the figure was measured on
 
     def line(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v is not None})
@@ -29,22 +29,42 @@ class Measurement:
     def text(self) -> str:
         out = f"{self.name}: {self.value:,.2f} {self.unit}"
         if self.baseline:
-            spread = (f", {self.ratio_min:.2f}–{self.ratio_max:.2f} over {self.pairs} pairs"
-                      if self.pairs else "")
+            spread = f", {self.ratio_min:.2f}–{self.ratio_max:.2f} over {self.pairs} pairs" if self.pairs else ""
             out += f"  (baseline {self.baseline}: {self.baseline_value:,.2f}; ratio {self.ratio:.2f}{spread})"
         out += f"  [{self.note}]" if self.note else ""
         return out + (f"  on {self.server}" if self.server else "")
 
 
-def compare(name: str, value: float, unit: str, baseline: str, baseline_value: float, note: str | None = None,
-            higher_is_better: bool = True) -> Measurement:
+def compare(
+    name: str,
+    value: float,
+    unit: str,
+    baseline: str,
+    baseline_value: float,
+    note: str | None = None,
+    higher_is_better: bool = True,
+) -> Measurement:
     ratio = value / baseline_value if baseline_value else None
-    return Measurement(name, round(value, 3), unit, baseline, round(baseline_value, 3),
-                       round(ratio, 3) if ratio is not None else None, note)
+    return Measurement(
+        name,
+        round(value, 3),
+        unit,
+        baseline,
+        round(baseline_value, 3),
+        round(ratio, 3) if ratio is not None else None,
+        note,
+    )
 
 
-def interleaved_ratio(name: str, ours: Callable[[], float], baseline: Callable[[], float], unit: str,
-                      baseline_name: str, pairs: int = 5, note: str | None = None) -> Measurement:
+def interleaved_ratio(
+    name: str,
+    ours: Callable[[], float],
+    baseline: Callable[[], float],
+    unit: str,
+    baseline_name: str,
+    pairs: int = 5,
+    note: str | None = None,
+) -> Measurement:
     """Time `ours` and `baseline` in pairs, alternating which goes first, and report the
     median of the per-pair ratios (ours / baseline, both rates: higher is better) with
     their min and max. A pair shares the machine's mood, so noise that moves both sides
@@ -61,8 +81,15 @@ def interleaved_ratio(name: str, ours: Callable[[], float], baseline: Callable[[
         ours_rates.append(o)
         base_rates.append(b)
         ratios.append(o / b)
-    m = Measurement(name, round(statistics.median(ours_rates), 3), unit, baseline_name,
-                    round(statistics.median(base_rates), 3), round(statistics.median(ratios), 3), note)
+    m = Measurement(
+        name,
+        round(statistics.median(ours_rates), 3),
+        unit,
+        baseline_name,
+        round(statistics.median(base_rates), 3),
+        round(statistics.median(ratios), 3),
+        note,
+    )
     m.ratio_min, m.ratio_max, m.pairs = round(min(ratios), 3), round(max(ratios), 3), pairs
     return m
 

@@ -71,19 +71,27 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
         n = conn.execute(sa.text(statement), {**p, **extra}).rowcount
         echo(f"  generated {name}: {n:,} rows in {time.perf_counter() - t0:.1f} s")
 
-    step("locations", f"""
+    step(
+        "locations",
+        f"""
         INSERT INTO tenant_data.locations (tenant_id, warehouse_code, warehouse_id, warehouse_name, city, state, source_row)
-        SELECT :t, {_branch('i - 1')}, i::text, 'Branch ' || i, 'City ' || i, 'ST', i + 1
-        FROM generate_series(1, {BRANCHES}) i""")
-    step("users", f"""
+        SELECT :t, {_branch("i - 1")}, i::text, 'Branch ' || i, 'City ' || i, 'ST', i + 1
+        FROM generate_series(1, {BRANCHES}) i""",
+    )
+    step(
+        "users",
+        f"""
         INSERT INTO tenant_data.users (tenant_id, user_id, first_name, last_name, email, company_id, company_name,
                                        branch_code, rep_email, source_row)
         SELECT :t, 'U' || lpad(i::text, 6, '0'), 'First' || i, 'Last' || i, 'u' || i || '@customer.example',
-               'CO' || (i % {COMPANIES}), 'Company ' || (i % {COMPANIES}), {_branch('i')},
-               'rep-' || lower({_branch('i')}) || '-' || (i % 2 + 1) || '@bench.example', i + 1
-        FROM generate_series(1, {CUSTOMERS}) i""")
+               'CO' || (i % {COMPANIES}), 'Company ' || (i % {COMPANIES}), {_branch("i")},
+               'rep-' || lower({_branch("i")}) || '-' || (i % 2 + 1) || '@bench.example', i + 1
+        FROM generate_series(1, {CUSTOMERS}) i""",
+    )
     sessions = e // 20
-    step("location_daily_metrics", f"""
+    step(
+        "location_daily_metrics",
+        f"""
         INSERT INTO tenant_data.location_daily_metrics (tenant_id, event_date, branch_code, revenue, transactions, aov,
             purchasers, sessions, active_users, converting_sessions, session_conversion_rate, carts_created,
             carts_abandoned, abandonment_rate, recovered_revenue, searches, no_click_searches, no_click_rate,
@@ -95,9 +103,12 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
                      round(s * 0.08)::int AS carts
               FROM (SELECT d, code, greatest(1, round({sessions / (BRANCHES + 1)} * (0.5 + random())))::int AS s
                     FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS d,
-                         (SELECT {_branch('i - 1')} AS code FROM generate_series(1, {BRANCHES}) i
-                          UNION ALL SELECT 'unattributed') b) s0) f""")
-    step("daily_metrics", """
+                         (SELECT {_branch("i - 1")} AS code FROM generate_series(1, {BRANCHES}) i
+                          UNION ALL SELECT 'unattributed') b) s0) f""",
+    )
+    step(
+        "daily_metrics",
+        """
         INSERT INTO tenant_data.daily_metrics (tenant_id, event_date, revenue, transactions, aov, purchasers, sessions,
             active_users, converting_sessions, session_conversion_rate, carts_created, carts_abandoned,
             abandonment_rate, recovered_revenue, searches, no_click_searches, no_click_rate, no_result_searches,
@@ -109,34 +120,50 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
                sum(no_click_searches), sum(no_click_searches)::float8 / nullif(sum(searches), 0),
                sum(no_result_searches), sum(repeat_visitors), sum(bounced_sessions),
                sum(bounced_sessions)::float8 / sum(sessions)
-        FROM tenant_data.location_daily_metrics GROUP BY event_date""")
-    step("search_terms_daily", f"""
+        FROM tenant_data.location_daily_metrics GROUP BY event_date""",
+    )
+    step(
+        "search_terms_daily",
+        f"""
         INSERT INTO tenant_data.search_terms_daily (tenant_id, event_date, branch_code, search_term, searches,
             searching_users, sessions, no_click_sessions, no_result_searches, cart_sessions, purchase_sessions)
         SELECT :t, d, code, term, sum(n), sum(n), sum(n), coalesce(sum(n) FILTER (WHERE r < 0.3), 0),
                coalesce(sum(n) FILTER (WHERE r > 0.93), 0), coalesce(sum(n) FILTER (WHERE r BETWEEN 0.3 AND 0.45), 0),
                coalesce(sum(n) FILTER (WHERE r BETWEEN 0.45 AND 0.5), 0)
-        FROM (SELECT d, CASE WHEN random() < 0.4 THEN 'unattributed' ELSE {_branch('(random() * 1000)::int')} END AS code,
+        FROM (SELECT d, CASE WHEN random() < 0.4 THEN 'unattributed' ELSE {_branch("(random() * 1000)::int")} END AS code,
                      'term ' || floor({TERMS} * power(random(), 2.5))::int AS term, 1 + (random() * 3)::int AS n,
                      random() AS r
               FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS d,
                    generate_series(1, {round(e * 0.0075)}) i) g
         GROUP BY d, code, term
-        ORDER BY d  -- as the pipeline writes it: one day at a time""")
-    per_type = {"purchase_followup": round(e * 0.0007), "cart_recovery": round(e * 0.0004),
-                "search_followup": round(e * 0.0006), "repeat_visitor": round(e * 0.00015)}
+        ORDER BY d  -- as the pipeline writes it: one day at a time""",
+    )
+    per_type = {
+        "purchase_followup": round(e * 0.0007),
+        "cart_recovery": round(e * 0.0004),
+        "search_followup": round(e * 0.0006),
+        "repeat_visitor": round(e * 0.00015),
+    }
     for task_type, n in per_type.items():
-        items = ("jsonb_build_object('items', (SELECT jsonb_agg(jsonb_build_object('item_id', 'SKU-' || "
-                 "floor(5000 * power(random(), 2))::int, 'item_name', 'Item', 'quantity', 1 + (random() * 4)::int, "
-                 "'price', round((5 + random() * 200)::numeric, 2))) FROM generate_series(1, 1 + (j % 4)) k "
-                 "WHERE k > 0 AND j >= 0))") if task_type == "cart_recovery" else "'{}'::jsonb"
-        step(f"tasks ({task_type})", f"""
+        items = (
+            (
+                "jsonb_build_object('items', (SELECT jsonb_agg(jsonb_build_object('item_id', 'SKU-' || "
+                "floor(5000 * power(random(), 2))::int, 'item_name', 'Item', 'quantity', 1 + (random() * 4)::int, "
+                "'price', round((5 + random() * 200)::numeric, 2))) FROM generate_series(1, 1 + (j % 4)) k "
+                "WHERE k > 0 AND j >= 0))"
+            )
+            if task_type == "cart_recovery"
+            else "'{}'::jsonb"
+        )
+        step(
+            f"tasks ({task_type})",
+            f"""
             INSERT INTO tenant_data.tasks (tenant_id, task_key, task_type, account_key, customer_id, company_id,
                 branch_code, assigned_rep_email, assigned_rep_name, source_date, created_date, due_date, horizon_date,
                 priority, status, title, value, context, recovered_revenue, recovered_on)
             SELECT :t, '{task_type}:' || d::date || ':' || j, '{task_type}', 'user:U' || lpad(c::text, 6, '0'),
-                   'U' || lpad(c::text, 6, '0'), 'CO' || (c % {COMPANIES}), {_branch('c')},
-                   'rep-' || lower({_branch('c')}) || '-' || (c % 2 + 1) || '@bench.example', 'Rep', d, d, d + 2, d + 7,
+                   'U' || lpad(c::text, 6, '0'), 'CO' || (c % {COMPANIES}), {_branch("c")},
+                   'rep-' || lower({_branch("c")}) || '-' || (c % 2 + 1) || '@bench.example', 'Rep', d, d, d + 2, d + 7,
                    1 + (j % 3),
                    CASE WHEN d < CAST(:end AS date) - 30
                         THEN (ARRAY['done', 'expired', 'dismissed', 'done', 'expired',
@@ -148,43 +175,68 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
             FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS d0,
                  LATERAL (SELECT d0::date AS d) dd,
                  generate_series(1, {n}) j,
-                 LATERAL (SELECT 1 + floor(random() * {CUSTOMERS})::int + j * 0 AS c) cc""")
+                 LATERAL (SELECT 1 + floor(random() * {CUSTOMERS})::int + j * 0 AS c) cc""",
+        )
     known = "CASE WHEN random() < 0.3 THEN 'U' || lpad((1 + floor(random() * %d)::int)::text, 6, '0') END" % CUSTOMERS
     raw = "FROM generate_series(CAST(:raw_start AS date), CAST(:end AS date), interval '1 day') AS d, generate_series(1, %d) i"
-    step("sessions", f"""
+    step(
+        "sessions",
+        f"""
         INSERT INTO tenant_data.sessions (tenant_id, event_date, customer_id, company_id, user_pseudo_id, ga_session_id,
             session_start, session_end, page_views, engaged, landing_page, had_add_to_cart, had_purchase, event_count)
         SELECT :t, d, cu, CASE WHEN cu IS NOT NULL THEN 'CO' || (substr(cu, 2)::int % {COMPANIES}) END,
                'dev' || i, i, d + make_interval(secs => i % 86000), d + make_interval(secs => i % 86000 + 300),
                1 + i % 9, i % 3 > 0, 'https://shop.example/p/' || (i % 900), i % 12 = 0, i % 50 = 0, 20
-        FROM (SELECT d, i, {known} AS cu {raw % sessions}) g""")
-    step("searches", f"""
+        FROM (SELECT d, i, {known} AS cu {raw % sessions}) g""",
+    )
+    step(
+        "searches",
+        f"""
         INSERT INTO tenant_data.searches (tenant_id, event_date, customer_id, company_id, user_pseudo_id, ga_session_id,
             event_time, event_timestamp, event_name, search_term, no_results, then_view_item, then_add_to_cart,
             then_purchase)
         SELECT :t, d, cu, CASE WHEN cu IS NOT NULL THEN 'CO' || (substr(cu, 2)::int % {COMPANIES}) END, 'dev' || i, i,
                d + make_interval(secs => i % 86000), i, 'view_search_results', 'term ' || (i % 5000), i % 15 = 0,
                i % 3 = 0, i % 7 = 0, i % 40 = 0
-        FROM (SELECT d, i, {known} AS cu {raw % round(e * 0.03)}) g""")
-    step("cart_adds", f"""
+        FROM (SELECT d, i, {known} AS cu {raw % round(e * 0.03)}) g""",
+    )
+    step(
+        "cart_adds",
+        f"""
         INSERT INTO tenant_data.cart_adds (tenant_id, event_date, customer_id, company_id, user_pseudo_id, ga_session_id,
             event_time, event_timestamp, line_no, item_id, item_name, quantity, price, value)
         SELECT :t, d, cu, CASE WHEN cu IS NOT NULL THEN 'CO' || (substr(cu, 2)::int % {COMPANIES}) END, 'dev' || i, i,
                d + make_interval(secs => i % 86000), i, i % 3, 'SKU-' || (i % 5000), 'Item', 1 + i % 4, 25, 25 * (1 + i % 4)
-        FROM (SELECT d, i, {known} AS cu {raw % (e // 100)}) g""")
-    step("purchases", f"""
+        FROM (SELECT d, i, {known} AS cu {raw % (e // 100)}) g""",
+    )
+    step(
+        "purchases",
+        f"""
         INSERT INTO tenant_data.purchases (tenant_id, event_date, customer_id, company_id, user_pseudo_id, ga_session_id,
             transaction_id, id_status, event_time, event_timestamp, revenue, currency, item_count, duplicate_events)
         SELECT :t, d, cu, CASE WHEN cu IS NOT NULL THEN 'CO' || (substr(cu, 2)::int % {COMPANIES}) END, 'dev' || i, i,
                'T' || d::date || '-' || i, 'ok', d + make_interval(secs => i % 86000), i, 310, 'USD', 3, 1
-        FROM (SELECT d, i, {known} AS cu {raw % (e // 1000)}) g""")
-    step("data_availability", """
+        FROM (SELECT d, i, {known} AS cu {raw % (e // 1000)}) g""",
+    )
+    step(
+        "data_availability",
+        """
         INSERT INTO tenant_data.data_availability (tenant_id, event_date, source_table, status, bq_row_count, run_id)
         SELECT :t, d, 'events_' || to_char(d, 'YYYYMMDD'), 'complete', 1000000, 'run-' || d::date
-        FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS d""")
+        FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS d""",
+    )
     counts = {}
-    for table in ("location_daily_metrics", "daily_metrics", "search_terms_daily", "tasks", "sessions", "searches",
-                  "cart_adds", "purchases", "users"):
+    for table in (
+        "location_daily_metrics",
+        "daily_metrics",
+        "search_terms_daily",
+        "tasks",
+        "sessions",
+        "searches",
+        "cart_adds",
+        "purchases",
+        "users",
+    ):
         counts[table] = conn.execute(sa.text(f"SELECT count(*) FROM tenant_data.{table}")).scalar()
     return counts
 
@@ -220,8 +272,16 @@ def _pages(end: dt.date, span_days: int) -> dict[str, Callable[[], Any]]:
     start = end - dt.timedelta(days=span_days - 1)
 
     def ctx(email: str, role: str, branch: str | None = None, branch_filter: str | None = None) -> context.Context:
-        return context.Context(email=email, tenant_id=TENANT, role=role, branch=branch, tenants=(TENANT,),
-                               start=start, end=end, branch_filter=branch_filter)
+        return context.Context(
+            email=email,
+            tenant_id=TENANT,
+            role=role,
+            branch=branch,
+            tenants=(TENANT,),
+            start=start,
+            end=end,
+            branch_filter=branch_filter,
+        )
 
     admin = ctx("admin@bench.example", "admin")
     manager = ctx("manager@bench.example", "manager", MANAGER_BRANCH)
@@ -234,6 +294,7 @@ def _pages(end: dt.date, span_days: int) -> dict[str, Callable[[], Any]]:
             listed = pagedata.task_list(c, pagedata.TaskFilters())
             if not listed.empty:
                 pagedata.activity(c, listed.iloc[0].to_dict())
+
         return page
 
     def frame_page(loader, c):
@@ -242,6 +303,7 @@ def _pages(end: dt.date, span_days: int) -> dict[str, Callable[[], Any]]:
 
             branch_filter.options(c.tenant_id, c.start, c.end)  # app.py validates a held filter on every run
             loader(c)
+
         return page
 
     def data_page(c: context.Context) -> None:
@@ -285,21 +347,31 @@ def _measure(pages: dict[str, Callable[[], Any]], repeats: int) -> dict[str, flo
     return {name: _p95(s) for name, s in samples.items()}
 
 
-def run(echo: Callable[[str], None], days: int = 365, raw_days: int = 30, events_per_day: int = 1_000_000,
-        repeats: int = 40, keep: bool = False) -> list[Measurement]:
+def run(
+    echo: Callable[[str], None],
+    days: int = 365,
+    raw_days: int = 30,
+    events_per_day: int = 1_000_000,
+    repeats: int = 40,
+    keep: bool = False,
+) -> list[Measurement]:
     from ga_intel.db import control, tenant_scope
-    from ga_intel.db.engine import owner_engine as engine  # VACUUM, DDL: the owner's
     from ga_intel.db.engine import enter_tenant
+    from ga_intel.db.engine import owner_engine as engine  # VACUUM, DDL: the owner's
     from streamlit_app.lib import data
 
     migration = _migration_0006()
     end = dt.date.today() - dt.timedelta(days=1)
     _reset(echo)
     with control() as conn:
-        conn.execute(sa.text("INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:t, 'Bench', 'UTC')"),
-                     {"t": TENANT})
-    echo(f"generating {days} days of aggregates and tasks, {raw_days} days of raw rows, "
-         f"at {events_per_day:,} events/day …")
+        conn.execute(
+            sa.text("INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:t, 'Bench', 'UTC')"),
+            {"t": TENANT},
+        )
+    echo(
+        f"generating {days} days of aggregates and tasks, {raw_days} days of raw rows, "
+        f"at {events_per_day:,} events/day …"
+    )
     t0 = time.perf_counter()
     with tenant_scope(TENANT) as conn:
         counts = _generate(conn, end, days, raw_days, events_per_day, echo)
@@ -307,8 +379,19 @@ def run(echo: Callable[[str], None], days: int = 365, raw_days: int = 30, events
     # the roll-ups (migration 0008, filled by triggers during the generation) be read by
     # index-only scans.
     with engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("location_daily_metrics", "daily_metrics", "search_terms_daily", "tasks", "sessions", "searches",
-                      "cart_adds", "purchases", "users", "locations", *ROLLUPS):
+        for table in (
+            "location_daily_metrics",
+            "daily_metrics",
+            "search_terms_daily",
+            "tasks",
+            "sessions",
+            "searches",
+            "cart_adds",
+            "purchases",
+            "users",
+            "locations",
+            *ROLLUPS,
+        ):
             conn.execute(sa.text(f"VACUUM ANALYZE tenant_data.{table}"))
     echo(f"generated in {time.perf_counter() - t0:.0f} s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
@@ -321,18 +404,37 @@ def run(echo: Callable[[str], None], days: int = 365, raw_days: int = 30, events
                 conn.execute(sa.text("SELECT 1")).scalar()
             floor_samples.append((time.perf_counter() - s0) * 1000)
         floor = _p95(floor_samples)
-        note = (f"{days} days x {events_per_day:,} events/day: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
-                + f"; p95 of {repeats} runs, each query its own tenant-scoped transaction")
+        note = (
+            f"{days} days x {events_per_day:,} events/day: "
+            + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+            + f"; p95 of {repeats} runs, each query its own tenant-scoped transaction"
+        )
         with data.uncached():
             p95 = _measure(_pages(end, 30), repeats)
         for i, (name, value) in enumerate(p95.items()):
-            out.append(compare(f"dashboard.{name}_p95_ms", value, "ms", "SELECT 1 through tenant_scope, p95 (ms)",
-                               floor, note=f"last 30 days; {note}" if i == 0 else "last 30 days"))
+            out.append(
+                compare(
+                    f"dashboard.{name}_p95_ms",
+                    value,
+                    "ms",
+                    "SELECT 1 through tenant_scope, p95 (ms)",
+                    floor,
+                    note=f"last 30 days; {note}" if i == 0 else "last 30 days",
+                )
+            )
         with data.uncached():
             year = _measure(_pages(end, 365), max(5, repeats // 2))
         for name, value in year.items():
-            out.append(compare(f"dashboard.{name}_365d_range_p95_ms", value, "ms",
-                               "SELECT 1 through tenant_scope, p95 (ms)", floor, note="the whole year picked as dates"))
+            out.append(
+                compare(
+                    f"dashboard.{name}_365d_range_p95_ms",
+                    value,
+                    "ms",
+                    "SELECT 1 through tenant_scope, p95 (ms)",
+                    floor,
+                    note="the whole year picked as dates",
+                )
+            )
 
         # Without migration 0006's indexes: both variants inside one transaction (rolled back).
         with engine().connect() as conn:
@@ -345,9 +447,11 @@ def run(echo: Callable[[str], None], days: int = 365, raw_days: int = 30, events
                 result = conn.execute(sa.text(statement), params)
                 return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
-            subset = {k: v for k, v in _pages(end, 30).items()
-                      if k in ("overview_branch", "carts_rep", "search_branch", "tasks_admin", "tasks_manager",
-                               "tasks_rep")}
+            subset = {
+                k: v
+                for k, v in _pages(end, 30).items()
+                if k in ("overview_branch", "carts_rep", "search_branch", "tasks_admin", "tasks_manager", "tasks_rep")
+            }
             with data.uncached(in_txn):
                 indexed = _measure(subset, max(5, repeats // 2))
             conn.execute(sa.text("RESET ROLE"))
@@ -357,9 +461,16 @@ def run(echo: Callable[[str], None], days: int = 365, raw_days: int = 30, events
                 unindexed = _measure(subset, max(5, repeats // 2))
             txn.rollback()
         for name in subset:
-            out.append(compare(f"dashboard.{name}_indexed_vs_without_0006_p95_ms", indexed[name], "ms",
-                               "same queries without migration 0006's indexes, p95 (ms)", unindexed[name],
-                               note="one transaction for both, rolled back; ratio < 1 = the indexes help"))
+            out.append(
+                compare(
+                    f"dashboard.{name}_indexed_vs_without_0006_p95_ms",
+                    indexed[name],
+                    "ms",
+                    "same queries without migration 0006's indexes, p95 (ms)",
+                    unindexed[name],
+                    note="one transaction for both, rolled back; ratio < 1 = the indexes help",
+                )
+            )
     finally:
         if not keep:
             _reset(echo)

@@ -14,8 +14,8 @@ from bench.common import Measurement, compare, timed
 def run(echo: Callable[[str], None], customers: int = 50_000) -> list[Measurement]:
     import pandas as pd
 
-    from ga_intel.masterdata import columns
     from ga_intel.demo.master_data import write_files
+    from ga_intel.masterdata import columns
     from ga_intel.masterdata.read import read_xlsx
 
     folder = Path(tempfile.mkdtemp(prefix="ga-intel-bench-md-"))
@@ -29,9 +29,21 @@ def run(echo: Callable[[str], None], customers: int = 50_000) -> list[Measuremen
     locations.unlink()
     folder.rmdir()
     return [
-        compare("masterdata.read_rows_per_s", rows / t_ours, "rows/s", "pandas + openpyxl on the same file",
-                rows / t_openpyxl, note=f"{rows:,} rows x {len(columns.USER_COLUMNS)} columns, "
-                                        f"{len(data) / 1e6:.1f} MB; header matching included"),
-        compare("masterdata.calamine_vs_openpyxl", rows / t_calamine, "rows/s", "pandas + openpyxl",
-                rows / t_openpyxl, note="raw pandas.read_excel, both engines"),
+        compare(
+            "masterdata.read_rows_per_s",
+            rows / t_ours,
+            "rows/s",
+            "pandas + openpyxl on the same file",
+            rows / t_openpyxl,
+            note=f"{rows:,} rows x {len(columns.USER_COLUMNS)} columns, "
+            f"{len(data) / 1e6:.1f} MB; header matching included",
+        ),
+        compare(
+            "masterdata.calamine_vs_openpyxl",
+            rows / t_calamine,
+            "rows/s",
+            "pandas + openpyxl",
+            rows / t_openpyxl,
+            note="raw pandas.read_excel, both engines",
+        ),
     ]

@@ -40,12 +40,17 @@ DISTINCT_PER_COPY = ("user_pseudo_id", "transaction_id")
 def _config(folder: Path, endpoint: str = "http://127.0.0.1:9"):
     from ga_intel.tenancy.tenant_file import validate
 
-    return validate({
-        "id": TENANT, "name": "Bench", "timezone": "America/Chicago",
-        "bigquery": {"project_id": "bench-project", "dataset_id": "ga", "api_endpoint": endpoint},
-        "folder": {"path": str(folder)},
-        "smtp": {"server": "127.0.0.1", "from_name": "b", "from_address": "b@bench.example"},
-    }, "bench")
+    return validate(
+        {
+            "id": TENANT,
+            "name": "Bench",
+            "timezone": "America/Chicago",
+            "bigquery": {"project_id": "bench-project", "dataset_id": "ga", "api_endpoint": endpoint},
+            "folder": {"path": str(folder)},
+            "smtp": {"server": "127.0.0.1", "from_name": "b", "from_address": "b@bench.example"},
+        },
+        "bench",
+    )
 
 
 def capture_folder(events: int) -> Path:
@@ -60,8 +65,8 @@ def capture(events: int, echo: Callable[[str], None]) -> Path:
     from google.cloud import bigquery
 
     from ga_intel.connectors.bigquery import client as bq_client
-    from ga_intel.devservices.bigquery_emulator import BigQueryEmulator
     from ga_intel.demo import generator
+    from ga_intel.devservices.bigquery_emulator import BigQueryEmulator
     from ga_intel.ga4 import extract, load
 
     out = capture_folder(events)
@@ -77,12 +82,19 @@ def capture(events: int, echo: Callable[[str], None]) -> Path:
         load.load_folder(client, "bench-project.ga", src, progress=lambda m: None)
         table = client.get_table(f"bench-project.ga.events_{DAY:%Y%m%d}")
         features = extract.export_features(table.schema)
-        meta = {"events": table.num_rows, "features": features, "rows_expected": {},
-                "quality": extract.quality(client, DAY, config.bigquery, config.ga4, config.timezone, features)}
+        meta = {
+            "events": table.num_rows,
+            "features": features,
+            "rows_expected": {},
+            "quality": extract.quality(client, DAY, config.bigquery, config.ga4, config.timezone, features),
+        }
         for name in extract.TABLES:
-            job = client.query(extract.query_text(name, config.bigquery, features),
-                               job_config=bigquery.QueryJobConfig(query_parameters=extract.query_parameters(
-                                   DAY, config.ga4, config.timezone)))
+            job = client.query(
+                extract.query_text(name, config.bigquery, features),
+                job_config=bigquery.QueryJobConfig(
+                    query_parameters=extract.query_parameters(DAY, config.ga4, config.timezone)
+                ),
+            )
             rows = job.result(page_size=50_000)
             meta["rows_expected"][name] = rows.total_rows or 0
             writer = None
@@ -128,8 +140,9 @@ def replay_child(folder: Path, copies: int = 1) -> dict:
         for column in DISTINCT_PER_COPY:
             i = batch.schema.get_field_index(column)
             if i >= 0:
-                batch = batch.set_column(i, batch.schema.field(i),
-                                         pc.binary_join_element_wise(batch.column(i), f"~{copy}", ""))
+                batch = batch.set_column(
+                    i, batch.schema.field(i), pc.binary_join_element_wise(batch.column(i), f"~{copy}", "")
+                )
         # Order-less purchases are keyed by account and timestamp: a copy's are a microsecond on.
         i = batch.schema.get_field_index("event_timestamp")
         if i >= 0:
@@ -139,10 +152,19 @@ def replay_child(folder: Path, copies: int = 1) -> dict:
     meta["rows_expected"] = {k: v * copies for k, v in meta["rows_expected"].items()}
     meta["events"] *= copies
     meta["quality"] = {k: v * copies for k, v in meta["quality"].items()}
-    streams = [extract.TableStream(name, meta["rows_expected"][name],
-                                   extract.transformed(name, batches(name), config.ga4)) for name in extract.TABLES]
-    result = DayResult(TENANT, DAY, f"events_{DAY:%Y%m%d}", status="complete", bq_row_count=meta["events"],
-                       quality=meta["quality"], features=meta["features"])
+    streams = [
+        extract.TableStream(name, meta["rows_expected"][name], extract.transformed(name, batches(name), config.ga4))
+        for name in extract.TABLES
+    ]
+    result = DayResult(
+        TENANT,
+        DAY,
+        f"events_{DAY:%Y%m%d}",
+        status="complete",
+        bq_row_count=meta["events"],
+        quality=meta["quality"],
+        features=meta["features"],
+    )
     start = time.perf_counter()
     store_day(config, DAY, streams, result)
     t_load = time.perf_counter() - start
@@ -151,11 +173,18 @@ def replay_child(folder: Path, copies: int = 1) -> dict:
     for p in scratch.iterdir():
         p.unlink()
     scratch.rmdir()
-    return {"events": meta["events"], "rows": sum(result.rows_written.values()),
-            "rows_ok": result.rows_written == meta["rows_expected"],
-            "events_ok": result.events_accounted == meta["events"],
-            "load_s": t_load, "insights_s": t_insights, "insights_note": note,
-            "rss_before_mb": rss_before, "rss_after_load_mb": rss_load, "rss_peak_mb": peak_rss_mb()}
+    return {
+        "events": meta["events"],
+        "rows": sum(result.rows_written.values()),
+        "rows_ok": result.rows_written == meta["rows_expected"],
+        "events_ok": result.events_accounted == meta["events"],
+        "load_s": t_load,
+        "insights_s": t_insights,
+        "insights_note": note,
+        "rss_before_mb": rss_before,
+        "rss_after_load_mb": rss_load,
+        "rss_peak_mb": peak_rss_mb(),
+    }
 
 
 def run(echo: Callable[[str], None], events: tuple[int, ...] = (100_000,)) -> list[Measurement]:
@@ -171,14 +200,28 @@ def run(echo: Callable[[str], None], events: tuple[int, ...] = (100_000,)) -> li
             raise ValueError(f"--events {n}: replay sizes above {CAPTURED_EVENTS:,} are multiples of it")
         folder = capture(size, echo)
         with control() as conn:
-            conn.execute(sa.text("INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:t, 'Bench', 'UTC') "
-                                 "ON CONFLICT DO NOTHING"), {"t": TENANT})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:t, 'Bench', 'UTC') "
+                    "ON CONFLICT DO NOTHING"
+                ),
+                {"t": TENANT},
+            )
         try:
-            done = subprocess.run([sys.executable, "-c", "import json, sys; from pathlib import Path; "
-                                   "from bench.replay import replay_child; "
-                                   "print(json.dumps(replay_child(Path(sys.argv[1]), int(sys.argv[2]))))",
-                                   str(folder), str(n // size)],
-                                  cwd=REPO, capture_output=True, text=True)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import json, sys; from pathlib import Path; "
+                    "from bench.replay import replay_child; "
+                    "print(json.dumps(replay_child(Path(sys.argv[1]), int(sys.argv[2]))))",
+                    str(folder),
+                    str(n // size),
+                ],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+            )
         finally:
             with control() as conn:
                 conn.execute(sa.text("DELETE FROM control.tenants WHERE tenant_id = :t"), {"t": TENANT})
@@ -190,16 +233,29 @@ def run(echo: Callable[[str], None], events: tuple[int, ...] = (100_000,)) -> li
         k = f"{n // 1000}k"
         total = r["load_s"] + r["insights_s"]
         out += [
-            Measurement(f"replay.our_side_{k}_events_s", round(total, 2), "s",
-                        note=f"{r['events']:,} events ({n // size} x the captured {size:,}-event day) -> "
-                             f"{r['rows']:,} rows: Arrow IPC batches -> PostgreSQL "
-                             f"{r['load_s']:.1f} s, metrics and tasks {r['insights_s']:.1f} s ({r['insights_note']}); "
-                             "goal at 1M events: < 60 s"),
-            Measurement(f"replay.load_{k}_events_per_s", round(r["events"] / r["load_s"]), "events/s",
-                        note="the seven tables and data_availability in one transaction, then ANALYZE"),
-            compare(f"replay.peak_rss_{k}_events_mb", r["rss_peak_mb"], "MB", "RSS after imports, same process",
-                    r["rss_before_mb"], note=f"after the load {r['rss_after_load_mb']:.0f} MB; goal: < 1 GB, "
-                                             "flat as the day grows"),
+            Measurement(
+                f"replay.our_side_{k}_events_s",
+                round(total, 2),
+                "s",
+                note=f"{r['events']:,} events ({n // size} x the captured {size:,}-event day) -> "
+                f"{r['rows']:,} rows: Arrow IPC batches -> PostgreSQL "
+                f"{r['load_s']:.1f} s, metrics and tasks {r['insights_s']:.1f} s ({r['insights_note']}); "
+                "goal at 1M events: < 60 s",
+            ),
+            Measurement(
+                f"replay.load_{k}_events_per_s",
+                round(r["events"] / r["load_s"]),
+                "events/s",
+                note="the seven tables and data_availability in one transaction, then ANALYZE",
+            ),
+            compare(
+                f"replay.peak_rss_{k}_events_mb",
+                r["rss_peak_mb"],
+                "MB",
+                "RSS after imports, same process",
+                r["rss_before_mb"],
+                note=f"after the load {r['rss_after_load_mb']:.0f} MB; goal: < 1 GB, flat as the day grows",
+            ),
         ]
     server = postgres_server()
     for m in out:

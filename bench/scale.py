@@ -70,8 +70,7 @@ def _median(fn: Callable[[], object], repeat: int = 3) -> float:
 
 def _import_seconds(code: str, env: dict) -> float:
     script = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
-    out = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -133,9 +132,10 @@ def _measure(instance, url: str, tenants: int, days: list[dt.date], echo) -> dic
     cursor = context.cursor
     out["export_sensor_cold_requests"] = len(cold) if isinstance(cold, list) else 0
     out["export_sensor_warm_tick"] = _median(
-        lambda: ga4_export_sensor(dg.build_sensor_context(instance=instance, cursor=cursor)))
+        lambda: ga4_export_sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+    )
 
-    noon = dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time(12), dt.timezone.utc)
+    noon = dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time(12), dt.UTC)
     t, requests = timed(ga4_daily_refresh, dg.build_schedule_context(instance=instance, scheduled_execution_time=noon))
     out["daily_refresh_tick"] = t
     out["daily_refresh_requests"] = len(requests) if isinstance(requests, list) else 0
@@ -146,8 +146,10 @@ def _measure(instance, url: str, tenants: int, days: list[dt.date], echo) -> dic
     stats = graphql(url, ASSET_PAGE_QUERY, variables)["assetNodeOrError"]["partitionStats"]
     out["ui_partitions"] = stats["numPartitions"]
     out["ui_materialized"] = stats["numMaterialized"]
-    echo(f"  {tenants} tenant(s): {stats['numPartitions']:,} partitions of sessions, "
-         f"{stats['numMaterialized']:,} materialized; asset page {out['ui_asset_page']:.2f} s")
+    echo(
+        f"  {tenants} tenant(s): {stats['numPartitions']:,} partitions of sessions, "
+        f"{stats['numMaterialized']:,} materialized; asset page {out['ui_asset_page']:.2f} s"
+    )
     return out
 
 
@@ -177,8 +179,9 @@ def run(echo: Callable[[str], None], tenants: int = 50, days: int = 730) -> list
     echo("scale: definitions load time ...")
     _import_seconds("import dagster", env)  # warm the page cache and bytecode for both
     t_dagster = statistics.median(_import_seconds("import dagster", env) for _ in range(3))
-    t_defs = statistics.median(_import_seconds(
-        "import ga_intel.definitions as d; d.defs.get_repository_def()", env) for _ in range(3))
+    t_defs = statistics.median(
+        _import_seconds("import ga_intel.definitions as d; d.defs.get_repository_def()", env) for _ in range(3)
+    )
 
     from google.cloud import bigquery
 
@@ -196,21 +199,35 @@ def run(echo: Callable[[str], None], tenants: int = 50, days: int = 730) -> list
     added: list[str] = []
     try:
         with BigQueryEmulator(PROJECT) as emulator:
+
             def config(tenant_id: str):
-                return tenant_file.validate({
-                    "id": tenant_id, "name": tenant_id, "timezone": "America/Chicago",
-                    "bigquery": {"project_id": PROJECT, "dataset_id": DATASET, "api_endpoint": emulator.endpoint},
-                    "folder": {"path": str(folder)},
-                    "smtp": {"server": "127.0.0.1", "from_name": "b", "from_address": "b@bench.example"},
-                }, "bench")
+                return tenant_file.validate(
+                    {
+                        "id": tenant_id,
+                        "name": tenant_id,
+                        "timezone": "America/Chicago",
+                        "bigquery": {"project_id": PROJECT, "dataset_id": DATASET, "api_endpoint": emulator.endpoint},
+                        "folder": {"path": str(folder)},
+                        "smtp": {"server": "127.0.0.1", "from_name": "b", "from_address": "b@bench.example"},
+                    },
+                    "bench",
+                )
 
             client = bq_client(config(ids[0]).bigquery)
             client.create_dataset(f"{PROJECT}.{DATASET}", exists_ok=True)
             echo(f"scale: creating {days} daily export tables in the emulator ...")
-            t_tables, _ = timed(lambda: [client.create_table(
-                bigquery.Table(f"{PROJECT}.{DATASET}.events_{d:%Y%m%d}",
-                               schema=[bigquery.SchemaField("event_name", "STRING")]), exists_ok=True)
-                for d in export_days])
+            t_tables, _ = timed(
+                lambda: [
+                    client.create_table(
+                        bigquery.Table(
+                            f"{PROJECT}.{DATASET}.events_{d:%Y%m%d}",
+                            schema=[bigquery.SchemaField("event_name", "STRING")],
+                        ),
+                        exists_ok=True,
+                    )
+                    for d in export_days
+                ]
+            )
             with serve(instance) as url:
                 echo("scale: 1 tenant (baseline) ...")
                 store.add(config(ids[0]))
@@ -233,29 +250,82 @@ def run(echo: Callable[[str], None], tenants: int = 50, days: int = 730) -> list
     label = f"{tenants} tenants x {days} days"
     one = f"1 tenant x {days} days, same run"
     out = [
-        compare("scale.definitions_load_s", t_defs, "s", "import dagster alone (s)", t_dagster,
-                note="fresh interpreter: import ga_intel.definitions + resolve the repository; the partition "
-                     "count lives in the instance, not the code, so it does not change with tenants"),
-        compare("scale.tenant_sync_first_tick_s", big["tenant_sync_first_tick"], "s", one,
-                base["tenant_sync_first_tick"], note=f"{label}: adds every tenant partition"),
-        compare("scale.tenant_sync_tick_s", big["tenant_sync_in_sync_tick"], "s", one,
-                base["tenant_sync_in_sync_tick"], note=f"{label}: partitions already in sync (median of 3)"),
-        compare("scale.export_sensor_cold_tick_s", big["export_sensor_cold_tick"], "s", one,
-                base["export_sensor_cold_tick"],
-                note=f"{label}: empty cursor, {days} tables per tenant in the BigQuery emulator; requested "
-                     f"{big['export_sensor_cold_requests']:.0f} runs (50 per tenant per tick)"),
-        compare("scale.export_sensor_warm_tick_s", big["export_sensor_warm_tick"], "s", one,
-                base["export_sensor_warm_tick"], note=f"{label}: second tick (median of 3)"),
-        compare("scale.daily_refresh_tick_s", big["daily_refresh_tick"], "s", one, base["daily_refresh_tick"],
-                note=f"{label}: {big['daily_refresh_requests']:.0f} run requests (yesterday + 3 restated days)"),
-        compare("scale.ui_asset_page_s", big["ui_asset_page"], "s", one, base["ui_asset_page"],
-                note=f"{label}: GraphQL of the asset page for `sessions` over HTTP, {big['ui_partitions']:,} "
-                     f"partitions, {big['ui_materialized']:,} materialized (median of 3)"),
-        Measurement("scale.partitions_per_asset", big["ui_partitions"], "partitions",
-                    note="Dagster's guidance: under 100,000 per asset"),
-        Measurement("scale.setup_emulator_tables_s", round(t_tables, 2), "s", note=f"{days} tables (setup, not a "
-                    "product figure)"),
-        Measurement("scale.setup_materialization_events_s", round(t_events, 2), "s",
-                    note=f"{(tenants - 1) * MATERIALIZED_DAYS:,} runless materializations of sessions (setup)"),
+        compare(
+            "scale.definitions_load_s",
+            t_defs,
+            "s",
+            "import dagster alone (s)",
+            t_dagster,
+            note="fresh interpreter: import ga_intel.definitions + resolve the repository; the partition "
+            "count lives in the instance, not the code, so it does not change with tenants",
+        ),
+        compare(
+            "scale.tenant_sync_first_tick_s",
+            big["tenant_sync_first_tick"],
+            "s",
+            one,
+            base["tenant_sync_first_tick"],
+            note=f"{label}: adds every tenant partition",
+        ),
+        compare(
+            "scale.tenant_sync_tick_s",
+            big["tenant_sync_in_sync_tick"],
+            "s",
+            one,
+            base["tenant_sync_in_sync_tick"],
+            note=f"{label}: partitions already in sync (median of 3)",
+        ),
+        compare(
+            "scale.export_sensor_cold_tick_s",
+            big["export_sensor_cold_tick"],
+            "s",
+            one,
+            base["export_sensor_cold_tick"],
+            note=f"{label}: empty cursor, {days} tables per tenant in the BigQuery emulator; requested "
+            f"{big['export_sensor_cold_requests']:.0f} runs (50 per tenant per tick)",
+        ),
+        compare(
+            "scale.export_sensor_warm_tick_s",
+            big["export_sensor_warm_tick"],
+            "s",
+            one,
+            base["export_sensor_warm_tick"],
+            note=f"{label}: second tick (median of 3)",
+        ),
+        compare(
+            "scale.daily_refresh_tick_s",
+            big["daily_refresh_tick"],
+            "s",
+            one,
+            base["daily_refresh_tick"],
+            note=f"{label}: {big['daily_refresh_requests']:.0f} run requests (yesterday + 3 restated days)",
+        ),
+        compare(
+            "scale.ui_asset_page_s",
+            big["ui_asset_page"],
+            "s",
+            one,
+            base["ui_asset_page"],
+            note=f"{label}: GraphQL of the asset page for `sessions` over HTTP, {big['ui_partitions']:,} "
+            f"partitions, {big['ui_materialized']:,} materialized (median of 3)",
+        ),
+        Measurement(
+            "scale.partitions_per_asset",
+            big["ui_partitions"],
+            "partitions",
+            note="Dagster's guidance: under 100,000 per asset",
+        ),
+        Measurement(
+            "scale.setup_emulator_tables_s",
+            round(t_tables, 2),
+            "s",
+            note=f"{days} tables (setup, not a product figure)",
+        ),
+        Measurement(
+            "scale.setup_materialization_events_s",
+            round(t_events, 2),
+            "s",
+            note=f"{(tenants - 1) * MATERIALIZED_DAYS:,} runless materializations of sessions (setup)",
+        ),
     ]
     return out

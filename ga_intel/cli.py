@@ -33,6 +33,7 @@ def main() -> None:
 
 # --- db --------------------------------------------------------------------------------
 
+
 @main.group()
 def db() -> None:
     """The platform database."""
@@ -112,6 +113,7 @@ def db_url(dagster: bool) -> None:
 
 # --- tenants ---------------------------------------------------------------------------
 
+
 @main.group()
 def tenant() -> None:
     """Add, inspect, check and remove tenants."""
@@ -168,8 +170,14 @@ def tenant_list() -> None:
         return
     rows = [("ID", "NAME", "TIMEZONE", "SERVICES", "MEMBERS", "UPDATED")]
     rows += [
-        (t.tenant_id, t.name, t.timezone, ",".join(s for s in t.sections if s not in ("ga4", "rules", "master_data", "email")),
-         str(t.members), t.updated_at.strftime("%Y-%m-%d %H:%M"))
+        (
+            t.tenant_id,
+            t.name,
+            t.timezone,
+            ",".join(s for s in t.sections if s not in ("ga4", "rules", "master_data", "email")),
+            str(t.members),
+            t.updated_at.strftime("%Y-%m-%d %H:%M"),
+        )
         for t in tenants
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -222,6 +230,7 @@ def tenant_remove(tenant_id: str, yes: bool) -> None:
 
 # --- keys ------------------------------------------------------------------------------
 
+
 @main.group()
 def keys() -> None:
     """The encryption key for tenant secrets."""
@@ -251,6 +260,7 @@ def keys_rotate() -> None:
 
 # --- dev -------------------------------------------------------------------------------
 
+
 @main.command("dev")
 @click.option("--dagster-port", default=3000, show_default=True, envvar="DAGSTER_PORT")
 @click.option("--streamlit-port", default=8501, show_default=True, envvar="STREAMLIT_PORT")
@@ -265,15 +275,25 @@ def dev(dagster_port: int, streamlit_port: int, api_port: int) -> None:
 @main.command("health")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object: healthy, components[]")
 @click.option("--tenants", is_flag=True, help="also check every tenant's BigQuery, SFTP/folder, SMTP (slower)")
-@click.option("--dagster-url", envvar="GA_INTEL_DAGSTER_URL", help="Dagster UI base URL  [default: "
-              "http://127.0.0.1:$DAGSTER_PORT, port 3000]")
-@click.option("--streamlit-url", envvar="GA_INTEL_STREAMLIT_URL", help="dashboard base URL  [default: "
-              "http://127.0.0.1:$STREAMLIT_PORT, port 8501]")
-@click.option("--skip", multiple=True, type=click.Choice(["platform-db", "dagster-storage", "dagster-webserver",
-                                                         "dagster-daemon", "streamlit"]),
-              help="leave a component out (repeatable), e.g. where it runs elsewhere")
-def health_cmd(as_json: bool, tenants: bool, dagster_url: str | None, streamlit_url: str | None,
-               skip: tuple[str, ...]) -> None:
+@click.option(
+    "--dagster-url",
+    envvar="GA_INTEL_DAGSTER_URL",
+    help="Dagster UI base URL  [default: http://127.0.0.1:$DAGSTER_PORT, port 3000]",
+)
+@click.option(
+    "--streamlit-url",
+    envvar="GA_INTEL_STREAMLIT_URL",
+    help="dashboard base URL  [default: http://127.0.0.1:$STREAMLIT_PORT, port 8501]",
+)
+@click.option(
+    "--skip",
+    multiple=True,
+    type=click.Choice(["platform-db", "dagster-storage", "dagster-webserver", "dagster-daemon", "streamlit"]),
+    help="leave a component out (repeatable), e.g. where it runs elsewhere",
+)
+def health_cmd(
+    as_json: bool, tenants: bool, dagster_url: str | None, streamlit_url: str | None, skip: tuple[str, ...]
+) -> None:
     """Check every component; exits 1 naming the unhealthy ones and how to fix them."""
     import json
     import os
@@ -286,11 +306,22 @@ def health_cmd(as_json: bool, tenants: bool, dagster_url: str | None, streamlit_
     healthy = all(r.ok for r in results)
     log = logs.logger("health")
     for r in results:
-        log.log(20 if r.ok else 40, f"{r.name}: {'ok' if r.ok else 'UNHEALTHY'}: {r.detail}"
-                + (f" (fix: {r.fix})" if r.fix and not r.ok else ""))
+        log.log(
+            20 if r.ok else 40,
+            f"{r.name}: {'ok' if r.ok else 'UNHEALTHY'}: {r.detail}"
+            + (f" (fix: {r.fix})" if r.fix and not r.ok else ""),
+        )
     if as_json:
-        click.echo(json.dumps({"healthy": healthy, "unhealthy": [r.name for r in results if not r.ok],
-                               "components": [r.as_dict() for r in results]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "healthy": healthy,
+                    "unhealthy": [r.name for r in results if not r.ok],
+                    "components": [r.as_dict() for r in results],
+                },
+                indent=2,
+            )
+        )
     else:
         width = max(len(r.name) for r in results) if results else 0
         for r in results:
@@ -299,8 +330,9 @@ def health_cmd(as_json: bool, tenants: bool, dagster_url: str | None, streamlit_
             if not r.ok and r.fix:
                 click.echo(f"     {'':<{width}}  fix: {r.fix}")
         bad = [r.name for r in results if not r.ok]
-        click.echo(click.style("healthy", fg="green") if healthy else
-                   click.style(f"unhealthy: {', '.join(bad)}", fg="red"))
+        click.echo(
+            click.style("healthy", fg="green") if healthy else click.style(f"unhealthy: {', '.join(bad)}", fg="red")
+        )
     if not healthy:
         sys.exit(1)
 
@@ -309,8 +341,12 @@ def health_cmd(as_json: bool, tenants: bool, dagster_url: str | None, streamlit_
 @click.option("--tenant", "tenant_id", required=True)
 @click.option("--date", "start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="first day (YYYY-MM-DD)")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="last day (default: --date)")
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]),
-              help="compute tasks as if the tenant's local date were this (what is stale or expired; default today)")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="compute tasks as if the tenant's local date were this (what is stale or expired; default today)",
+)
 @needs_database
 def run_cmd(tenant_id: str, start, end, as_of) -> None:
     """Materialize the pipeline for a tenant's days, in-process.
@@ -328,49 +364,94 @@ def run_cmd(tenant_id: str, start, end, as_of) -> None:
 
 
 @main.command("bench")
-@click.argument("suites", nargs=-1, type=click.Choice(["ingest", "load", "replay", "masterdata", "email", "scale", "dashboard",
-                                                       "api"]))
+@click.argument(
+    "suites",
+    nargs=-1,
+    type=click.Choice(["ingest", "load", "replay", "masterdata", "email", "scale", "dashboard", "api"]),
+)
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per measurement")
 @click.option("--rows", default=200_000, show_default=True, help="rows for the load-stage benchmark")
-@click.option("--events", multiple=True, type=int, default=[100_000], show_default=True,
-              help="events per day for the end-to-end and replay benchmarks (repeatable, e.g. --events 1000000)")
+@click.option(
+    "--events",
+    multiple=True,
+    type=int,
+    default=[100_000],
+    show_default=True,
+    help="events per day for the end-to-end and replay benchmarks (repeatable, e.g. --events 1000000)",
+)
 @click.option("--tenants", default=50, show_default=True, help="tenants for the scale benchmark")
 @click.option("--days", default=730, show_default=True, help="days of partitions for the scale benchmark")
 @click.option("--history-days", default=365, show_default=True, help="days of history for the dashboard benchmark")
-@click.option("--raw-days", default=30, show_default=True,
-              help="days of raw GA4-table rows (customer activity) for the dashboard benchmark")
-@click.option("--events-per-day", default=1_000_000, show_default=True,
-              help="GA4 events a day the dashboard benchmark's history is sized for")
+@click.option(
+    "--raw-days",
+    default=30,
+    show_default=True,
+    help="days of raw GA4-table rows (customer activity) for the dashboard benchmark",
+)
+@click.option(
+    "--events-per-day",
+    default=1_000_000,
+    show_default=True,
+    help="GA4 events a day the dashboard benchmark's history is sized for",
+)
 @click.option("--repeats", default=40, show_default=True, help="runs of each page (or API request) for the p95")
-@click.option("--api-days", default=30, show_default=True,
-              help="days of history for the API benchmark (365 with --api-events-per-day 1000000: the dashboard's year)")
-@click.option("--api-events-per-day", default=50_000, show_default=True,
-              help="GA4 events a day the API benchmark's history is sized for")
+@click.option(
+    "--api-days",
+    default=30,
+    show_default=True,
+    help="days of history for the API benchmark (365 with --api-events-per-day 1000000: the dashboard's year)",
+)
+@click.option(
+    "--api-events-per-day",
+    default=50_000,
+    show_default=True,
+    help="GA4 events a day the API benchmark's history is sized for",
+)
 @needs_database
-def bench_cmd(suites: tuple[str, ...], as_json: bool, rows: int, events: tuple[int, ...], tenants: int, days: int,
-              history_days: int, raw_days: int, events_per_day: int, repeats: int, api_days: int,
-              api_events_per_day: int) -> None:
+def bench_cmd(
+    suites: tuple[str, ...],
+    as_json: bool,
+    rows: int,
+    events: tuple[int, ...],
+    tenants: int,
+    days: int,
+    history_days: int,
+    raw_days: int,
+    events_per_day: int,
+    repeats: int,
+    api_days: int,
+    api_events_per_day: int,
+) -> None:
     """Measure speed and memory against same-run baselines (see docs/PERFORMANCE.md)."""
     from ga_intel.devrun import REPO
 
     # bench/ lives beside the package in a source checkout; an installed ga-intel has no bench.
     if not (REPO / "bench" / "__init__.py").is_file():
-        raise GaIntelError(f"ga-intel bench needs a source checkout: no bench/ beside the package ({REPO})",
-                           hint="clone the repository and run `make setup`, then `uv run ga-intel bench` there")
+        raise GaIntelError(
+            f"ga-intel bench needs a source checkout: no bench/ beside the package ({REPO})",
+            hint="clone the repository and run `make setup`, then `uv run ga-intel bench` there",
+        )
     sys.path.insert(0, str(REPO))
-    from bench import email, ingest, masterdata
-    from bench import api, dashboard, replay, scale
+    from bench import api, dashboard, email, ingest, masterdata, replay, scale
 
-    runs = {"ingest": lambda: ingest.run(click.echo, rows=rows, events=events),
-            "load": lambda: ingest.run(click.echo, rows=rows, events=()),  # the load stage alone
-            "replay": lambda: replay.run(lambda m: click.echo(m, err=as_json), events=events),
-            "masterdata": lambda: masterdata.run(click.echo),
-            "scale": lambda: scale.run(click.echo, tenants=tenants, days=days),
-            "email": lambda: email.run(click.echo),
-            "dashboard": lambda: dashboard.run(lambda m: click.echo(m, err=as_json), days=history_days,
-                                               raw_days=raw_days, events_per_day=events_per_day, repeats=repeats),
-            "api": lambda: api.run(lambda m: click.echo(m, err=as_json), days=api_days,
-                                   events_per_day=api_events_per_day, repeats=repeats)}
+    runs = {
+        "ingest": lambda: ingest.run(click.echo, rows=rows, events=events),
+        "load": lambda: ingest.run(click.echo, rows=rows, events=()),  # the load stage alone
+        "replay": lambda: replay.run(lambda m: click.echo(m, err=as_json), events=events),
+        "masterdata": lambda: masterdata.run(click.echo),
+        "scale": lambda: scale.run(click.echo, tenants=tenants, days=days),
+        "email": lambda: email.run(click.echo),
+        "dashboard": lambda: dashboard.run(
+            lambda m: click.echo(m, err=as_json),
+            days=history_days,
+            raw_days=raw_days,
+            events_per_day=events_per_day,
+            repeats=repeats,
+        ),
+        "api": lambda: api.run(
+            lambda m: click.echo(m, err=as_json), days=api_days, events_per_day=api_events_per_day, repeats=repeats
+        ),
+    }
     for suite in suites or tuple(s for s in runs if s != "load"):  # ingest includes load
         for m in runs[suite]():
             click.echo(m.line() if as_json else m.text())

@@ -17,8 +17,9 @@ from ga_intel.orchestration.tenant_sync import tenant_sync_sensor
 
 defs = dg.Definitions.merge(
     # Steps run in Dagster's default executor, or on Celery workers (GA_INTEL_EXECUTOR=celery).
-    dg.Definitions(sensors=[tenant_sync_sensor, tenant_failure_alerts], resources=build_resources(),
-                   executor=executor()),
+    dg.Definitions(
+        sensors=[tenant_sync_sensor, tenant_failure_alerts], resources=build_resources(), executor=executor()
+    ),
     ga4_defs,
     master_data_defs,
     email_defs,

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ga_intel import ports, settings
-from ga_intel.orchestration import instance
 from ga_intel.errors import GaIntelError
+from ga_intel.orchestration import instance
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,8 +63,9 @@ class Child:
         out.flush()
         # A new session per child: Ctrl-C in the terminal reaches only us, and we stop
         # each child's whole process group (dagster-webserver forks a code server).
-        self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                     cwd=REPO, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True
+        )
         out.close()
 
     def running(self) -> bool:
@@ -76,7 +77,6 @@ class Child:
                 os.killpg(self.proc.pid, sig)
             except ProcessLookupError:
                 pass
-
 
 
 def _wait_http(url: str, child: Child, timeout: float) -> None:
@@ -98,37 +98,99 @@ def service_children() -> list[Child]:
 
     demo.smtp_password()  # created 0600 before the sink reads it
     return [
-        Child("bigquery-emulator",
-              [sys.executable, "-m", "bqemulator", "start", "--rest-port", str(demo.BIGQUERY_PORT), "--grpc-port", "0",
-               "--project", demo.DEMO_PROJECT, "--persistent", "--data-dir", str(demo.demo_dir() / "bigquery"),
-               "--log-level", "warning"],
-              url=f"http://127.0.0.1:{demo.BIGQUERY_PORT}/bigquery/v2/projects/{demo.DEMO_PROJECT}/datasets"),
-        Child("smtp-sink",
-              [sys.executable, "-m", "ga_intel.devservices.smtp_server", "--dir", str(demo.smtp_dir()),
-               "--port", str(demo.SMTP_PORT), "--user", demo.SMTP_USER,
-               "--password-file", str(demo.demo_dir() / "smtp-password")]),
+        Child(
+            "bigquery-emulator",
+            [
+                sys.executable,
+                "-m",
+                "bqemulator",
+                "start",
+                "--rest-port",
+                str(demo.BIGQUERY_PORT),
+                "--grpc-port",
+                "0",
+                "--project",
+                demo.DEMO_PROJECT,
+                "--persistent",
+                "--data-dir",
+                str(demo.demo_dir() / "bigquery"),
+                "--log-level",
+                "warning",
+            ],
+            url=f"http://127.0.0.1:{demo.BIGQUERY_PORT}/bigquery/v2/projects/{demo.DEMO_PROJECT}/datasets",
+        ),
+        Child(
+            "smtp-sink",
+            [
+                sys.executable,
+                "-m",
+                "ga_intel.devservices.smtp_server",
+                "--dir",
+                str(demo.smtp_dir()),
+                "--port",
+                str(demo.SMTP_PORT),
+                "--user",
+                demo.SMTP_USER,
+                "--password-file",
+                str(demo.demo_dir() / "smtp-password"),
+            ],
+        ),
     ]
 
 
 def children(dagster_port: int, streamlit_port: int, api_port: int = 8000) -> list[Child]:
     bin_dir = Path(sys.executable).parent
     return [
-        Child("dagster-webserver",
-              [str(bin_dir / "dagster-webserver"), "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1",
-               "-p", str(dagster_port)],
-              url=f"http://127.0.0.1:{dagster_port}"),
+        Child(
+            "dagster-webserver",
+            [
+                str(bin_dir / "dagster-webserver"),
+                "-w",
+                str(REPO / "workspace.yaml"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(dagster_port),
+            ],
+            url=f"http://127.0.0.1:{dagster_port}",
+        ),
         Child("dagster-daemon", [str(bin_dir / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")]),
-        Child("streamlit",
-              [str(bin_dir / "streamlit"), "run", str(REPO / "streamlit_app" / "app.py"),
-               "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(streamlit_port),
-               "--browser.gatherUsageStats", "false",
-               # .streamlit/config.toml gives users the viewer toolbar; a developer keeps theirs.
-               "--client.toolbarMode", "developer"],
-              url=f"http://127.0.0.1:{streamlit_port}"),
+        Child(
+            "streamlit",
+            [
+                str(bin_dir / "streamlit"),
+                "run",
+                str(REPO / "streamlit_app" / "app.py"),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(streamlit_port),
+                "--browser.gatherUsageStats",
+                "false",
+                # .streamlit/config.toml gives users the viewer toolbar; a developer keeps theirs.
+                "--client.toolbarMode",
+                "developer",
+            ],
+            url=f"http://127.0.0.1:{streamlit_port}",
+        ),
         # The API also delivers webhooks (its lifespan runs the dispatcher loop).
-        Child("api", [str(bin_dir / "uvicorn"), "--factory", "ga_intel.api.app:app", "--host", "127.0.0.1",
-                      "--port", str(api_port), "--log-level", "warning"],
-              url=f"http://127.0.0.1:{api_port}/health"),
+        Child(
+            "api",
+            [
+                str(bin_dir / "uvicorn"),
+                "--factory",
+                "ga_intel.api.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(api_port),
+                "--log-level",
+                "warning",
+            ],
+            url=f"http://127.0.0.1:{api_port}/health",
+        ),
     ]
 
 
@@ -173,15 +235,19 @@ def stop_all(kids: list[Child], grace: float = 15.0) -> None:
 
 
 def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print, api_port: int = 8000) -> int:
+    from ga_intel import demo
     from ga_intel.db import embedded, migrate
     from ga_intel.db.engine import dispose_all
 
-    from ga_intel import demo
-
     # Before anything connects: the in-process seeding and every child inherit it.
     os.environ.setdefault("GA_INTEL_ALLOWED_NETWORKS", DEV_NETWORKS)
-    for name, port in (("Dagster UI", dagster_port), ("Streamlit", streamlit_port), ("API", api_port),
-                       ("BigQuery emulator", demo.BIGQUERY_PORT), ("SMTP sink", demo.SMTP_PORT)):
+    for name, port in (
+        ("Dagster UI", dagster_port),
+        ("Streamlit", streamlit_port),
+        ("API", api_port),
+        ("BigQuery emulator", demo.BIGQUERY_PORT),
+        ("SMTP sink", demo.SMTP_PORT),
+    ):
         if not ports.is_free(port):
             raise GaIntelError(
                 f"port {port} for the {name} is already in use",
@@ -206,7 +272,9 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print, api_po
     try:
         echo("applying migrations ...")
         revision = migrate.upgrade()
-        echo(f"  platform database {settings.database_urls().platform.render_as_string(hide_password=True)} at {revision}")
+        echo(
+            f"  platform database {settings.database_urls().platform.render_as_string(hide_password=True)} at {revision}"
+        )
         from ga_intel.demo import ensure_demo_tenant
 
         echo(ensure_demo_tenant())
@@ -232,8 +300,10 @@ def run(dagster_port: int = 3000, streamlit_port: int = 8501, echo=print, api_po
             echo("")
             echo(f"  Dagster UI   http://127.0.0.1:{dagster_port}")
             echo(f"  Dashboard    http://127.0.0.1:{streamlit_port}   (dev login as admin@demo.example)")
-            echo(f"  API          http://127.0.0.1:{api_port}   (docs: http://127.0.0.1:{api_port}/docs; "
-                 "`ga-intel token create --tenant demo --name me --scope tasks:read`)")
+            echo(
+                f"  API          http://127.0.0.1:{api_port}   (docs: http://127.0.0.1:{api_port}/docs; "
+                "`ga-intel token create --tenant demo --name me --scope tasks:read`)"
+            )
             echo(f"  BigQuery     http://127.0.0.1:{demo.BIGQUERY_PORT} (emulator, demo tenant)")
             echo(f"  SMTP sink    127.0.0.1:{demo.SMTP_PORT} (STARTTLS + AUTH; mail in {demo.smtp_dir() / 'messages'})")
             echo(f"  Logs         {log_dir()}  (make logs)")

@@ -46,8 +46,12 @@ def _timed(name: str, fn: Callable[[], Component]) -> Component:
     except Exception as exc:  # a check reports; it never crashes the command
         from ga_intel.logs import redact
 
-        result = Component(name, False, redact(f"{type(exc).__name__}: {str(exc)[:300]}"),
-                           "a bug in the health check itself; see the logs (make logs)")
+        result = Component(
+            name,
+            False,
+            redact(f"{type(exc).__name__}: {str(exc)[:300]}"),
+            "a bug in the health check itself; see the logs (make logs)",
+        )
     result.seconds = round(time.perf_counter() - start, 3)
     return result
 
@@ -68,8 +72,12 @@ def check_platform_db() -> Component:
     urls = settings.database_urls()
     where = urls.platform.render_as_string(hide_password=True)
     if urls.embedded and not embedded.is_running():
-        return Component("platform-db", False, f"the embedded PostgreSQL ({where}) is not running",
-                         "start it: `make services_start` (or `make dev`); or set GA_INTEL_DATABASE_URL")
+        return Component(
+            "platform-db",
+            False,
+            f"the embedded PostgreSQL ({where}) is not running",
+            "start it: `make services_start` (or `make dev`); or set GA_INTEL_DATABASE_URL",
+        )
     engine = sa.create_engine(urls.platform, connect_args={"connect_timeout": 3}, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
@@ -78,14 +86,22 @@ def check_platform_db() -> Component:
             current = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() if has_table else None
             tenants = conn.execute(sa.text("SELECT count(*) FROM control.tenants")).scalar() if current else 0
     except sa.exc.SQLAlchemyError as exc:
-        return Component("platform-db", False, f"cannot connect to {where}: {_pg_error(exc)}",
-                         "check that PostgreSQL runs and GA_INTEL_DATABASE_URL (host, port, user, password)")
+        return Component(
+            "platform-db",
+            False,
+            f"cannot connect to {where}: {_pg_error(exc)}",
+            "check that PostgreSQL runs and GA_INTEL_DATABASE_URL (host, port, user, password)",
+        )
     finally:
         engine.dispose()
     head = migrate._script().get_current_head()
     if current != head:
-        return Component("platform-db", False, f"{where} is at schema revision {current or '(none)'}, "
-                         f"this ga-intel needs {head}", "run `ga-intel db upgrade` (make db_setup)")
+        return Component(
+            "platform-db",
+            False,
+            f"{where} is at schema revision {current or '(none)'}, this ga-intel needs {head}",
+            "run `ga-intel db upgrade` (make db_setup)",
+        )
     # The login everything else uses must be one row-level security binds (finding 5).
     from ga_intel.db.engine import UnsafeRuntimeLogin, verify_runtime_login
 
@@ -96,43 +112,67 @@ def check_platform_db() -> Component:
     except UnsafeRuntimeLogin as exc:
         return Component("platform-db", False, exc.message, exc.hint)
     except sa.exc.SQLAlchemyError as exc:
-        return Component("platform-db", False, f"the runtime login cannot connect: {_pg_error(exc)}",
-                         "check GA_INTEL_RUNTIME_DATABASE_URL, then run `ga-intel db upgrade` (it creates the login)")
+        return Component(
+            "platform-db",
+            False,
+            f"the runtime login cannot connect: {_pg_error(exc)}",
+            "check GA_INTEL_RUNTIME_DATABASE_URL, then run `ga-intel db upgrade` (it creates the login)",
+        )
     finally:
         runtime.dispose()
-    return Component("platform-db", True, f"{where}: schema at {head}, {tenants} tenant(s), runtime login "
-                     f"{urls.runtime.username} bound by row-level security")
+    return Component(
+        "platform-db",
+        True,
+        f"{where}: schema at {head}, {tenants} tenant(s), runtime login "
+        f"{urls.runtime.username} bound by row-level security",
+    )
 
 
 def check_dagster_storage() -> Component:
     import sqlalchemy as sa
 
     from ga_intel import settings
-
     from ga_intel.db import embedded
 
     urls = settings.database_urls()
     url = urls.dagster
     where = url.render_as_string(hide_password=True)
     if urls.embedded and url.port == urls.platform.port and not embedded.is_running():
-        return Component("dagster-storage", False, f"the embedded PostgreSQL ({where}) is not running",
-                         "start it: `make services_start` (or `make dev`)")
+        return Component(
+            "dagster-storage",
+            False,
+            f"the embedded PostgreSQL ({where}) is not running",
+            "start it: `make services_start` (or `make dev`)",
+        )
     engine = sa.create_engine(url, connect_args={"connect_timeout": 3}, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
             if not conn.execute(sa.text("SELECT to_regclass('public.runs') IS NOT NULL")).scalar():
-                return Component("dagster-storage", True, f"{where}: reachable; Dagster creates its tables on first "
-                                 "start")
-            counts = dict(conn.execute(sa.text(
-                "SELECT status, count(*) FROM runs WHERE status IN ('QUEUED', 'STARTED', 'STARTING') "
-                "GROUP BY status")).all())
-            oldest = conn.execute(sa.text(
-                "SELECT EXTRACT(EPOCH FROM now() AT TIME ZONE 'UTC' - min(create_timestamp)) FROM runs "
-                "WHERE status = 'QUEUED'")).scalar()
+                return Component(
+                    "dagster-storage", True, f"{where}: reachable; Dagster creates its tables on first start"
+                )
+            counts = dict(
+                conn.execute(
+                    sa.text(
+                        "SELECT status, count(*) FROM runs WHERE status IN ('QUEUED', 'STARTED', 'STARTING') "
+                        "GROUP BY status"
+                    )
+                ).all()
+            )
+            oldest = conn.execute(
+                sa.text(
+                    "SELECT EXTRACT(EPOCH FROM now() AT TIME ZONE 'UTC' - min(create_timestamp)) FROM runs "
+                    "WHERE status = 'QUEUED'"
+                )
+            ).scalar()
     except sa.exc.SQLAlchemyError as exc:
-        return Component("dagster-storage", False, f"cannot connect to {where}: {_pg_error(exc)}",
-                         "check GA_INTEL_DAGSTER_DATABASE_URL (default: <platform database>_dagster on the same "
-                         "server); `ga-intel db upgrade` creates it")
+        return Component(
+            "dagster-storage",
+            False,
+            f"cannot connect to {where}: {_pg_error(exc)}",
+            "check GA_INTEL_DAGSTER_DATABASE_URL (default: <platform database>_dagster on the same "
+            "server); `ga-intel db upgrade` creates it",
+        )
     finally:
         engine.dispose()
     queued, running = counts.get("QUEUED", 0), counts.get("STARTED", 0) + counts.get("STARTING", 0)
@@ -154,9 +194,13 @@ def check_webserver(url: str) -> Component:
         info = json.loads(body)
     except (OSError, urllib.error.URLError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
-        return Component("dagster-webserver", False, f"no answer from {target}: {reason}",
-                         "start it: `make dev`, or `dagster-webserver -w workspace.yaml -p PORT` with DAGSTER_HOME "
-                         "set; see $GA_INTEL_HOME/logs/dagster-webserver.log")
+        return Component(
+            "dagster-webserver",
+            False,
+            f"no answer from {target}: {reason}",
+            "start it: `make dev`, or `dagster-webserver -w workspace.yaml -p PORT` with DAGSTER_HOME "
+            "set; see $GA_INTEL_HOME/logs/dagster-webserver.log",
+        )
     version = info.get("dagster_webserver_version") or info.get("dagster_version") or "?"
     return Component("dagster-webserver", status == 200, f"{url} answers (dagster-webserver {version})")
 
@@ -191,12 +235,17 @@ def check_daemon(instance=None) -> Component:
                 ages.append(f"{t} (errors: {beat.errors[0].message.strip().splitlines()[0][:200]})")
             else:
                 ages.append(f"{t} (last heartbeat {time.time() - beat.timestamp:.0f} s ago)")
-        return Component("dagster-daemon", False, "not running or stuck: " + ", ".join(ages),
-                         "start it: `make dev`, or `dagster-daemon run -w workspace.yaml` with DAGSTER_HOME set; "
-                         "without it no schedule, sensor or queued run moves; see "
-                         "$GA_INTEL_HOME/logs/dagster-daemon.log")
-    return Component("dagster-daemon", True, f"{len(statuses)} daemon(s) with fresh heartbeats: "
-                     + ", ".join(sorted(statuses)))
+        return Component(
+            "dagster-daemon",
+            False,
+            "not running or stuck: " + ", ".join(ages),
+            "start it: `make dev`, or `dagster-daemon run -w workspace.yaml` with DAGSTER_HOME set; "
+            "without it no schedule, sensor or queued run moves; see "
+            "$GA_INTEL_HOME/logs/dagster-daemon.log",
+        )
+    return Component(
+        "dagster-daemon", True, f"{len(statuses)} daemon(s) with fresh heartbeats: " + ", ".join(sorted(statuses))
+    )
 
 
 def check_streamlit(url: str) -> Component:
@@ -205,9 +254,13 @@ def check_streamlit(url: str) -> Component:
         status, body = _get(target)
     except (OSError, urllib.error.URLError) as exc:
         reason = getattr(exc, "reason", None) or exc
-        return Component("streamlit", False, f"no answer from {target}: {reason}",
-                         "start it: `make dev`, or `streamlit run streamlit_app/app.py --server.port PORT`; see "
-                         "$GA_INTEL_HOME/logs/streamlit.log")
+        return Component(
+            "streamlit",
+            False,
+            f"no answer from {target}: {reason}",
+            "start it: `make dev`, or `streamlit run streamlit_app/app.py --server.port PORT`; see "
+            "$GA_INTEL_HOME/logs/streamlit.log",
+        )
     text = body.decode(errors="replace").strip()
     return Component("streamlit", status == 200 and text == "ok", f"{url} answers {text!r}")
 
@@ -227,14 +280,17 @@ def check_tenants() -> list[Component]:
         for r in results:
             fix = None
             if not r.ok:
-                fix = (f"fix the {r.service} settings with `ga-intel tenant update FILE` (or the dashboard's "
-                       f"Settings page), then `ga-intel tenant check {tenant_id}`; see docs/RUNBOOK.md")
+                fix = (
+                    f"fix the {r.service} settings with `ga-intel tenant update FILE` (or the dashboard's "
+                    f"Settings page), then `ga-intel tenant check {tenant_id}`; see docs/RUNBOOK.md"
+                )
             out.append(Component(f"tenant {tenant_id}: {r.service}", r.ok, r.detail, fix))
     return out
 
 
-def run(dagster_url: str, streamlit_url: str, tenants: bool = False, skip: tuple[str, ...] = (),
-        instance=None) -> list[Component]:
+def run(
+    dagster_url: str, streamlit_url: str, tenants: bool = False, skip: tuple[str, ...] = (), instance=None
+) -> list[Component]:
     """Every check, in dependency order; a component whose dependency is down is
     reported as such instead of timing out a second time."""
     results: list[Component] = []
@@ -249,16 +305,22 @@ def run(dagster_url: str, streamlit_url: str, tenants: bool = False, skip: tuple
         results.append(_timed("dagster-webserver", lambda: check_webserver(dagster_url)))
     if "dagster-daemon" not in skip:
         if storage is not None and not storage.ok:
-            results.append(Component("dagster-daemon", False, "cannot tell: the Dagster storage is down",
-                                     "fix dagster-storage first"))
+            results.append(
+                Component(
+                    "dagster-daemon", False, "cannot tell: the Dagster storage is down", "fix dagster-storage first"
+                )
+            )
         else:
             results.append(_timed("dagster-daemon", lambda: check_daemon(instance)))
     if "streamlit" not in skip:
         results.append(_timed("streamlit", lambda: check_streamlit(streamlit_url)))
     if tenants:
         if db is not None and not db.ok:
-            results.append(Component("tenants", False, "cannot list tenants: the platform database is down",
-                                     "fix platform-db first"))
+            results.append(
+                Component(
+                    "tenants", False, "cannot list tenants: the platform database is down", "fix platform-db first"
+                )
+            )
         else:
             start = time.perf_counter()
             checked = check_tenants()

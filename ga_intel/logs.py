@@ -41,7 +41,11 @@ MASK = "***"
 # Dagster marks the dagster.yaml handler config beta and says so on every run.
 warnings.filterwarnings("ignore", message="Handling yaml-defined logging configuration")
 
-_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("ga_intel_log_context", default={})
+# Never mutated in place (every change sets a new dict), so one shared empty default is safe.
+_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
+    "ga_intel_log_context",
+    default={},  # noqa: B039
+)
 
 
 def logger(name: str | None = None) -> logging.Logger:
@@ -50,6 +54,7 @@ def logger(name: str | None = None) -> logging.Logger:
 
 
 # --- context ---------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def log_context(**fields: str | None) -> Iterator[dict[str, str]]:
@@ -78,14 +83,22 @@ _MIN_SECRET = 4  # shorter values would mask ordinary words
 
 _PATTERNS = [
     # PEM blocks (private keys, in a service-account JSON or an SSH key), also with \n escaped.
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
-     f"-----BEGIN PRIVATE KEY-----{MASK}-----END PRIVATE KEY-----"),
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+        f"-----BEGIN PRIVATE KEY-----{MASK}-----END PRIVATE KEY-----",
+    ),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[^\"']*"), f"-----BEGIN PRIVATE KEY-----{MASK}"),
     # scheme://user:password@host
     (re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)[^@\s/]+@", re.I), rf"\1{MASK}@"),
     # password=..., "password": "...", secret: ..., token=...
-    (re.compile(r"""(\b(?:password|passwd|passphrase|secret|token|private_key|api_key)\b["']?\s*[:=]\s*["']?)"""
-                r"""([^\s"',;&}]+)""", re.I), rf"\1{MASK}"),
+    (
+        re.compile(
+            r"""(\b(?:password|passwd|passphrase|secret|token|private_key|api_key)\b["']?\s*[:=]\s*["']?)"""
+            r"""([^\s"',;&}]+)""",
+            re.I,
+        ),
+        rf"\1{MASK}",
+    ),
 ]
 
 
@@ -122,8 +135,9 @@ def _remember_text(text: str) -> None:
     except ValueError:
         return
     if isinstance(parsed, dict):  # a service-account JSON: libraries quote its key, not the JSON
-        remember_secret(*(v for k, v in parsed.items() if k in ("private_key", "private_key_id")
-                          and isinstance(v, str)))
+        remember_secret(
+            *(v for k, v in parsed.items() if k in ("private_key", "private_key_id") and isinstance(v, str))
+        )
 
 
 def remember_values(values: dict) -> dict:
@@ -157,8 +171,12 @@ def remember_config(config) -> None:
     walk(config)
 
 
-_ENV_VARS = ("GA_INTEL_SECRET_KEY", "GA_INTEL_DATABASE_URL", "GA_INTEL_DAGSTER_DATABASE_URL",
-             "GA_INTEL_DAGSTER_STORAGE_URL")
+_ENV_VARS = (
+    "GA_INTEL_SECRET_KEY",
+    "GA_INTEL_DATABASE_URL",
+    "GA_INTEL_DAGSTER_DATABASE_URL",
+    "GA_INTEL_DAGSTER_STORAGE_URL",
+)
 _seen_environment: tuple = ()
 
 
@@ -260,7 +278,7 @@ class JsonFormatter(logging.Formatter):
         message = fields.pop("_message", None)
         message = redact(message) if message else record.getMessage()
         line = {
-            "ts": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "component": _component or None,
@@ -296,6 +314,7 @@ class ConsoleFormatter(logging.Formatter):
 
 
 # --- handlers --------------------------------------------------------------------------
+
 
 def log_dir() -> Path:
     from ga_intel import settings

@@ -31,8 +31,10 @@ def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         try:
             networks.append(ipaddress.ip_network(part, strict=False))
         except ValueError:
-            raise GaIntelError(f"{ENV_VAR}: {part!r} is not a network",
-                               hint="use CIDRs separated by commas, e.g. 10.20.0.0/16,127.0.0.1/32") from None
+            raise GaIntelError(
+                f"{ENV_VAR}: {part!r} is not a network",
+                hint="use CIDRs separated by commas, e.g. 10.20.0.0/16,127.0.0.1/32",
+            ) from None
     return networks
 
 
@@ -55,4 +57,5 @@ def check_target(host: str, port: int) -> None:
             continue
         raise TargetRefused(
             f"{host}:{port} resolves to {address}, a loopback, private or reserved address",
-            hint=f"use a public host, or have the operator allow the network in {ENV_VAR}")
+            hint=f"use a public host, or have the operator allow the network in {ENV_VAR}",
+        )

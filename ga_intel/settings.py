@@ -56,11 +56,7 @@ def database_urls() -> DatabaseUrls:
         platform = embedded_pg.url(PLATFORM_DB_NAME)
         embedded = True
     dagster_raw = os.environ.get("GA_INTEL_DAGSTER_DATABASE_URL")
-    dagster = (
-        sqlalchemy_url(dagster_raw)
-        if dagster_raw
-        else platform.set(database=f"{platform.database}_dagster")
-    )
+    dagster = sqlalchemy_url(dagster_raw) if dagster_raw else platform.set(database=f"{platform.database}_dagster")
     runtime_raw = os.environ.get(RUNTIME_DATABASE_URL)
     if runtime_raw:
         runtime = sqlalchemy_url(runtime_raw)
@@ -128,7 +124,9 @@ def master_data_limits() -> MasterDataLimits:
         if value <= 0:
             from ga_intel.errors import GaIntelError
 
-            raise GaIntelError(f"{name}={raw!r} is not a positive whole number",
-                               hint=f"set it to a number (default {default:,}) or unset it")
+            raise GaIntelError(
+                f"{name}={raw!r} is not a positive whole number",
+                hint=f"set it to a number (default {default:,}) or unset it",
+            )
         values.append(value * unit)
     return MasterDataLimits(*values)

@@ -40,10 +40,19 @@ def ga_intel_home():
     # Not under pytest's tmp folder: pytest keeps that 0700, and as root the embedded
     # server runs as its own user, which must reach its data folder.
     home = Path(tempfile.mkdtemp(prefix="ga-intel-test-home-"))
-    saved = {k: os.environ.get(k) for k in ("GA_INTEL_HOME", "GA_INTEL_SECRET_KEY", "GA_INTEL_DATABASE_URL",
-                                             "GA_INTEL_DAGSTER_DATABASE_URL", "GA_INTEL_DEV_LOGIN",
-                                             "GA_INTEL_ALLOWED_NETWORKS", "GA_INTEL_FOLDER_ROOT",
-                                             "GA_INTEL_RUNTIME_DATABASE_URL")}
+    saved = {
+        k: os.environ.get(k)
+        for k in (
+            "GA_INTEL_HOME",
+            "GA_INTEL_SECRET_KEY",
+            "GA_INTEL_DATABASE_URL",
+            "GA_INTEL_DAGSTER_DATABASE_URL",
+            "GA_INTEL_DEV_LOGIN",
+            "GA_INTEL_ALLOWED_NETWORKS",
+            "GA_INTEL_FOLDER_ROOT",
+            "GA_INTEL_RUNTIME_DATABASE_URL",
+        )
+    }
     os.environ["GA_INTEL_HOME"] = str(home)
     # In-process AppTest dashboards stand for one bound to loopback, as `make dev` binds it
     # (the dev login refuses any other address).
@@ -51,8 +60,12 @@ def ga_intel_home():
 
     st_config.set_option("server.address", "127.0.0.1")
     os.environ["GA_INTEL_SECRET_KEY"] = Fernet.generate_key().decode()
-    for k in ("GA_INTEL_DATABASE_URL", "GA_INTEL_DAGSTER_DATABASE_URL", "GA_INTEL_DEV_LOGIN",
-              "GA_INTEL_RUNTIME_DATABASE_URL"):
+    for k in (
+        "GA_INTEL_DATABASE_URL",
+        "GA_INTEL_DAGSTER_DATABASE_URL",
+        "GA_INTEL_DEV_LOGIN",
+        "GA_INTEL_RUNTIME_DATABASE_URL",
+    ):
         os.environ.pop(k, None)
     # Every test server (SMTP sink, sshd, BigQuery emulator, PostgreSQL) is on loopback,
     # which tenant connections may not reach in production: allow it here, explicitly.
@@ -83,7 +96,9 @@ def platform_db(ga_intel_home):
         # The runtime login `db upgrade` creates (and gives this password); cluster-wide, so
         # every run of the suite on that server re-sets it.
         os.environ["GA_INTEL_RUNTIME_DATABASE_URL"] = base.set(
-            database=name, username="ga_intel_runtime", password=secrets.token_hex(16),
+            database=name,
+            username="ga_intel_runtime",
+            password=secrets.token_hex(16),
         ).render_as_string(hide_password=False)
     else:
         embedded.start()
@@ -165,17 +180,23 @@ def tenant_data(tenant_id: str = "acme", folder: str | None = None, **overrides)
         "bigquery": {
             "project_id": f"{tenant_id}-ga",
             "dataset_id": "analytics_123",
-            "service_account": json.dumps({
-                "type": "service_account",
-                "client_email": f"ga@{tenant_id}.iam.gserviceaccount.com",
-                "private_key": f"-----BEGIN PRIVATE KEY-----\n{SA_PRIVATE_KEY_MARKER}\n-----END PRIVATE KEY-----\n",
-                "token_uri": "https://oauth2.googleapis.com/token",
-            }),
+            "service_account": json.dumps(
+                {
+                    "type": "service_account",
+                    "client_email": f"ga@{tenant_id}.iam.gserviceaccount.com",
+                    "private_key": f"-----BEGIN PRIVATE KEY-----\n{SA_PRIVATE_KEY_MARKER}\n-----END PRIVATE KEY-----\n",
+                    "token_uri": "https://oauth2.googleapis.com/token",
+                }
+            ),
         },
         "folder": {"path": folder},  # None: the tenant's drop folder
         "smtp": {
-            "server": "127.0.0.1", "port": 2525, "user_name": "reports", "password": SMTP_PASSWORD,
-            "from_name": "Reports", "from_address": f"reports@{tenant_id}.example",
+            "server": "127.0.0.1",
+            "port": 2525,
+            "user_name": "reports",
+            "password": SMTP_PASSWORD,
+            "from_name": "Reports",
+            "from_address": f"reports@{tenant_id}.example",
         },
         "members": [{"email": f"admin@{tenant_id}.example", "role": "admin"}],
     }

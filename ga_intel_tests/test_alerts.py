@@ -26,18 +26,24 @@ def broken_shop(db, secret_key, smtp_sink, tmp_path):
 
 
 def fail_once(instance) -> dg.RunFailureSensorContext:
-    result = dg.materialize([master_data], instance=instance, resources=build_resources(), partition_key="shop",
-                            raise_on_error=False)
+    result = dg.materialize(
+        [master_data], instance=instance, resources=build_resources(), partition_key="shop", raise_on_error=False
+    )
     assert not result.success
     return dg.build_run_status_sensor_context(
-        sensor_name="tenant_failure_alerts", dagster_instance=instance, dagster_run=result.dagster_run,
-        dagster_event=result.get_run_failure_event()).for_run_failure()
+        sensor_name="tenant_failure_alerts",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=result.get_run_failure_event(),
+    ).for_run_failure()
 
 
 def failures():
     with tenant_scope("shop") as c:
-        return [dict(r) for r in c.execute(sa.text(
-            "SELECT * FROM tenant_data.pipeline_failures ORDER BY failed_at")).mappings()]
+        return [
+            dict(r)
+            for r in c.execute(sa.text("SELECT * FROM tenant_data.pipeline_failures ORDER BY failed_at")).mappings()
+        ]
 
 
 def test_a_failure_is_recorded_and_alerted_once_per_type_per_day(broken_shop):
@@ -71,8 +77,11 @@ def test_runs_that_are_no_tenants_are_ignored(broken_shop):
     with dg.instance_for_test() as instance:
         result = dg.materialize([boom], instance=instance, raise_on_error=False)
         context = dg.build_run_status_sensor_context(
-            sensor_name="tenant_failure_alerts", dagster_instance=instance, dagster_run=result.dagster_run,
-            dagster_event=result.get_run_failure_event()).for_run_failure()
+            sensor_name="tenant_failure_alerts",
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=result.get_run_failure_event(),
+        ).for_run_failure()
         tenant_failure_alerts(context)
     assert not broken_shop.messages and not failures()
 

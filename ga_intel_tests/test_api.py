@@ -25,6 +25,7 @@ from ga_intel.devservices.api_server import serve_api
 from ga_intel_tests.helpers.api import BETA_KEY, BETA_SECRETS, client, code, make_token
 from ga_intel_tests.helpers.pages import BETA_BRANCH, BETA_TASK, D1, D2
 
+
 # ------------------------------------------------------------------ tokens
 def test_token_cli_shows_once_stores_a_hash_and_lists_and_revokes(tenants):
     plaintext = make_token(scopes="tasks:read,tasks:write")
@@ -69,14 +70,25 @@ def test_unknown_revoked_and_missing_scope(api_url, data):
         gone = c.get("/v1/tasks")  # the very next request
         assert gone.status_code == 401 and code(gone) == "unauthorized"
     with control() as conn:
-        assert conn.execute(sa.text("SELECT last_used_at FROM control.api_tokens WHERE token_id = :i"),
-                            {"i": reader[:12]}).scalar() is not None
+        assert (
+            conn.execute(
+                sa.text("SELECT last_used_at FROM control.api_tokens WHERE token_id = :i"), {"i": reader[:12]}
+            ).scalar()
+            is not None
+        )
 
 
 # ------------------------------------------------------------------ isolation
 ENDPOINTS = [
-    ("GET", "/v1/tasks", {"created_from": str(D2 - dt.timedelta(days=30)), "created_to": str(D1),
-                          "status": ["open", "in_progress", "done", "recovered"]}),
+    (
+        "GET",
+        "/v1/tasks",
+        {
+            "created_from": str(D2 - dt.timedelta(days=30)),
+            "created_to": str(D1),
+            "status": ["open", "in_progress", "done", "recovered"],
+        },
+    ),
     ("GET", f"/v1/tasks/{BETA_KEY}", None),
     ("GET", "/v1/tasks/today", None),
     ("GET", "/v1/tasks/today", {"branch": BETA_BRANCH}),
@@ -103,16 +115,23 @@ def test_a_token_of_acme_never_reads_or_changes_beta(api_url, data):
             for secret in BETA_SECRETS:
                 assert secret not in response.text, (path, secret)
         listed = c.get("/v1/tasks", params=ENDPOINTS[0][2]).json()["data"]
-        assert {t["task_key"] for t in listed} == {"purchase:T1", "purchase:T2", "search:u3", "cart:user:u1:D1",
-                                                   "cart:user:u2:D2"}
+        assert {t["task_key"] for t in listed} == {
+            "purchase:T1",
+            "purchase:T2",
+            "search:u3",
+            "cart:user:u1:D1",
+            "cart:user:u2:D2",
+        }
         assert code(c.get(f"/v1/tasks/{BETA_KEY}")) == "task_not_found"
         patched = c.patch(f"/v1/tasks/{BETA_KEY}", json={"status": "dismissed", "note": "from acme"})
         assert patched.status_code == 404 and code(patched) == "task_not_found"
         # A tenant's figures are its own: acme's revenue, never beta's.
         days = c.get("/v1/metrics/daily", params={"start": str(D2), "end": str(D1)}).json()["data"]
         assert [d["revenue"] for d in days] == [100.0, 100.0]
-        assert c.get("/v1/email-deliveries", params={"date": str(D1)}).json()["data"][0]["recipient"] == \
-            "acme@rcpt.example"
+        assert (
+            c.get("/v1/email-deliveries", params={"date": str(D1)}).json()["data"][0]["recipient"]
+            == "acme@rcpt.example"
+        )
     with client(api_url, make_token("beta")) as b:  # and the other way round
         hook = b.post("/v1/webhooks", json={"url": "https://93.184.216.34/hook", "events": ["task.created"]}).json()
         assert code(b.get("/v1/tasks/purchase:T1")) == "task_not_found"
@@ -138,27 +157,49 @@ def test_task_list_filters_and_cursor_follow_the_dashboard_order(api_url, data):
             cursor = page["next_cursor"]
             if not cursor:
                 break
-        admin = context.Context(email="admin@acme.example", tenant_id="acme", role="admin", branch=None,
-                                tenants=("acme",), start=D2 - dt.timedelta(days=3), end=D1)
+        admin = context.Context(
+            email="admin@acme.example",
+            tenant_id="acme",
+            role="admin",
+            branch=None,
+            tenants=("acme",),
+            start=D2 - dt.timedelta(days=3),
+            end=D1,
+        )
         from ga_intel.insights.tasks import STATUSES
+
         assert seen == list(shared.task_list(admin, admin.start, admin.end, statuses=STATUSES)["task_key"])
         assert len(seen) == 5 and len(set(seen)) == 5
-        assert [t["task_key"] for t in c.get("/v1/tasks", params={**window, "status": "recovered"}).json()["data"]] \
-            == ["cart:user:u2:D2"]
+        assert [t["task_key"] for t in c.get("/v1/tasks", params={**window, "status": "recovered"}).json()["data"]] == [
+            "cart:user:u2:D2"
+        ]
         only = c.get("/v1/tasks", params={**window, "branch": "MKE", "type": "purchase_followup"}).json()["data"]
         assert [t["task_key"] for t in only] == ["purchase:T2"]
-        assert [t["task_key"] for t in c.get("/v1/tasks", params={**window, "rep": "unassigned"}).json()["data"]] \
-            == ["search:u3"]
+        assert [t["task_key"] for t in c.get("/v1/tasks", params={**window, "rep": "unassigned"}).json()["data"]] == [
+            "search:u3"
+        ]
         everyone = c.get("/v1/tasks/today").json()["data"]  # the token acts as the tenant's admin
         assert {t["task_key"] for t in everyone} == {"purchase:T1", "purchase:T2", "search:u3", "cart:user:u1:D1"}
         assert BETA_TASK not in json.dumps(everyone)
         one = c.get("/v1/tasks/purchase:T1").json()
-        assert one["title"] == "Task purchase:T1" and one["value"] == 100.0 and one["due_date"] == str(D1 + dt.timedelta(days=1))
-        for bad in ({"cursor": "not-a-cursor"}, {"created_from": str(D1), "created_to": str(D2)},
-                    {"status": "nope"}, {"limit": 0}, {"created_from": "2020-01-01", "created_to": "2024-01-01"}):
+        assert (
+            one["title"] == "Task purchase:T1"
+            and one["value"] == 100.0
+            and one["due_date"] == str(D1 + dt.timedelta(days=1))
+        )
+        for bad in (
+            {"cursor": "not-a-cursor"},
+            {"created_from": str(D1), "created_to": str(D2)},
+            {"status": "nope"},
+            {"limit": 0},
+            {"created_from": "2020-01-01", "created_to": "2024-01-01"},
+        ):
             response = c.get("/v1/tasks", params=bad)
             assert response.status_code in (400, 422) and code(response) in (
-                "invalid_cursor", "invalid_range", "validation_error"), (bad, response.text)
+                "invalid_cursor",
+                "invalid_range",
+                "validation_error",
+            ), (bad, response.text)
 
 
 def test_patch_keeps_the_tasks_page_rules_and_audit_fields(api_url, data):
@@ -176,7 +217,9 @@ def test_patch_keeps_the_tasks_page_rules_and_audit_fields(api_url, data):
         assert row["first_touched_at"] is not None
         # A note alone keeps the status; an empty note keeps the note (the page's rule).
         assert c.patch("/v1/tasks/purchase:T1", json={"note": "left a voicemail"}).json()["status"] == "in_progress"
-        assert c.patch("/v1/tasks/purchase:T1", json={"status": "done", "note": ""}).json()["note"] == "left a voicemail"
+        assert (
+            c.patch("/v1/tasks/purchase:T1", json={"status": "done", "note": ""}).json()["note"] == "left a voicemail"
+        )
         # Only what a person may set: the same refusal as the dashboard's.
         for status in ("recovered", "expired", "stale", "bogus"):
             refused = c.patch("/v1/tasks/purchase:T2", json={"status": status})
@@ -260,23 +303,38 @@ CLIENT_ID = "ga-intel-dashboard"
 def id_token(provider: str, email: str) -> str:
     """Sign in at the provider as `email` (its form, then the code exchange): the ID token."""
     redirect = "http://127.0.0.1/cb"
-    query = {"client_id": CLIENT_ID, "redirect_uri": redirect, "response_type": "code", "scope": "openid email",
-             "state": "s"}
+    query = {
+        "client_id": CLIENT_ID,
+        "redirect_uri": redirect,
+        "response_type": "code",
+        "scope": "openid email",
+        "state": "s",
+    }
     with httpx.Client(base_url=provider, timeout=30) as p:
         answer = p.post("/oauth2/authorize", params=query, data={"sub": email})
         assert answer.status_code == 302, answer.text
         code_ = urllib.parse.parse_qs(urllib.parse.urlsplit(answer.headers["location"]).query)["code"][0]
-        tokens_ = p.post("/oauth2/token", data={"grant_type": "authorization_code", "code": code_,
-                                                "redirect_uri": redirect, "client_id": CLIENT_ID,
-                                                "client_secret": "any"}).json()
+        tokens_ = p.post(
+            "/oauth2/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code_,
+                "redirect_uri": redirect,
+                "client_id": CLIENT_ID,
+                "client_secret": "any",
+            },
+        ).json()
     return tokens_["id_token"]
 
 
 def test_a_reps_jwt_sees_only_the_reps_tasks(api_url, data, provider, monkeypatch):
     monkeypatch.setenv("GA_INTEL_OIDC_ISSUER", provider)
     monkeypatch.setenv("GA_INTEL_OIDC_AUDIENCE", CLIENT_ID)
-    window = {"created_from": str(D2 - dt.timedelta(days=3)), "created_to": str(D1),
-              "status": ["open", "in_progress", "recovered"]}
+    window = {
+        "created_from": str(D2 - dt.timedelta(days=3)),
+        "created_to": str(D1),
+        "status": ["open", "in_progress", "recovered"],
+    }
     rep = id_token(provider, "rep@acme.example")
     with client(api_url, rep) as c:
         mine = [t["task_key"] for t in c.get("/v1/tasks", params=window).json()["data"]]
@@ -294,11 +352,15 @@ def test_a_reps_jwt_sees_only_the_reps_tasks(api_url, data, provider, monkeypatc
         missing = c.get("/v1/tasks", headers={"X-GA-Intel-Tenant": "no-such-tenant"})
         assert other.status_code == missing.status_code == 403 and other.json() == missing.json()
     from ga_intel_tests.helpers.pages import db_task
+
     assert db_task("acme", "purchase:T1")["status_set_by"] == "rep@acme.example"  # as on the Tasks page
     manager = id_token(provider, "manager@acme.example")
     with client(api_url, manager) as c:
         assert {t["task_key"] for t in c.get("/v1/tasks", params=window).json()["data"]} == {
-            "purchase:T1", "cart:user:u1:D1", "search:u3"}  # CHI only
+            "purchase:T1",
+            "cart:user:u1:D1",
+            "search:u3",
+        }  # CHI only
     stranger = id_token(provider, "someone@elsewhere.example")
     with client(api_url, stranger) as c:
         assert code(c.get("/v1/tasks")) == "forbidden"
@@ -329,8 +391,9 @@ def test_refresh_queues_a_dagster_run(api_url, data, tmp_path, monkeypatch):
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("GA_INTEL_DAGSTER_STORAGE_URL",
-                       settings.database_urls().dagster.render_as_string(hide_password=False))
+    monkeypatch.setenv(
+        "GA_INTEL_DAGSTER_STORAGE_URL", settings.database_urls().dagster.render_as_string(hide_password=False)
+    )
     with dg.DagsterInstance.get() as instance:
         instance.wipe()
         instance.add_dynamic_partitions("tenant", ["acme"])

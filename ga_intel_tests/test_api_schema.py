@@ -27,18 +27,35 @@ def test_no_generated_request_gets_a_server_error(data, monkeypatch):
         assert len(operations) >= 12
         failures = []
         for operation in operations:
-            @hypothesis.settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                                 derandomize=True, phases=[Phase.explicit, Phase.generate],
-                                 suppress_health_check=list(HealthCheck))
+
+            @hypothesis.settings(
+                max_examples=EXAMPLES_PER_OPERATION,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @hypothesis.given(case=operation.as_strategy())
-            def check(case):
+            def check(case):  # run at once, inside this iteration: the loop variable is current
                 response = case.call(base_url=url, headers={"Authorization": f"Bearer {token}"})
                 if response.status_code >= 500:
-                    allowed = (operation.path == "/v1/refresh" and response.status_code == 503
-                               and response.json()["error"]["code"] == "dagster_unavailable")
+                    allowed = (
+                        operation.path == "/v1/refresh"
+                        and response.status_code == 503
+                        and response.json()["error"]["code"] == "dagster_unavailable"
+                    )
                     if not allowed:
-                        failures.append((operation.method, operation.path, case.path_parameters, case.query,
-                                         response.status_code, response.text[:300]))
+                        failures.append(
+                            (
+                                operation.method,
+                                operation.path,
+                                case.path_parameters,
+                                case.query,
+                                response.status_code,
+                                response.text[:300],
+                            )
+                        )
 
             check()
         assert not failures, failures

@@ -22,5 +22,8 @@ def test_api_bench_small(db, secret_key):
         assert m.value > 0 and m.unit == "ms" and m.baseline.startswith("SELECT 1") and m.ratio > 0
     assert "tasks 185" in out["api.tasks_first_page_p95_ms"].note  # 5 days x 37 tasks (E = 20k)
     with control() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM control.tenants WHERE tenant_id = 'bench-dashboard'")).scalar() == 0
+        assert (
+            conn.execute(sa.text("SELECT count(*) FROM control.tenants WHERE tenant_id = 'bench-dashboard'")).scalar()
+            == 0
+        )
         assert conn.execute(sa.text("SELECT count(*) FROM control.api_tokens")).scalar() == 0

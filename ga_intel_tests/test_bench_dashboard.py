@@ -17,8 +17,20 @@ def test_dashboard_bench_small(db, secret_key):
 
     lines: list[str] = []
     out = {m.name: m for m in dashboard.run(lines.append, days=10, raw_days=2, events_per_day=20_000, repeats=2)}
-    pages = ("overview", "overview_branch", "carts_admin", "carts_rep", "carts_branch", "search", "search_branch",
-             "locations", "tasks_admin", "tasks_manager", "tasks_rep", "data")
+    pages = (
+        "overview",
+        "overview_branch",
+        "carts_admin",
+        "carts_rep",
+        "carts_branch",
+        "search",
+        "search_branch",
+        "locations",
+        "tasks_admin",
+        "tasks_manager",
+        "tasks_rep",
+        "data",
+    )
     for page in pages:
         m = out[f"dashboard.{page}_p95_ms"]
         assert m.value > 0 and m.unit == "ms" and m.baseline.startswith("SELECT 1") and m.ratio > 0
@@ -26,5 +38,9 @@ def test_dashboard_bench_small(db, secret_key):
     assert any(name.endswith("_indexed_vs_without_0006_p95_ms") for name in out)
     assert any("generated search_terms_daily" in line for line in lines)
     with control() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM control.tenants WHERE tenant_id = :t"),
-                            {"t": dashboard.TENANT}).scalar() == 0
+        assert (
+            conn.execute(
+                sa.text("SELECT count(*) FROM control.tenants WHERE tenant_id = :t"), {"t": dashboard.TENANT}
+            ).scalar()
+            == 0
+        )

@@ -42,8 +42,13 @@ def test_load_stage_figures_name_their_server(db):
     from ga_intel.db import control
 
     with control() as conn:
-        conn.execute(sa.text("INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:t, 'Bench', 'UTC') "
-                             "ON CONFLICT DO NOTHING"), {"t": ingest.TENANT})
+        conn.execute(
+            sa.text(
+                "INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:t, 'Bench', 'UTC') "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"t": ingest.TENANT},
+        )
     out = ingest.load_stage(3000, lambda m: None, pairs=2)
     server = common.postgres_server()
     assert server.startswith("PostgreSQL ") and "embedded" in server

@@ -33,43 +33,123 @@ def _some_data() -> None:
 
     from ga_intel_tests.helpers.pages import END, figures, insert, purchase, search, session, task, term
 
-    insert("acme", "locations", [dict(warehouse_code=c, warehouse_id=str(i), warehouse_name=n, city=n, source_row=i + 2)
-                                 for i, (c, n) in enumerate([("CHI", "Chicago"), ("MKE", "Milwaukee"),
-                                                             ("IND", "Indianapolis")])])
-    insert("acme", "users", [dict(user_id="u1", first_name="Ava", last_name="Chen", company_id="C1",
-                                  company_name="Chen Plumbing", branch_code="CHI", office_phone="+1 312 555 0101",
-                                  source_row=2)])
+    insert(
+        "acme",
+        "locations",
+        [
+            dict(warehouse_code=c, warehouse_id=str(i), warehouse_name=n, city=n, source_row=i + 2)
+            for i, (c, n) in enumerate([("CHI", "Chicago"), ("MKE", "Milwaukee"), ("IND", "Indianapolis")])
+        ],
+    )
+    insert(
+        "acme",
+        "users",
+        [
+            dict(
+                user_id="u1",
+                first_name="Ava",
+                last_name="Chen",
+                company_id="C1",
+                company_name="Chen Plumbing",
+                branch_code="CHI",
+                office_phone="+1 312 555 0101",
+                source_row=2,
+            )
+        ],
+    )
     for i in range(14):
         day = END - dt.timedelta(days=i)
         per_branch = {"CHI": 40 + i, "MKE": 25 + i % 5, "IND": 12 + i % 3}
         # Millions over the range: the KPI tiles must still fit ("$7.65M", not "7,654,3…").
-        rows = [figures(day, code, revenue=(900 + 37 * i * (k + 1)) * 150, transactions=6 + k, purchasers=5, sessions=n,
-                        active_users=n - 3, converting_sessions=5 + k, carts_created=10 + i % 4,
-                        carts_abandoned=4 + (i + k) % 5, recovered_revenue=60 * (i % 3), searches=30 + k,
-                        no_click_searches=8 + i % 4, no_result_searches=3)
-                for k, (code, n) in enumerate(per_branch.items())]
+        rows = [
+            figures(
+                day,
+                code,
+                revenue=(900 + 37 * i * (k + 1)) * 150,
+                transactions=6 + k,
+                purchasers=5,
+                sessions=n,
+                active_users=n - 3,
+                converting_sessions=5 + k,
+                carts_created=10 + i % 4,
+                carts_abandoned=4 + (i + k) % 5,
+                recovered_revenue=60 * (i % 3),
+                searches=30 + k,
+                no_click_searches=8 + i % 4,
+                no_result_searches=3,
+            )
+            for k, (code, n) in enumerate(per_branch.items())
+        ]
         insert("acme", "location_daily_metrics", rows)
-        insert("acme", "daily_metrics", [figures(day, **{f: sum(r[f] for r in rows) for f in rows[0]
-                                                         if f not in ("event_date", "branch_code")})])
-        insert("acme", "search_terms_daily", [
-            term(day, "CHI", "ball valve", searches=12, sessions=10, users=9, cart=4, bought=2),
-            term(day, "MKE", "copper pipe", searches=8, sessions=7, users=7, no_click=3, cart=1),
-            term(day, "IND", "pex crimp", no_result=3, sessions=3, users=3),
-        ])
-        insert("acme", "data_availability", [dict(
-            event_date=day, source_table=f"events_{day:%Y%m%d}", status="complete" if i else "provisional",
-            bq_row_count=5000, rows_written='{"sessions": 5}', run_id=f"run-{i}")])
+        insert(
+            "acme",
+            "daily_metrics",
+            [figures(day, **{f: sum(r[f] for r in rows) for f in rows[0] if f not in ("event_date", "branch_code")})],
+        )
+        insert(
+            "acme",
+            "search_terms_daily",
+            [
+                term(day, "CHI", "ball valve", searches=12, sessions=10, users=9, cart=4, bought=2),
+                term(day, "MKE", "copper pipe", searches=8, sessions=7, users=7, no_click=3, cart=1),
+                term(day, "IND", "pex crimp", no_result=3, sessions=3, users=3),
+            ],
+        )
+        insert(
+            "acme",
+            "data_availability",
+            [
+                dict(
+                    event_date=day,
+                    source_table=f"events_{day:%Y%m%d}",
+                    status="complete" if i else "provisional",
+                    bq_row_count=5000,
+                    rows_written='{"sessions": 5}',
+                    run_id=f"run-{i}",
+                )
+            ],
+        )
         if i < 6:
-            insert("acme", "tasks", [
-                task(f"cart:user:u1:{day}", "cart_recovery", "CHI", "admin@acme.example", value=250 + 10 * i, day=day,
-                     customer="u1", status="open" if i < 4 else "recovered", recovered=None if i < 4 else 120,
-                     title=f"Recover Ava Chen's cart ({250 + 10 * i:.2f}, 2 items)",
-                     context={"items": [{"item_id": "SKU-1", "item_name": "Ball Valve", "quantity": 2, "price": 100},
-                                        {"item_id": f"SKU-{i + 2}", "item_name": "Copper Pipe", "quantity": 1,
-                                         "price": 50 + 10 * i}]}),
-                task(f"purchase:T{i}", "purchase_followup", "MKE", None, value=400 + i, day=day, customer="u1",
-                     priority=1, title=f"Thank Ava Chen for order T{i}"),
-            ])
+            insert(
+                "acme",
+                "tasks",
+                [
+                    task(
+                        f"cart:user:u1:{day}",
+                        "cart_recovery",
+                        "CHI",
+                        "admin@acme.example",
+                        value=250 + 10 * i,
+                        day=day,
+                        customer="u1",
+                        status="open" if i < 4 else "recovered",
+                        recovered=None if i < 4 else 120,
+                        title=f"Recover Ava Chen's cart ({250 + 10 * i:.2f}, 2 items)",
+                        context={
+                            "items": [
+                                {"item_id": "SKU-1", "item_name": "Ball Valve", "quantity": 2, "price": 100},
+                                {
+                                    "item_id": f"SKU-{i + 2}",
+                                    "item_name": "Copper Pipe",
+                                    "quantity": 1,
+                                    "price": 50 + 10 * i,
+                                },
+                            ]
+                        },
+                    ),
+                    task(
+                        f"purchase:T{i}",
+                        "purchase_followup",
+                        "MKE",
+                        None,
+                        value=400 + i,
+                        day=day,
+                        customer="u1",
+                        priority=1,
+                        title=f"Thank Ava Chen for order T{i}",
+                    ),
+                ],
+            )
             insert("acme", "sessions", [session(day, "d-u1", 100 + i, purchase=i % 2 == 0, customer="u1")])
             insert("acme", "searches", [search(day, "ball valve", user="d-u1", sid=100 + i, view=True, customer="u1")])
             insert("acme", "purchases", [purchase(day, f"T{i}", 400 + i, customer="u1")])

@@ -42,8 +42,9 @@ TENANTS = ("celery_a", "celery_b")  # run on the Celery workers
 IN_PROCESS = {"celery_a": "inproc_a", "celery_b": "inproc_b"}  # the same settings and days, run in-process
 # 2 tenants x 10 days = 20 runs. GA_INTEL_CELERY_TEST_DAYS shrinks it where a loaded
 # machine makes the BigQuery emulator too slow (each run's ten queries go through it).
-DAYS = [dt.date(2024, 3, 4) + dt.timedelta(days=i)
-        for i in range(int(os.environ.get("GA_INTEL_CELERY_TEST_DAYS", "10")))]
+DAYS = [
+    dt.date(2024, 3, 4) + dt.timedelta(days=i) for i in range(int(os.environ.get("GA_INTEL_CELERY_TEST_DAYS", "10")))
+]
 AS_OF = DAYS[-1] + dt.timedelta(days=1)
 # Tables whose rows both runs must agree on, and columns that differ by run by design.
 COMPARED = (*extract.TABLES, "daily_metrics", "location_daily_metrics", "search_terms_daily", "tasks")
@@ -72,9 +73,14 @@ def celery_setup(platform_db, tmp_path, monkeypatch):
     url = settings.database_urls().dagster.set(drivername="postgresql+psycopg2")
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text(yaml.safe_dump({
-        "storage": {"postgres": {"postgres_url": url.render_as_string(hide_password=False)}},
-        "telemetry": {"enabled": False}}))
+    (home / "dagster.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "storage": {"postgres": {"postgres_url": url.render_as_string(hide_password=False)}},
+                "telemetry": {"enabled": False},
+            }
+        )
+    )
     config = yaml.safe_load((REPO / "deploy" / "celery" / "celery.yaml").read_text())
     transport = config["execution"]["config"]["config_source"]["broker_transport_options"]
     prefix = transport["global_keyprefix"] = f"ga-intel-test-{uuid.uuid4().hex[:8]}:"
@@ -97,10 +103,27 @@ def celery_setup(platform_db, tmp_path, monkeypatch):
 def _start_worker(name: str, config: Path, log: Path) -> subprocess.Popen:
     bin_dir = Path(sys.executable).parent  # the CLI starts `celery` from PATH
     return subprocess.Popen(
-        [str(bin_dir / "dagster-celery"), "worker", "start", "-y", str(config), "-A", "dagster_celery.app",
-         "-n", name, "--", "--concurrency=2", "--without-gossip", "--without-mingle"],
-        cwd=REPO, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"})
+        [
+            str(bin_dir / "dagster-celery"),
+            "worker",
+            "start",
+            "-y",
+            str(config),
+            "-A",
+            "dagster_celery.app",
+            "-n",
+            name,
+            "--",
+            "--concurrency=2",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=REPO,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"},
+    )
 
 
 def _stop_worker(proc: subprocess.Popen) -> None:
@@ -130,21 +153,33 @@ def _snapshot(tenant: str) -> dict[str, list[tuple]]:
     out = {}
     with tenant_scope(tenant) as conn:
         for table in COMPARED:
-            cols = [c for c in conn.execute(sa.text(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'tenant_data' "
-                "AND table_name = :t ORDER BY ordinal_position"), {"t": table}).scalars()
-                if c not in RUN_COLUMNS and c != "tenant_id"]
+            cols = [
+                c
+                for c in conn.execute(
+                    sa.text(
+                        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'tenant_data' "
+                        "AND table_name = :t ORDER BY ordinal_position"
+                    ),
+                    {"t": table},
+                ).scalars()
+                if c not in RUN_COLUMNS and c != "tenant_id"
+            ]
             select = ", ".join(f"coalesce(\"{c}\"::text, '<null>')" for c in cols)  # sortable
-            rows = conn.execute(sa.text(f"SELECT {select} FROM tenant_data.{table} WHERE tenant_id = :t"),
-                                {"t": tenant}).all()
+            rows = conn.execute(
+                sa.text(f"SELECT {select} FROM tenant_data.{table} WHERE tenant_id = :t"), {"t": tenant}
+            ).all()
             out[table] = sorted(tuple(r) for r in rows)
     return out
 
 
 def _tags(tenant: str, day: dt.date) -> dict[str, str]:
     key = dg.MultiPartitionKey({TENANT_DIMENSION: tenant, DATE_DIMENSION: day.isoformat()})
-    return {"dagster/partition": str(key), f"dagster/partition/{TENANT_DIMENSION}": tenant,
-            f"dagster/partition/{DATE_DIMENSION}": day.isoformat(), "dagster/backfill": "celery-test"}
+    return {
+        "dagster/partition": str(key),
+        f"dagster/partition/{TENANT_DIMENSION}": tenant,
+        f"dagster/partition/{DATE_DIMENSION}": day.isoformat(),
+        "dagster/backfill": "celery-test",
+    }
 
 
 RUN_CONFIG = {"ops": {"insights_day": {"config": {"as_of": AS_OF.isoformat()}}}}
@@ -154,8 +189,12 @@ RUN_CONFIG = {"ops": {"insights_day": {"config": {"as_of": AS_OF.isoformat()}}}}
 # Dagster too; Dagster's execution is not meant to share one process between threads).
 def _run_on_celery(tenant: str, day: str) -> tuple[bool, str]:
     with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(dg.reconstructable(executors.ga4_job), instance=instance,
-                                tags=_tags(tenant, dt.date.fromisoformat(day)), run_config=RUN_CONFIG)
+        result = dg.execute_job(
+            dg.reconstructable(executors.ga4_job),
+            instance=instance,
+            tags=_tags(tenant, dt.date.fromisoformat(day)),
+            run_config=RUN_CONFIG,
+        )
         return result.success, result.run_id
 
 
@@ -166,8 +205,13 @@ def _run_in_process(tenant: str, day: str) -> bool:
 
     key = dg.MultiPartitionKey({TENANT_DIMENSION: tenant, DATE_DIMENSION: day})
     with dg.DagsterInstance.get() as instance:
-        return dg.materialize(_tenant_day_assets(defs), partition_key=key, instance=instance,
-                              resources=defs.resources, run_config=RUN_CONFIG).success
+        return dg.materialize(
+            _tenant_day_assets(defs),
+            partition_key=key,
+            instance=instance,
+            resources=defs.resources,
+            run_config=RUN_CONFIG,
+        ).success
 
 
 def _pool():
@@ -176,18 +220,24 @@ def _pool():
     return concurrent.futures.ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn"))
 
 
-def test_backfill_spreads_over_two_celery_workers_with_in_process_rows(db, secret_key, celery_setup, tmp_path,
-                                                                        bigquery_emulator):  # noqa: F811
+def test_backfill_spreads_over_two_celery_workers_with_in_process_rows(
+    db, secret_key, celery_setup, tmp_path, bigquery_emulator
+):  # noqa: F811
     # Tiny days: the test is about where steps run, not how fast.
     folder = tmp_path / "ga4"
     generator.write_days(folder, DAYS[0], len(DAYS), events_per_day=40, progress=None)
     endpoint = bigquery_emulator.endpoint
-    client = bq_connector.client(tenant_file.BigQuerySettings(project_id=PROJECT, dataset_id="celery",
-                                                              api_endpoint=endpoint))
+    client = bq_connector.client(
+        tenant_file.BigQuerySettings(project_id=PROJECT, dataset_id="celery", api_endpoint=endpoint)
+    )
     load.load_folder(client, f"{PROJECT}.celery", folder, progress=lambda m: None)
     for tenant in (*TENANTS, *IN_PROCESS.values()):
-        store.add(tenant_file.validate(tenant_data(tenant, bigquery={
-            "project_id": PROJECT, "dataset_id": "celery", "api_endpoint": endpoint}), "test"))
+        store.add(
+            tenant_file.validate(
+                tenant_data(tenant, bigquery={"project_id": PROJECT, "dataset_id": "celery", "api_endpoint": endpoint}),
+                "test",
+            )
+        )
 
     partitions = [(t, d.isoformat()) for t in TENANTS for d in DAYS]
     with dg.DagsterInstance.get() as instance, _pool() as in_process_pool, _pool() as celery_pool:
@@ -196,8 +246,10 @@ def test_backfill_spreads_over_two_celery_workers_with_in_process_rows(db, secre
         in_process = [in_process_pool.submit(_run_in_process, IN_PROCESS[t], d) for t, d in partitions]
 
         logs = [tmp_path / "worker1.log", tmp_path / "worker2.log"]
-        procs = [_start_worker("w1", celery_setup["config"], logs[0]),
-                 _start_worker("w2", celery_setup["config"], logs[1])]
+        procs = [
+            _start_worker("w1", celery_setup["config"], logs[0]),
+            _start_worker("w2", celery_setup["config"], logs[1]),
+        ]
         try:
             _wait_ready(logs, procs)
             assert dg.reconstructable(executors.ga4_job).get_definition().executor_def.name == "celery"
@@ -216,7 +268,8 @@ def test_backfill_spreads_over_two_celery_workers_with_in_process_rows(db, secre
                 data = record.dagster_event.engine_event_data
                 if data and "Celery worker" in data.metadata:
                     workers.setdefault(data.metadata["Celery worker"].value.split("@")[0], []).append(
-                        (run_id, record.step_key))
+                        (run_id, record.step_key)
+                    )
         assert set(workers) == {"w1", "w2"}, workers
         assert sum(len(v) for v in workers.values()) == 2 * len(results)  # ga4_day and insights_day of each run
 

@@ -104,7 +104,10 @@ def test_no_plaintext_secret_in_a_database_dump(run, tenant_yaml, platform_db):
     env = dict(os.environ, PGPASSWORD=url.password or "")
     dump = subprocess.run(
         [_bin("pg_dump"), "-h", url.host, "-p", str(url.port), "-U", url.username, "-d", url.database],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     ).stdout
     assert "control.tenant_settings" in dump and "acme" in dump
     for secret in SECRETS:
@@ -136,6 +139,7 @@ def test_command_as_a_subprocess_starts_and_stops_the_embedded_server(tmp_path, 
 
 # --- master data from the command line, then `run` --------------------------------------
 
+
 def test_masterdata_load_shows_progress_and_what_changed(run, drop):
     from ga_intel_tests.helpers.masterdata import LOC_HEADER, LOCS, USER_HEADER, add_sftp_tenant, xlsx
 
@@ -153,11 +157,20 @@ def test_masterdata_load_shows_progress_and_what_changed(run, drop):
     assert "unchanged since the last load; nothing to do" in again
 
     # Ben renamed, Ava gone, Cleo new; MKE gets a rep, Kara's name changes.
-    drop.put("UserReport.xlsx", xlsx(USER_HEADER, [
-        ["100002", "Benjamin", "Diaz", "ben@c.example", "C2", "Diaz HVAC", "MKE", "N"],
-        ["100003", "Cleo", "Ng", "cleo@c.example", "C3", "Ng Electric", "CHI", "Y"]]))
-    drop.put("Locations_List.xlsx", xlsx(LOC_HEADER, [LOCS[0][:5] + ["Kara E.", "kara@x.example"],
-                                                     LOCS[1][:5] + ["Moe", "moe@x.example"]]))
+    drop.put(
+        "UserReport.xlsx",
+        xlsx(
+            USER_HEADER,
+            [
+                ["100002", "Benjamin", "Diaz", "ben@c.example", "C2", "Diaz HVAC", "MKE", "N"],
+                ["100003", "Cleo", "Ng", "cleo@c.example", "C3", "Ng Electric", "CHI", "Y"],
+            ],
+        ),
+    )
+    drop.put(
+        "Locations_List.xlsx",
+        xlsx(LOC_HEADER, [LOCS[0][:5] + ["Kara E.", "kara@x.example"], LOCS[1][:5] + ["Moe", "moe@x.example"]]),
+    )
     changed = run("masterdata", "load", "--tenant", "acme").output
     assert "customers  1 added, 1 updated, 1 removed (2 now)" in changed
     assert "branches   0 added, 2 updated, 0 removed (2 now)" in changed  # the rep columns changed
@@ -177,8 +190,8 @@ def test_run_loads_master_data_first_then_only_when_the_files_change(run, bigque
     import datetime as dt
 
     from ga_intel_tests.helpers.export import Export
-    from ga_intel_tests.helpers.scenario import ScenarioTenant, customer
     from ga_intel_tests.helpers.masterdata import USER_HEADER, xlsx
+    from ga_intel_tests.helpers.scenario import ScenarioTenant, customer
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster-home"))
     (tmp_path / "dagster-home").mkdir()
@@ -186,8 +199,16 @@ def test_run_loads_master_data_first_then_only_when_the_files_change(run, bigque
     pete = customer("2005", "PF", first="Pete")
     export = Export("America/Chicago")
     export.visit(dt.datetime.combine(day, dt.time(9)), customer=pete).purchase("T-P", [("SKU-P", 3, 400.0)])
-    tenant = ScenarioTenant("firsthour", export, bigquery_emulator, tmp_path, branches=["PF"], customers=[pete],
-                            reps={"PF": "Lee"}, load_master_data=False)
+    tenant = ScenarioTenant(
+        "firsthour",
+        export,
+        bigquery_emulator,
+        tmp_path,
+        branches=["PF"],
+        customers=[pete],
+        reps={"PF": "Lee"},
+        load_master_data=False,
+    )
     tenant.load(export, tmp_path)
 
     first = tenant.run(day)
@@ -198,9 +219,15 @@ def test_run_loads_master_data_first_then_only_when_the_files_change(run, bigque
     second = tenant.run(day)
     assert "loading it first" not in second
 
-    (tenant.folder / "UserReport.xlsx").write_bytes(xlsx(USER_HEADER, [
-        ["2005", "Pete", "Fox", "2005@customer.example", "C-2005", "Fox Co", "PF", "Y"],
-        ["2006", "Sam", "Fox", "2006@customer.example", "C-2006", "Fox Co", "PF", "Y"]]))
+    (tenant.folder / "UserReport.xlsx").write_bytes(
+        xlsx(
+            USER_HEADER,
+            [
+                ["2005", "Pete", "Fox", "2005@customer.example", "C-2005", "Fox Co", "PF", "Y"],
+                ["2006", "Sam", "Fox", "2006@customer.example", "C-2006", "Fox Co", "PF", "Y"],
+            ],
+        )
+    )
     third = tenant.run(day)
     assert "UserReport.xlsx changed since the last load; loading it first" in third
     assert "customers  1 added, 1 updated, 0 removed (2 now)" in third
@@ -218,8 +245,16 @@ def test_masterdata_load_then_run_gives_tasks(run, bigquery_emulator, tmp_path, 
     pete = customer("2005", "PF", first="Pete")
     export = Export("America/Chicago")
     export.visit(dt.datetime.combine(day, dt.time(9)), customer=pete).purchase("T-P", [("SKU-P", 3, 400.0)])
-    tenant = ScenarioTenant("explicit", export, bigquery_emulator, tmp_path, branches=["PF"], customers=[pete],
-                            reps={"PF": "Lee"}, load_master_data=False)
+    tenant = ScenarioTenant(
+        "explicit",
+        export,
+        bigquery_emulator,
+        tmp_path,
+        branches=["PF"],
+        customers=[pete],
+        reps={"PF": "Lee"},
+        load_master_data=False,
+    )
     tenant.load(export, tmp_path)
     loaded = tenant.cli("masterdata", "load", "--tenant", "explicit")
     assert "explicit: master data loaded" in loaded and "folder" in loaded

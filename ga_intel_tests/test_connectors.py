@@ -95,8 +95,9 @@ def test_sftp_key_login(drop):
 def test_sftp_encrypted_key_needs_its_passphrase(drop, tmp_path):
     private, public = keygen(tmp_path, "enc", "-t", "ed25519", passphrase="key-passphrase-789")
     drop.authorize(public)
-    settings = SftpSettings(**drop.settings(password=None, private_key=private,
-                                            private_key_passphrase="key-passphrase-789"))
+    settings = SftpSettings(
+        **drop.settings(password=None, private_key=private, private_key_passphrase="key-passphrase-789")
+    )
     with sftp.open_session(settings) as session:
         assert session.read("Locations_List.xlsx") == b"locations"
     with pytest.raises(ServiceError, match="no private_key_passphrase"):
@@ -118,8 +119,9 @@ def test_sftp_changed_host_key_is_refused_with_the_offered_fingerprint(drop, tmp
     with pytest.raises(ServiceError, match="different host key") as err:
         with sftp.open_session(settings):
             pass
-    offered = subprocess.run(["ssh-keygen", "-l", "-f", "-"], input=drop.host_key_line, capture_output=True,
-                             text=True, check=True).stdout.split()[1]  # "SHA256:..."
+    offered = subprocess.run(
+        ["ssh-keygen", "-l", "-f", "-"], input=drop.host_key_line, capture_output=True, text=True, check=True
+    ).stdout.split()[1]  # "SHA256:..."
     assert offered in str(err.value) and "host_key" in err.value.hint
 
 
@@ -184,9 +186,16 @@ def test_folder_source():
 
 
 def smtp_settings(sink, **overrides) -> SmtpSettings:
-    values = dict(server="127.0.0.1", port=sink.port, user_name=sink.user, password=sink.password,
-                  tls_ca_file=str(sink.cert_file), from_name="Reports", from_address="reports@acme.example",
-                  timeout_seconds=5)
+    values = dict(
+        server="127.0.0.1",
+        port=sink.port,
+        user_name=sink.user,
+        password=sink.password,
+        tls_ca_file=str(sink.cert_file),
+        from_name="Reports",
+        from_address="reports@acme.example",
+        timeout_seconds=5,
+    )
     values.update(overrides)
     return SmtpSettings(**values)
 
@@ -198,8 +207,9 @@ def test_smtp_starttls_auth_and_delivery(smtp_sink):
     assert result.ok and "STARTTLS" in result.detail
     with smtp.connect(settings) as conn:
         assert conn.sock.version().startswith("TLS")  # the session is encrypted
-        refused = conn.sendmail("reports@acme.example", ["rep@acme.example", "Gone@acme.example"],
-                                b"Subject: test\r\n\r\nhello\r\n")
+        refused = conn.sendmail(
+            "reports@acme.example", ["rep@acme.example", "Gone@acme.example"], b"Subject: test\r\n\r\nhello\r\n"
+        )
     # A partial refusal: the message went to the others, and the refused address is reported.
     assert list(refused) == ["Gone@acme.example"] and refused["Gone@acme.example"][0] == 550
     [message] = smtp_sink.messages
@@ -230,31 +240,66 @@ def test_smtp_server_without_starttls_is_refused():
     plain = Controller(Sink(), hostname="127.0.0.1", port=ports.free_port())
     plain.start()
     try:
-        result = smtp.check(SmtpSettings(server="127.0.0.1", port=plain.port, user_name="u", password="plain-pw-1",
-                                         from_name="R", from_address="r@a.example", timeout_seconds=5))
+        result = smtp.check(
+            SmtpSettings(
+                server="127.0.0.1",
+                port=plain.port,
+                user_name="u",
+                password="plain-pw-1",
+                from_name="R",
+                from_address="r@a.example",
+                timeout_seconds=5,
+            )
+        )
         assert not result.ok and "does not offer STARTTLS" in result.detail and "plain-pw-1" not in result.detail
     finally:
         plain.stop()
 
 
 def test_smtp_unreachable():
-    result = smtp.check(SmtpSettings(server="127.0.0.1", port=ports.free_port(), from_name="R",
-                                     from_address="r@a.example"))
+    result = smtp.check(
+        SmtpSettings(server="127.0.0.1", port=ports.free_port(), from_name="R", from_address="r@a.example")
+    )
     assert not result.ok and "cannot connect" in result.detail
 
 
 def test_smtp_sink_command_line(tmp_path):
     """The entry `make dev` and a demo start; here with --password and a refused address."""
     port = ports.free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "ga_intel.devservices.smtp_server", "--dir", str(tmp_path),
-                             "--port", str(port), "--user", "demo", "--password", "demo-pw-1",
-                             "--reject", "nobody@acme.example"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ga_intel.devservices.smtp_server",
+            "--dir",
+            str(tmp_path),
+            "--port",
+            str(port),
+            "--user",
+            "demo",
+            "--password",
+            "demo-pw-1",
+            "--reject",
+            "nobody@acme.example",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert "SMTP sink on 127.0.0.1" in proc.stdout.readline()
-        settings = SmtpSettings(server="127.0.0.1", port=port, user_name="demo", password="demo-pw-1",
-                                tls_ca_file=str(tmp_path / "cert.pem"), from_name="R", from_address="r@acme.example")
+        settings = SmtpSettings(
+            server="127.0.0.1",
+            port=port,
+            user_name="demo",
+            password="demo-pw-1",
+            tls_ca_file=str(tmp_path / "cert.pem"),
+            from_name="R",
+            from_address="r@acme.example",
+        )
         with smtp.connect(settings) as conn:
-            refused = conn.sendmail("r@acme.example", ["a@acme.example", "nobody@acme.example"], b"Subject: x\r\n\r\nx\r\n")
+            refused = conn.sendmail(
+                "r@acme.example", ["a@acme.example", "nobody@acme.example"], b"Subject: x\r\n\r\nx\r\n"
+            )
         assert list(refused) == ["nobody@acme.example"]
         assert len(list((tmp_path / "messages").glob("*.eml"))) == 1
     finally:
@@ -267,7 +312,9 @@ def test_smtp_sink_command_line(tmp_path):
 
 
 def test_bigquery_check_against_the_emulator(bigquery_emulator):
-    settings = BigQuerySettings(project_id="test-project", dataset_id="conn_check", api_endpoint=bigquery_emulator.endpoint)
+    settings = BigQuerySettings(
+        project_id="test-project", dataset_id="conn_check", api_endpoint=bigquery_emulator.endpoint
+    )
     result = bigquery.check(settings)
     assert not result.ok and "not found" in result.detail
     client = bigquery.client(settings)
@@ -278,13 +325,21 @@ def test_bigquery_check_against_the_emulator(bigquery_emulator):
     for day in ("20240101", "20240102"):
         client.create_table(bq.Table(f"test-project.conn_check.events_{day}", schema=schema), exists_ok=True)
     client.create_table(bq.Table("test-project.conn_check.events_intraday_20240103", schema=schema), exists_ok=True)
-    assert client.insert_rows_json("test-project.conn_check.events_20240101",
-                                   [{"event_name": "page_view", "event_timestamp": 1704067200000000}]) == []
+    assert (
+        client.insert_rows_json(
+            "test-project.conn_check.events_20240101",
+            [{"event_name": "page_view", "event_timestamp": 1704067200000000}],
+        )
+        == []
+    )
     result = bigquery.check(settings)
     assert result.ok and "2 daily table(s), latest events_20240102" in result.detail
     # Reading results must not ask for the storage read API, which the emulator lacks.
-    rows = client.query("SELECT event_name, event_timestamp FROM `test-project.conn_check.events_20240101`") \
-        .to_arrow(create_bqstorage_client=False).to_pylist()
+    rows = (
+        client.query("SELECT event_name, event_timestamp FROM `test-project.conn_check.events_20240101`")
+        .to_arrow(create_bqstorage_client=False)
+        .to_pylist()
+    )
     assert rows == [{"event_name": "page_view", "event_timestamp": 1704067200000000}]
 
 
@@ -297,8 +352,12 @@ def test_bigquery_unreachable_endpoint_fails_clearly():
 
 
 def test_bigquery_unusable_key_is_not_echoed():
-    key = {"type": "service_account", "client_email": "x@p.iam.gserviceaccount.com", "token_uri": "https://t",
-           "private_key": "-----BEGIN PRIVATE KEY-----\nnot-a-real-key-material\n-----END PRIVATE KEY-----\n"}
+    key = {
+        "type": "service_account",
+        "client_email": "x@p.iam.gserviceaccount.com",
+        "token_uri": "https://t",
+        "private_key": "-----BEGIN PRIVATE KEY-----\nnot-a-real-key-material\n-----END PRIVATE KEY-----\n",
+    }
     settings = BigQuerySettings(project_id="test-project", dataset_id="d", service_account=json.dumps(key))
     result = bigquery.check(settings)
     assert not result.ok and "not-a-real-key-material" not in result.detail
@@ -309,8 +368,9 @@ def test_bigquery_unusable_key_is_not_echoed():
 
 def test_postgres_unreachable_is_reported_without_the_password():
     # The success path runs against the platform database in the store/CLI tests.
-    settings = PostgresSettings(host="127.0.0.1", port=ports.free_port(), database="shop", username="reader",
-                                password="pg-secret-321")
+    settings = PostgresSettings(
+        host="127.0.0.1", port=ports.free_port(), database="shop", username="reader", password="pg-secret-321"
+    )
     result = postgres.check(settings)
     assert not result.ok and "cannot connect to 127.0.0.1" in result.detail and "pg-secret-321" not in result.detail
 
@@ -319,8 +379,12 @@ def test_postgres_unreachable_is_reported_without_the_password():
 
 
 def tenant(**sections) -> dict:
-    data = {"id": "acme", "name": "Acme Supply", "timezone": "America/Chicago",
-            "members": [{"email": "admin@acme.example", "role": "admin"}]}
+    data = {
+        "id": "acme",
+        "name": "Acme Supply",
+        "timezone": "America/Chicago",
+        "members": [{"email": "admin@acme.example", "role": "admin"}],
+    }
     data.update(sections)
     return data
 
@@ -329,8 +393,15 @@ def test_check_all_reports_per_service(drop, smtp_sink, bigquery_emulator):
     data = tenant(
         sftp=drop.settings(),
         bigquery={"project_id": "test-project", "dataset_id": "missing_ds", "api_endpoint": bigquery_emulator.endpoint},
-        smtp=dict(server="127.0.0.1", port=smtp_sink.port, user_name=smtp_sink.user, password=smtp_sink.password,
-                  tls_ca_file=str(smtp_sink.cert_file), from_name="R", from_address="r@acme.example"),
+        smtp=dict(
+            server="127.0.0.1",
+            port=smtp_sink.port,
+            user_name=smtp_sink.user,
+            password=smtp_sink.password,
+            tls_ca_file=str(smtp_sink.cert_file),
+            from_name="R",
+            from_address="r@acme.example",
+        ),
     )
     results = {r.service: r for r in check_all(validate(data, "test"))}
     assert set(results) == {"bigquery", "sftp", "smtp"}
@@ -340,16 +411,31 @@ def test_check_all_reports_per_service(drop, smtp_sink, bigquery_emulator):
 
 def test_check_all_never_shows_a_secret(drop, smtp_sink, tmp_path):
     """Every service failing, each with its secrets set: no detail may quote one."""
-    key = {"type": "service_account", "client_email": "x@acme.iam.gserviceaccount.com",
-           "token_uri": "https://oauth2.googleapis.com/token",
-           "private_key": "-----BEGIN PRIVATE KEY-----\nSECRETKEYMATERIAL0123456789\n-----END PRIVATE KEY-----\n"}
+    key = {
+        "type": "service_account",
+        "client_email": "x@acme.iam.gserviceaccount.com",
+        "token_uri": "https://oauth2.googleapis.com/token",
+        "private_key": "-----BEGIN PRIVATE KEY-----\nSECRETKEYMATERIAL0123456789\n-----END PRIVATE KEY-----\n",
+    }
     data = tenant(
         sftp=drop.settings(password="sftp-secret-654"),
         bigquery={"project_id": "test-project", "dataset_id": "d", "service_account": json.dumps(key)},
-        postgres={"host": "127.0.0.1", "port": ports.free_port(), "database": "d", "username": "u",
-                  "password": "pg-secret-987"},
-        smtp=dict(server="127.0.0.1", port=smtp_sink.port, user_name=smtp_sink.user, password="smtp-secret-321",
-                  tls_ca_file=str(smtp_sink.cert_file), from_name="R", from_address="r@acme.example"),
+        postgres={
+            "host": "127.0.0.1",
+            "port": ports.free_port(),
+            "database": "d",
+            "username": "u",
+            "password": "pg-secret-987",
+        },
+        smtp=dict(
+            server="127.0.0.1",
+            port=smtp_sink.port,
+            user_name=smtp_sink.user,
+            password="smtp-secret-321",
+            tls_ca_file=str(smtp_sink.cert_file),
+            from_name="R",
+            from_address="r@acme.example",
+        ),
     )
     results = check_all(validate(data, "test"))
     assert [r.service for r in results] == ["bigquery", "postgres", "sftp", "smtp"]

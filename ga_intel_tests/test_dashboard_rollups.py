@@ -17,12 +17,11 @@ import sqlalchemy as sa
 
 from ga_intel.db import tenant_scope
 from ga_intel.insights import tasks as task_rules
-
+from ga_intel_tests.helpers.pages import insert, task
+from ga_intel_tests.helpers.rollups import FROM_SCRATCH, same_frames
 from streamlit_app.lib import context, data, pagedata, task_scope
 
 pytestmark = pytest.mark.usefixtures("fresh_cache")
-from ga_intel_tests.helpers.pages import insert, task
-from ga_intel_tests.helpers.rollups import FROM_SCRATCH, same_frames
 
 # The queries as they were before the roll-ups (the definition of the figures).
 REFERENCE_SUMMARY = """
@@ -69,14 +68,21 @@ REPS = ["rep@acme.example", "Rep2@Acme.example", None]
 
 
 def _cart(seed: int) -> dict:
-    items = [{"item_id": f"SKU-{(seed * 7 + k) % 5}", "item_name": f"Item {(seed + k) % 5}", "quantity": 1 + k,
-              "price": 10 + seed % 13} for k in range(1 + seed % 3)]
+    items = [
+        {
+            "item_id": f"SKU-{(seed * 7 + k) % 5}",
+            "item_name": f"Item {(seed + k) % 5}",
+            "quantity": 1 + k,
+            "price": 10 + seed % 13,
+        }
+        for k in range(1 + seed % 3)
+    ]
     if seed % 4 == 0:
-        items.append(dict(items[0], quantity=5))      # the same item twice in one cart
+        items.append(dict(items[0], quantity=5))  # the same item twice in one cart
     if seed % 5 == 0:
         items.append({"item_name": "No id", "quantity": 2, "price": 3.5})
     if seed % 7 == 0:
-        items.append({"item_id": "SKU-X"})             # no name, quantity or price
+        items.append({"item_id": "SKU-X"})  # no name, quantity or price
     return {"items": items}
 
 
@@ -89,23 +95,36 @@ def _tasks() -> list[dict]:
         day = dt.date(2025, 12, 1) + dt.timedelta(days=(n * 11) % 90)
         task_type = types[n % len(types)]
         status = statuses[n % len(statuses)]
-        rows.append(task(f"k{n}", task_type, ["CHI", "MKE"][n % 2], REPS[n % 3], status=status, day=day,
-                         customer=f"u{n}", value=None if n % 9 == 0 else 10 + n,
-                         recovered=7 if status == "recovered" else None,
-                         context=_cart(n) if task_type == "cart_recovery" else None))
+        rows.append(
+            task(
+                f"k{n}",
+                task_type,
+                ["CHI", "MKE"][n % 2],
+                REPS[n % 3],
+                status=status,
+                day=day,
+                customer=f"u{n}",
+                value=None if n % 9 == 0 else 10 + n,
+                recovered=7 if status == "recovered" else None,
+                context=_cart(n) if task_type == "cart_recovery" else None,
+            )
+        )
     return rows
 
 
 RANGES = [
-    (dt.date(2025, 12, 1), dt.date(2026, 2, 28)),    # whole months only
-    (dt.date(2025, 12, 10), dt.date(2026, 2, 20)),   # partial edges around a whole month
-    (dt.date(2025, 12, 5), dt.date(2025, 12, 25)),   # inside one month
-    (dt.date(2025, 12, 31), dt.date(2026, 1, 1)),    # two edge days, no whole month
-    (dt.date(2026, 1, 1), dt.date(2026, 1, 31)),     # exactly one month
-    (dt.date(2025, 11, 15), dt.date(2026, 3, 10)),   # wider than the data
+    (dt.date(2025, 12, 1), dt.date(2026, 2, 28)),  # whole months only
+    (dt.date(2025, 12, 10), dt.date(2026, 2, 20)),  # partial edges around a whole month
+    (dt.date(2025, 12, 5), dt.date(2025, 12, 25)),  # inside one month
+    (dt.date(2025, 12, 31), dt.date(2026, 1, 1)),  # two edge days, no whole month
+    (dt.date(2026, 1, 1), dt.date(2026, 1, 31)),  # exactly one month
+    (dt.date(2025, 11, 15), dt.date(2026, 3, 10)),  # wider than the data
 ]
-PEOPLE = [("admin@acme.example", "admin", None), ("manager@acme.example", "manager", "CHI"),
-          ("rep@acme.example", "rep", "CHI")]
+PEOPLE = [
+    ("admin@acme.example", "admin", None),
+    ("manager@acme.example", "manager", "CHI"),
+    ("rep@acme.example", "rep", "CHI"),
+]
 
 
 def _frame(sql: str, params: dict) -> pd.DataFrame:
@@ -120,13 +139,25 @@ def assert_pages_match_reference() -> None:
         for start, end in RANGES:
             for email, role, branch in PEOPLE:
                 for branch_filter in (None, "MKE"):
-                    ctx = context.Context(email=email, tenant_id="acme", role=role, branch=branch, tenants=("acme",),
-                                          start=start, end=end, branch_filter=branch_filter)
-                    want = _frame(REFERENCE_SUMMARY.replace("/*task_scope*/", task_scope.SCOPE),
-                                  dict(start=start, end=end, branch=branch_filter, today=today,
-                                       **task_scope.params(ctx)))
-                    same_frames(pagedata.task_summary(ctx, today=today), want,
-                          ["status", "task_type", "branch_code", "rep_email"])
+                    ctx = context.Context(
+                        email=email,
+                        tenant_id="acme",
+                        role=role,
+                        branch=branch,
+                        tenants=("acme",),
+                        start=start,
+                        end=end,
+                        branch_filter=branch_filter,
+                    )
+                    want = _frame(
+                        REFERENCE_SUMMARY.replace("/*task_scope*/", task_scope.SCOPE),
+                        dict(start=start, end=end, branch=branch_filter, today=today, **task_scope.params(ctx)),
+                    )
+                    same_frames(
+                        pagedata.task_summary(ctx, today=today),
+                        want,
+                        ["status", "task_type", "branch_code", "rep_email"],
+                    )
                     if role != "admin":
                         continue
                     carts = pagedata.carts(ctx)
@@ -146,8 +177,22 @@ def assert_rollups_match_tasks() -> None:
 @pytest.fixture
 def history(tenants):
     insert("acme", "tasks", _tasks())
-    insert("beta", "tasks", [task("beta-cart", "cart_recovery", "CHI", "rep@acme.example", value=999, day=JAN,
-                                  customer="b1", context={"items": [{"item_id": "SKU-1", "quantity": 99, "price": 9}]})])
+    insert(
+        "beta",
+        "tasks",
+        [
+            task(
+                "beta-cart",
+                "cart_recovery",
+                "CHI",
+                "rep@acme.example",
+                value=999,
+                day=JAN,
+                customer="b1",
+                context={"items": [{"item_id": "SKU-1", "quantity": 99, "price": 9}]},
+            )
+        ],
+    )
 
 
 def test_pages_read_through_the_rollups_give_the_same_figures(history):
@@ -156,52 +201,99 @@ def test_pages_read_through_the_rollups_give_the_same_figures(history):
     # Whole months do come from the roll-ups: the sums there are what the pages show.
     with tenant_scope("acme") as conn:
         assert conn.execute(sa.text("SELECT sum(tasks) FROM tenant_data.tasks_monthly")).scalar() == 120
-        beta_in_acme = conn.execute(sa.text(
-            "SELECT count(*) FROM tenant_data.cart_items_monthly WHERE quantity >= 99")).scalar()
+        beta_in_acme = conn.execute(
+            sa.text("SELECT count(*) FROM tenant_data.cart_items_monthly WHERE quantity >= 99")
+        ).scalar()
     assert beta_in_acme == 0
 
 
 def test_rollups_follow_a_rerun_of_a_day_status_changes_and_deletes(history):
     day = dt.date(2026, 1, 12)
     with tenant_scope("acme") as conn:
-        keys = [r[0] for r in conn.execute(sa.text(
-            "SELECT task_key FROM tenant_data.tasks WHERE created_date = :d ORDER BY task_key"), {"d": day})]
+        keys = [
+            r[0]
+            for r in conn.execute(
+                sa.text("SELECT task_key FROM tenant_data.tasks WHERE created_date = :d ORDER BY task_key"), {"d": day}
+            )
+        ]
     assert len(keys) >= 2
     # A re-run of the day, as insights.tasks.compute writes it: one set-based upsert of the
     # candidates (new value, items, assignee for each, and one new task), one withdrawn;
     # statuses are the people's and stay.
-    candidates = [dict(task_key=key, task_type="cart_recovery", account_key=f"user:{key}", customer_id=key,
-                       company_id=None, branch_code="MKE", assigned_rep_email="REP2@acme.example",
-                       assigned_rep_name=f"Renamed {n}", created_date=day, due_date=day, horizon_date=day,
-                       priority=1, title="re-run", value=500 + n, context=json.dumps(_cart(n + 3)))
-                  for n, key in enumerate(keys[1:])]
-    candidates.append(dict(task_key="new-on-rerun", task_type="cart_recovery", account_key="user:new",
-                           customer_id="new", company_id=None, branch_code="CHI", assigned_rep_email=None,
-                           assigned_rep_name=None, created_date=day, due_date=day, horizon_date=day, priority=1,
-                           title="new", value=42, context=json.dumps(_cart(8))))
+    candidates = [
+        dict(
+            task_key=key,
+            task_type="cart_recovery",
+            account_key=f"user:{key}",
+            customer_id=key,
+            company_id=None,
+            branch_code="MKE",
+            assigned_rep_email="REP2@acme.example",
+            assigned_rep_name=f"Renamed {n}",
+            created_date=day,
+            due_date=day,
+            horizon_date=day,
+            priority=1,
+            title="re-run",
+            value=500 + n,
+            context=json.dumps(_cart(n + 3)),
+        )
+        for n, key in enumerate(keys[1:])
+    ]
+    candidates.append(
+        dict(
+            task_key="new-on-rerun",
+            task_type="cart_recovery",
+            account_key="user:new",
+            customer_id="new",
+            company_id=None,
+            branch_code="CHI",
+            assigned_rep_email=None,
+            assigned_rep_name=None,
+            created_date=day,
+            due_date=day,
+            horizon_date=day,
+            priority=1,
+            title="new",
+            value=42,
+            context=json.dumps(_cart(8)),
+        )
+    )
     with tenant_scope("acme") as conn:
-        conn.execute(sa.text(
-            "CREATE TEMP TABLE task_candidates (task_key text, task_type text, account_key text, customer_id text, "
-            "company_id text, branch_code text, assigned_rep_email text, assigned_rep_name text, created_date date, "
-            "due_date date, horizon_date date, priority smallint, title text, value numeric, context jsonb, "
-            "account_revenue_90d numeric DEFAULT 0, decision text DEFAULT 'create') ON COMMIT DROP"))
-        conn.execute(sa.text(
-            "INSERT INTO task_candidates (task_key, task_type, account_key, customer_id, company_id, branch_code, "
-            "assigned_rep_email, assigned_rep_name, created_date, due_date, horizon_date, priority, title, value, "
-            "context) VALUES (:task_key, :task_type, :account_key, :customer_id, :company_id, :branch_code, "
-            ":assigned_rep_email, :assigned_rep_name, :created_date, :due_date, :horizon_date, :priority, :title, "
-            ":value, CAST(:context AS jsonb))"), candidates)
+        conn.execute(
+            sa.text(
+                "CREATE TEMP TABLE task_candidates (task_key text, task_type text, account_key text, customer_id text, "
+                "company_id text, branch_code text, assigned_rep_email text, assigned_rep_name text, created_date date, "
+                "due_date date, horizon_date date, priority smallint, title text, value numeric, context jsonb, "
+                "account_revenue_90d numeric DEFAULT 0, decision text DEFAULT 'create') ON COMMIT DROP"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO task_candidates (task_key, task_type, account_key, customer_id, company_id, branch_code, "
+                "assigned_rep_email, assigned_rep_name, created_date, due_date, horizon_date, priority, title, value, "
+                "context) VALUES (:task_key, :task_type, :account_key, :customer_id, :company_id, :branch_code, "
+                ":assigned_rep_email, :assigned_rep_name, :created_date, :due_date, :horizon_date, :priority, :title, "
+                ":value, CAST(:context AS jsonb))"
+            ),
+            candidates,
+        )
         conn.execute(sa.text(task_rules._UPSERT), {"tenant": "acme", "day": day, "today": day})
-        conn.execute(sa.text("DELETE FROM tenant_data.tasks WHERE tenant_id = 'acme' AND task_key = :k"),
-                     {"k": keys[0]})
+        conn.execute(
+            sa.text("DELETE FROM tenant_data.tasks WHERE tenant_id = 'acme' AND task_key = :k"), {"k": keys[0]}
+        )
     assert_rollups_match_tasks()
     assert_pages_match_reference()
 
     # A person's status change, the recovery and expiry passes (set-based updates), and deletes.
     with tenant_scope("acme") as conn:
         task_rules.set_status(conn, "acme", "new-on-rerun", "done", by="rep@acme.example")
-        conn.execute(sa.text("UPDATE tenant_data.tasks SET status = 'recovered', recovered_revenue = 12.5, "
-                             "recovered_on = created_date WHERE task_type = 'cart_recovery' AND status = 'open'"))
+        conn.execute(
+            sa.text(
+                "UPDATE tenant_data.tasks SET status = 'recovered', recovered_revenue = 12.5, "
+                "recovered_on = created_date WHERE task_type = 'cart_recovery' AND status = 'open'"
+            )
+        )
         conn.execute(sa.text("UPDATE tenant_data.tasks SET status = 'expired' WHERE status = 'in_progress'"))
         conn.execute(sa.text("UPDATE tenant_data.tasks SET note = 'no effect on figures' WHERE status = 'done'"))
         conn.execute(sa.text("DELETE FROM tenant_data.tasks WHERE created_date < '2026-01-01'"))
@@ -209,8 +301,10 @@ def test_rollups_follow_a_rerun_of_a_day_status_changes_and_deletes(history):
     assert_pages_match_reference()
     with tenant_scope("acme") as conn:
         # Emptied groups are removed, not left at zero.
-        assert conn.execute(sa.text("SELECT count(*) FROM tenant_data.tasks_monthly WHERE month < '2026-01-01'")
-                            ).scalar() == 0
+        assert (
+            conn.execute(sa.text("SELECT count(*) FROM tenant_data.tasks_monthly WHERE month < '2026-01-01'")).scalar()
+            == 0
+        )
         assert conn.execute(sa.text("SELECT count(*) FROM tenant_data.cart_items_daily WHERE carts = 0")).scalar() == 0
         conn.execute(sa.text("DELETE FROM tenant_data.tasks"))
         for table in FROM_SCRATCH:
@@ -228,9 +322,24 @@ def test_a_failed_write_leaves_the_rollups_as_they_were(history):
 def test_removing_a_tenant_leaves_nothing_in_the_rollups(history):
     from ga_intel.tenancy import store
 
-    insert("acme", "search_terms_daily", [dict(event_date=JAN, branch_code="CHI", search_term="drill", searches=2,
-                                               searching_users=1, sessions=1, no_click_sessions=0,
-                                               no_result_searches=0, cart_sessions=0, purchase_sessions=0)])
+    insert(
+        "acme",
+        "search_terms_daily",
+        [
+            dict(
+                event_date=JAN,
+                branch_code="CHI",
+                search_term="drill",
+                searches=2,
+                searching_users=1,
+                sessions=1,
+                no_click_sessions=0,
+                no_result_searches=0,
+                cart_sessions=0,
+                purchase_sessions=0,
+            )
+        ],
+    )
     store.remove("acme")
     with tenant_scope("acme") as conn:
         for table in (*FROM_SCRATCH, "search_terms_rollup"):
@@ -275,24 +384,43 @@ def _search_day(day: dt.date, salt: int = 0) -> list[dict]:
             continue
         for branch in ("CHI", "MKE"):
             k = day.toordinal() * 7 + n * 3 + salt + len(branch)
-            rows.append(dict(event_date=day, branch_code=branch, search_term=f"term {n}", searches=k % 5,
-                             searching_users=1 + k % 2, sessions=1 + k % 3, no_click_sessions=k % 2,
-                             no_result_searches=k % 4, cart_sessions=k % 3 // 2, purchase_sessions=k % 5 // 3))
+            rows.append(
+                dict(
+                    event_date=day,
+                    branch_code=branch,
+                    search_term=f"term {n}",
+                    searches=k % 5,
+                    searching_users=1 + k % 2,
+                    sessions=1 + k % 3,
+                    no_click_sessions=k % 2,
+                    no_result_searches=k % 4,
+                    cart_sessions=k % 3 // 2,
+                    purchase_sessions=k % 5 // 3,
+                )
+            )
     return rows
 
 
 def test_search_periods_cover_the_range_exactly():
     from streamlit_app.lib.metrics import search_periods
 
-    for start, end in [*RANGES, (dt.date(2025, 11, 25), dt.date(2026, 11, 24)), (JAN, JAN),
-                       (dt.date(2025, 10, 1), dt.date(2026, 9, 30)), (dt.date(2026, 2, 2), dt.date(2026, 2, 8)),
-                       (dt.date(2026, 2, 23), dt.date(2026, 2, 28)), (dt.date(2026, 1, 26), dt.date(2026, 3, 7))]:
+    for start, end in [
+        *RANGES,
+        (dt.date(2025, 11, 25), dt.date(2026, 11, 24)),
+        (JAN, JAN),
+        (dt.date(2025, 10, 1), dt.date(2026, 9, 30)),
+        (dt.date(2026, 2, 2), dt.date(2026, 2, 8)),
+        (dt.date(2026, 2, 23), dt.date(2026, 2, 28)),
+        (dt.date(2026, 1, 26), dt.date(2026, 3, 7)),
+    ]:
         p = search_periods(start, end)
         days = list(p["days"])
         for q in p["quarters"]:
             assert q.day == 1 and q.month % 3 == 1
-            days += [q + dt.timedelta(days=i) for i in range((dt.date(q.year + q.month // 10, (q.month + 2) % 12 + 1, 1)
-                                                              - q).days)]
+            days += [
+                q + dt.timedelta(days=i)
+                for i in range((dt.date(q.year + q.month // 10, (q.month + 2) % 12 + 1, 1) - q).days)
+            ]
         for m in p["months"]:
             days += [m + dt.timedelta(days=i) for i in range(((m + dt.timedelta(days=32)).replace(day=1) - m).days)]
         for w in p["weeks"]:
@@ -308,14 +436,20 @@ def test_search_terms_read_through_the_rollup_give_the_same_figures(tenants):
 
     days = [dt.date(2025, 12, 1) + dt.timedelta(days=i) for i in range(120)]
     insert("acme", "search_terms_daily", [row for day in days for row in _search_day(day)])
-    insert("beta", "search_terms_daily", [dict(row, search_term=f"beta-{row['search_term']}")
-                                          for row in _search_day(JAN)])
+    insert(
+        "beta", "search_terms_daily", [dict(row, search_term=f"beta-{row['search_term']}") for row in _search_day(JAN)]
+    )
 
     def check() -> None:
         compared = 0
         with data.uncached():
-            for start, end in [*RANGES, (dt.date(2025, 12, 3), dt.date(2026, 3, 30)), (JAN, JAN),
-                               (dt.date(2026, 2, 23), dt.date(2026, 2, 28)), (dt.date(2026, 1, 26), dt.date(2026, 3, 7))]:
+            for start, end in [
+                *RANGES,
+                (dt.date(2025, 12, 3), dt.date(2026, 3, 30)),
+                (JAN, JAN),
+                (dt.date(2026, 2, 23), dt.date(2026, 2, 28)),
+                (dt.date(2026, 1, 26), dt.date(2026, 3, 7)),
+            ]:
                 for branch in (None, "MKE"):
                     periods = metrics.search_periods(start, end)
                     got = data.fetch("acme", "search_terms", start=start, end=end, branch=branch, top=3, **periods)
@@ -328,17 +462,26 @@ def test_search_terms_read_through_the_rollup_give_the_same_figures(tenants):
     # A re-run of a day, as the metrics asset writes it: its rows deleted, then inserted anew.
     rerun = dt.date(2026, 1, 14)
     with tenant_scope("acme") as conn:
-        conn.execute(sa.text("DELETE FROM tenant_data.search_terms_daily WHERE tenant_id = 'acme' AND event_date = :d"),
-                     {"d": rerun})
+        conn.execute(
+            sa.text("DELETE FROM tenant_data.search_terms_daily WHERE tenant_id = 'acme' AND event_date = :d"),
+            {"d": rerun},
+        )
     insert("acme", "search_terms_daily", _search_day(rerun, salt=1))
     with tenant_scope("acme") as conn:
         conn.execute(sa.text("DELETE FROM tenant_data.search_terms_daily WHERE event_date = '2025-12-01'"))
-        conn.execute(sa.text("UPDATE tenant_data.search_terms_daily SET searches = searches + 10 "
-                             "WHERE event_date = '2026-02-02'"))
+        conn.execute(
+            sa.text(
+                "UPDATE tenant_data.search_terms_daily SET searches = searches + 10 WHERE event_date = '2026-02-02'"
+            )
+        )
     check()
     with tenant_scope("acme") as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM tenant_data.search_terms_rollup "
-                                    "WHERE search_term LIKE 'beta-%'")).scalar() == 0
+        assert (
+            conn.execute(
+                sa.text("SELECT count(*) FROM tenant_data.search_terms_rollup WHERE search_term LIKE 'beta-%'")
+            ).scalar()
+            == 0
+        )
         conn.execute(sa.text("DELETE FROM tenant_data.search_terms_daily"))
         assert conn.execute(sa.text("SELECT count(*) FROM tenant_data.search_terms_rollup")).scalar() == 0
 
@@ -351,12 +494,16 @@ def test_concurrent_writers_of_a_tenant_wait_for_each_other_instead_of_deadlocki
     import threading
     import time
 
-    insert("acme", "tasks", [
-        task("g1-a", "purchase_followup", "CHI", "rep@acme.example", value=1, day=JAN),
-        task("g1-b", "purchase_followup", "CHI", "rep@acme.example", value=1, day=JAN),
-        task("g2-a", "search_followup", "MKE", "rep2@acme.example", value=1, day=JAN),
-        task("g2-b", "search_followup", "MKE", "rep2@acme.example", value=1, day=JAN),
-    ])
+    insert(
+        "acme",
+        "tasks",
+        [
+            task("g1-a", "purchase_followup", "CHI", "rep@acme.example", value=1, day=JAN),
+            task("g1-b", "purchase_followup", "CHI", "rep@acme.example", value=1, day=JAN),
+            task("g2-a", "search_followup", "MKE", "rep2@acme.example", value=1, day=JAN),
+            task("g2-b", "search_followup", "MKE", "rep2@acme.example", value=1, day=JAN),
+        ],
+    )
     bump = "UPDATE tenant_data.tasks SET value = value + 1 WHERE task_key = :k"
     errors: list[Exception] = []
     first_done = threading.Event()

@@ -31,14 +31,39 @@ def test_definitions_snapshot():
         "resources": sorted(repo.get_top_level_resources()),
     }
     assert snapshot == {
-        "assets": ["bounced_pages_daily", "cart_adds", "daily_metrics", "data_availability", "email_reports", "item_views",
-                   "location_daily_metrics", "locations", "page_views", "purchase_items", "purchases", "refunds",
-                   "sales_reps", "search_terms_daily", "searches", "sessions", "tasks", "unsessioned_events", "users"],
-        "checks": ["data_availability:bad_values_nulled", "data_availability:daily_table_present",
-                   "data_availability:row_counts_match", "email_reports:reports_delivered",
-                   "location_daily_metrics:metrics_reconcile", "purchases:no_duplicate_transaction_ids",
-                   "tasks:task_customers_known", "tasks:task_keys_unique", "unsessioned_events:cookieless_share",
-                   "users:customers_have_a_rep"],
+        "assets": [
+            "bounced_pages_daily",
+            "cart_adds",
+            "daily_metrics",
+            "data_availability",
+            "email_reports",
+            "item_views",
+            "location_daily_metrics",
+            "locations",
+            "page_views",
+            "purchase_items",
+            "purchases",
+            "refunds",
+            "sales_reps",
+            "search_terms_daily",
+            "searches",
+            "sessions",
+            "tasks",
+            "unsessioned_events",
+            "users",
+        ],
+        "checks": [
+            "data_availability:bad_values_nulled",
+            "data_availability:daily_table_present",
+            "data_availability:row_counts_match",
+            "email_reports:reports_delivered",
+            "location_daily_metrics:metrics_reconcile",
+            "purchases:no_duplicate_transaction_ids",
+            "tasks:task_customers_known",
+            "tasks:task_keys_unique",
+            "unsessioned_events:cookieless_share",
+            "users:customers_have_a_rep",
+        ],
         "jobs": ["email_job", "ga4_job", "master_data_job"],
         "sensors": ["email_ready_sensor", "ga4_export_sensor", "tenant_failure_alerts", "tenant_sync_sensor"],
         "schedules": ["email_daily_schedule", "ga4_daily_refresh", "master_data_hourly"],
@@ -70,7 +95,9 @@ def instance(platform_db, tmp_path, monkeypatch):
     """A Dagster instance built from the repository's dagster.yaml on real PostgreSQL."""
     from ga_intel import settings
 
-    monkeypatch.setenv("GA_INTEL_DAGSTER_STORAGE_URL", settings.database_urls().dagster.render_as_string(hide_password=False))
+    monkeypatch.setenv(
+        "GA_INTEL_DAGSTER_STORAGE_URL", settings.database_urls().dagster.render_as_string(hide_password=False)
+    )
     shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
     with dg.DagsterInstance.from_config(str(tmp_path)) as inst:
         for key in inst.get_dynamic_partitions("tenant"):

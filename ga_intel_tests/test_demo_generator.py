@@ -19,14 +19,25 @@ def test_search_terms_follow_a_long_tail():
     terms, _ = generator.search_vocabulary()
     assert len(terms) > 2000 and len(set(terms)) == len(terms)
     searched = collections.Counter(
-        _param(e, "search_term") for day in WEEK for e in generator.generate_day(day, 3000)
-        if e["event_name"] == "view_search_results")
+        _param(e, "search_term")
+        for day in WEEK
+        for e in generator.generate_day(day, 3000)
+        if e["event_name"] == "view_search_results"
+    )
     counts = [n for _, n in searched.most_common()]
     assert len(searched) > 300  # hundreds of distinct terms in a week, not a dozen
     assert counts[0] > 10 * counts[len(counts) // 2]  # a head far above the median term
     assert sum(n == 1 for n in counts) > len(counts) / 3  # and many searched once
-    spelt = {w for t in generator.SEARCH_TERMS + generator.NO_RESULT_TERMS + generator._SIZES + generator._MATERIALS
-             + generator._PARTS + generator._BRANDS for w in t.split()}
+    spelt = {
+        w
+        for t in generator.SEARCH_TERMS
+        + generator.NO_RESULT_TERMS
+        + generator._SIZES
+        + generator._MATERIALS
+        + generator._PARTS
+        + generator._BRANDS
+        for w in t.split()
+    }
     spelt |= {w for names in generator.CATEGORIES.values() for name in names for w in name.lower().split()}
     assert any(set(t.split()) - spelt for t in searched)  # some typed with a typo
 

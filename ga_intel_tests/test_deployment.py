@@ -35,9 +35,15 @@ def test_production_config_loads_on_postgres(platform_db, tmp_path, monkeypatch)
     # Same lanes as the development config: bulk work leaves a quarter of the slots free.
     dev = yaml.safe_load((REPO / "dagster.yaml").read_text())["run_coordinator"]["config"]
     prod = yaml.safe_load((REPO / "deploy" / "dagster.production.yaml").read_text())["run_coordinator"]["config"]
-    assert {lim["key"] for lim in dev["tag_concurrency_limits"]} == {lim["key"] for lim in prod["tag_concurrency_limits"]}
+    assert {lim["key"] for lim in dev["tag_concurrency_limits"]} == {
+        lim["key"] for lim in prod["tag_concurrency_limits"]
+    }
     for cfg in (dev, prod):
-        bulk = {lim["key"]: lim["limit"] for lim in cfg["tag_concurrency_limits"] if lim["key"] != "dagster/partition/tenant"}
+        bulk = {
+            lim["key"]: lim["limit"]
+            for lim in cfg["tag_concurrency_limits"]
+            if lim["key"] != "dagster/partition/tenant"
+        }
         assert all(limit == cfg["max_concurrent_runs"] * 3 // 4 for limit in bulk.values())
 
 

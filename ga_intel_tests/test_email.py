@@ -27,9 +27,21 @@ from ga_intel.orchestration.resources import build_resources
 from ga_intel.orchestration.run import failure_messages
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
-from ga_intel_tests.helpers.email import (AFTER_DEADLINE, BOSS, CHI_BOSS, CHICAGO, GRETA, KARA, MIKE, MORNING,
-                                         deliveries, parsed, shop_data)
+from ga_intel_tests.helpers.email import (
+    AFTER_DEADLINE,
+    BOSS,
+    CHI_BOSS,
+    CHICAGO,
+    GRETA,
+    KARA,
+    MIKE,
+    MORNING,
+    deliveries,
+    parsed,
+    shop_data,
+)
 from ga_intel_tests.helpers.shop import D1, Shop
+
 
 def test_branch_reports_and_summary_go_to_exactly_their_recipients(shop, smtp_sink):
     outcome = send_day("shop", D1, now=MORNING)
@@ -39,8 +51,12 @@ def test_branch_reports_and_summary_go_to_exactly_their_recipients(shop, smtp_si
     assert envelopes == [("reports@shop.example", (BOSS,)), ("reports@shop.example", (CHI_BOSS, KARA))]
     rows = deliveries()
     assert {k: r["status"] for k, r in rows.items()} == {
-        ("CHI", KARA): "sent", ("CHI", CHI_BOSS): "sent", ("*", BOSS): "sent",
-        ("MKE", ""): "skipped", ("GRB", GRETA): "skipped"}
+        ("CHI", KARA): "sent",
+        ("CHI", CHI_BOSS): "sent",
+        ("*", BOSS): "sent",
+        ("MKE", ""): "skipped",
+        ("GRB", GRETA): "skipped",
+    }
     assert rows[("MKE", "")]["skip_reason"] == "no recipients"
     assert rows[("GRB", GRETA)]["skip_reason"] == "no data"
     assert all(r["message_id"] for r in rows.values() if r["status"] == "sent")
@@ -62,8 +78,10 @@ def test_branch_report_content_html_and_plain_text(shop, smtp_sink):
         assert body.index("Thank Ava Chen for order T-100") < body.index("Help Cy Eng find: pvc elbow")
         assert "Chen Plumbing" in body and "ava@chen.example" in body and "+1 312 555 0101" in body
         assert "$1,250.00" in body and "pvc elbow" in body
-        assert "http://localhost:8501/tasks?tenant=shop&amp;branch=CHI" in body or \
-            "http://localhost:8501/tasks?tenant=shop&branch=CHI" in body
+        assert (
+            "http://localhost:8501/tasks?tenant=shop&amp;branch=CHI" in body
+            or "http://localhost:8501/tasks?tenant=shop&branch=CHI" in body
+        )
         assert "Milwaukee" not in body and "T-200" not in body  # another branch's order
     assert 'style="' in html and "<style" not in html  # css-inline moved the CSS onto the elements
     assert "Data incomplete" not in html
@@ -78,10 +96,14 @@ def test_rerun_and_asset_rematerialization_send_nothing_twice(shop, smtp_sink):
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("tenant", ["shop"])
         for _ in range(2):
-            result = dg.materialize([email_reports], instance=instance, resources=build_resources(),
-                                    partition_key=dg.MultiPartitionKey({"tenant": "shop", "date": D1.isoformat()}),
-                                    run_config={"ops": {"email_reports": {"config": {"now": MORNING.isoformat()}}}},
-                                    raise_on_error=False)
+            result = dg.materialize(
+                [email_reports],
+                instance=instance,
+                resources=build_resources(),
+                partition_key=dg.MultiPartitionKey({"tenant": "shop", "date": D1.isoformat()}),
+                run_config={"ops": {"email_reports": {"config": {"now": MORNING.isoformat()}}}},
+                raise_on_error=False,
+            )
             assert result.success, failure_messages(result)
             [check] = result.get_asset_check_evaluations()
             assert check.passed
@@ -91,10 +113,17 @@ def test_rerun_and_asset_rematerialization_send_nothing_twice(shop, smtp_sink):
 
 def test_crash_between_sends_never_duplicates(shop, smtp_sink):
     with tenant_scope("shop") as c:  # a third report, so the crash lands in the middle
-        c.execute(sa.text("INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name) "
-                          "VALUES ('shop', 'MKE', :m, 'Mike')"), {"m": MIKE})
-    script = ("import datetime as dt; from ga_intel.email.deliver import send_day; "
-              f"send_day('shop', dt.date.fromisoformat('{D1}'), now=dt.datetime.fromisoformat('{MORNING.isoformat()}'))")
+        c.execute(
+            sa.text(
+                "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name) "
+                "VALUES ('shop', 'MKE', :m, 'Mike')"
+            ),
+            {"m": MIKE},
+        )
+    script = (
+        "import datetime as dt; from ga_intel.email.deliver import send_day; "
+        f"send_day('shop', dt.date.fromisoformat('{D1}'), now=dt.datetime.fromisoformat('{MORNING.isoformat()}'))"
+    )
     child = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ))
 
     def crash_on_second(received):
@@ -161,16 +190,22 @@ def test_server_down_retries_with_backoff_then_fails(shop, smtp_sink):
     from ga_intel import ports
 
     # A new port needs the password again (it would otherwise go to whoever listens there).
-    store.update_section("shop", "smtp", {**store.redacted(store.get("shop"))["smtp"], "port": ports.free_port(),
-                                          "password": smtp_sink.password})
-    store.update_section("shop", "email", {**store.redacted(store.get("shop"))["email"],
-                                           "retry_attempts": 3, "retry_backoff_seconds": 0.5})
+    store.update_section(
+        "shop",
+        "smtp",
+        {**store.redacted(store.get("shop"))["smtp"], "port": ports.free_port(), "password": smtp_sink.password},
+    )
+    store.update_section(
+        "shop",
+        "email",
+        {**store.redacted(store.get("shop"))["email"], "retry_attempts": 3, "retry_backoff_seconds": 0.5},
+    )
     sleeps = []
     outcome = send_day("shop", D1, now=MORNING, sleep=sleeps.append)
 
     assert outcome.failed == 3 and outcome.sent == 0
     assert sleeps == [0.5, 1.0] * 2  # two reports, three tries each, doubling backoff
-    for (branch, recipient), row in deliveries().items():
+    for row in deliveries().values():
         if row["status"] != "skipped":
             assert row["status"] == "failed" and "cannot connect" in row["error"] and row["attempts"] == 1
 
@@ -195,11 +230,20 @@ def test_old_days_do_not_send_on_their_own(shop, smtp_sink):
 
 
 def test_tenant_template_override(db, secret_key, smtp_sink):
-    template = ('{% extends "_base.html" %}{% block tasks %}<p>OVERRIDE {{ open_tasks }} tasks for '
-                '{{ branch_name }}</p>{% endblock %}{% block body %}<tr><td>{{ self.tasks() }}</td></tr>{% endblock %}')
-    shop = Shop("shop", data=shop_data(smtp_sink, subject="[{{ tenant_name }}] {{ branch_name }} {{ date }}",
-                                       intro="Good morning, <b>team</b> {{ branch_name }}!",
-                                       primary_color="#aa0000", branch_template=template))
+    template = (
+        '{% extends "_base.html" %}{% block tasks %}<p>OVERRIDE {{ open_tasks }} tasks for '
+        "{{ branch_name }}</p>{% endblock %}{% block body %}<tr><td>{{ self.tasks() }}</td></tr>{% endblock %}"
+    )
+    shop = Shop(
+        "shop",
+        data=shop_data(
+            smtp_sink,
+            subject="[{{ tenant_name }}] {{ branch_name }} {{ date }}",
+            intro="Good morning, <b>team</b> {{ branch_name }}!",
+            primary_color="#aa0000",
+            branch_template=template,
+        ),
+    )
     shop.purchase(D1, 15, 1250.0, "T-100", customer="u1")
     shop.available(D1)
     shop.run(D1)
@@ -213,16 +257,25 @@ def test_tenant_template_override(db, secret_key, smtp_sink):
     assert "#aa0000" in html
 
 
-@pytest.mark.parametrize("settings, message", [
-    ({"branch_template": "{% block figures %}{% endblock %}{% block links %}{% endblock %}"},
-     "email.branch_template: missing required block(s) tasks"),
-    ({"branch_template": "{% extends 'branch_report.html' %}{% block tasks %}{{ no_such_thing }}{% endblock %}"},
-     "email.branch_template: does not render: 'no_such_thing' is undefined"),
-    ({"summary_template": "{% extends '_base.html' %}{% block branches %}{% for b in branches %}{% endblock %}"},
-     "email.summary_template: template syntax error on line 1"),
-    ({"subject": "{{ branch_name "}, "email.subject: template syntax error"),
-    ({"intro": "{{ ''.__class__.__mro__ }}"}, "email.intro: access to attribute '__class__'"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (
+            {"branch_template": "{% block figures %}{% endblock %}{% block links %}{% endblock %}"},
+            "email.branch_template: missing required block(s) tasks",
+        ),
+        (
+            {"branch_template": "{% extends 'branch_report.html' %}{% block tasks %}{{ no_such_thing }}{% endblock %}"},
+            "email.branch_template: does not render: 'no_such_thing' is undefined",
+        ),
+        (
+            {"summary_template": "{% extends '_base.html' %}{% block branches %}{% for b in branches %}{% endblock %}"},
+            "email.summary_template: template syntax error on line 1",
+        ),
+        ({"subject": "{{ branch_name "}, "email.subject: template syntax error"),
+        ({"intro": "{{ ''.__class__.__mro__ }}"}, "email.intro: access to attribute '__class__'"),
+    ],
+)
 def test_a_broken_template_is_rejected_when_saved(db, secret_key, settings, message):
     with pytest.raises(TenantFileError) as err:
         tenant_file.validate(tenant_data("acme", email=settings), "acme.yaml")
@@ -239,13 +292,15 @@ def test_preview_writes_html_without_sending(shop, smtp_sink, tmp_path):
     from ga_intel.cli import main
 
     out = tmp_path / "chi.html"
-    result = CliRunner().invoke(main, ["email", "preview", "--tenant", "shop", "--branch", "CHI",
-                                       "--date", D1.isoformat(), "--out", str(out)])
+    result = CliRunner().invoke(
+        main, ["email", "preview", "--tenant", "shop", "--branch", "CHI", "--date", D1.isoformat(), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "Chen Plumbing" in out.read_text() and "Chen Plumbing" in out.with_suffix(".txt").read_text()
     assert not smtp_sink.messages and not deliveries()
-    unknown = CliRunner().invoke(main, ["email", "preview", "--tenant", "shop", "--branch", "NOPE", "--date",
-                                        D1.isoformat(), "--out", str(out)])
+    unknown = CliRunner().invoke(
+        main, ["email", "preview", "--tenant", "shop", "--branch", "NOPE", "--date", D1.isoformat(), "--out", str(out)]
+    )
     assert unknown.exit_code != 0 and "branch 'NOPE' is not in tenant 'shop'" in unknown.output
 
 
@@ -265,17 +320,21 @@ def test_sensor_requests_once_tasks_exist_and_schedule_at_the_send_hour(shop, sm
         assert request.partition_key == dg.MultiPartitionKey({"tenant": "shop", "date": "2024-03-04"})
 
         at_send_hour = dt.datetime.combine(D1 + dt.timedelta(days=1), dt.time(7, 0), CHICAGO)
-        [scheduled] = email_daily_schedule(dg.build_schedule_context(instance=instance,
-                                                                     scheduled_execution_time=at_send_hour))
+        [scheduled] = email_daily_schedule(
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=at_send_hour)
+        )
         assert scheduled.run_key == "email:shop:2024-03-04"
-        off_hour = email_daily_schedule(dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=at_send_hour + dt.timedelta(hours=1)))
+        off_hour = email_daily_schedule(
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=at_send_hour + dt.timedelta(hours=1))
+        )
         assert isinstance(off_hour, dg.SkipReason)
 
         send_day("shop", D1, now=MORNING)  # once the ledger holds the report, neither asks again
         assert isinstance(email_ready_sensor(dg.build_sensor_context(instance=instance)), dg.SkipReason)
-        assert isinstance(email_daily_schedule(dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=at_send_hour)), dg.SkipReason)
+        assert isinstance(
+            email_daily_schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=at_send_hour)),
+            dg.SkipReason,
+        )
 
 
 class _FrozenDatetime(dt.datetime):
@@ -294,8 +353,10 @@ def test_each_reps_list_is_capped_with_the_rest_counted_and_linked(db, secret_ke
     with tenant_scope("capped") as conn:
         [kara] = content.rep_lists(conn, config, D1, "CHI")
     assert (kara.rep_email, kara.total, len(kara.tasks), kara.more) == ("kara@shop.example", 5, 2, 3)
-    assert [t.title for t in kara.tasks] == ["Thank Ava Chen for order T-4 (104.00 USD)",
-                                             "Thank Ava Chen for order T-3 (103.00 USD)"]  # by score: value
+    assert [t.title for t in kara.tasks] == [
+        "Thank Ava Chen for order T-4 (104.00 USD)",
+        "Thank Ava Chen for order T-3 (103.00 USD)",
+    ]  # by score: value
     assert kara.link.endswith("/tasks?tenant=capped&branch=CHI&rep=kara%40shop.example")
     send_day("capped", D1, now=MORNING)
     chicago = next(m for m in parsed(smtp_sink) if "Chicago" in m["Subject"])

@@ -18,8 +18,9 @@ def test_branch_email_in_a_real_browser(shop, smtp_sink, tmp_path):
     from playwright.sync_api import sync_playwright
 
     out = tmp_path / "chi.html"
-    result = CliRunner().invoke(main, ["email", "preview", "--tenant", "shop", "--branch", "CHI",
-                                       "--date", D1.isoformat(), "--out", str(out)])
+    result = CliRunner().invoke(
+        main, ["email", "preview", "--tenant", "shop", "--branch", "CHI", "--date", D1.isoformat(), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:

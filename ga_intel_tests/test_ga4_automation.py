@@ -17,7 +17,7 @@ from ga_intel_tests.conftest import tenant_data
 
 def test_refresh_covers_yesterday_and_three_restated_days_in_local_time():
     # 09:30 UTC is 04:30 in Chicago (CDT; before the refresh hour) and 10:30 in Berlin.
-    now = dt.datetime(2024, 3, 10, 9, 30, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2024, 3, 10, 9, 30, tzinfo=dt.UTC)
     requests = refresh_requests([("chi", "America/Chicago"), ("ber", "Europe/Berlin")], now)
     keys = [(r.partition_key.keys_by_dimension["tenant"], r.partition_key.keys_by_dimension["date"]) for r in requests]
     assert keys == [("ber", "2024-03-09"), ("ber", "2024-03-08"), ("ber", "2024-03-07"), ("ber", "2024-03-06")]
@@ -28,7 +28,7 @@ def test_refresh_covers_yesterday_and_three_restated_days_in_local_time():
 
 def test_refresh_uses_the_local_date_across_midnight():
     # 02:00 UTC on the 10th is still the 9th in Los Angeles (18:00).
-    now = dt.datetime(2024, 3, 10, 2, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2024, 3, 10, 2, 0, tzinfo=dt.UTC)
     [first, *_] = refresh_requests([("la", "America/Los_Angeles")], now)
     assert first.partition_key.keys_by_dimension["date"] == "2024-03-08"
 
@@ -42,8 +42,10 @@ def test_changed_tables():
 def test_export_sensor_requests_new_and_changed_tables_once(db, secret_key, bigquery_emulator, tmp_path):
     from ga_intel.connectors.bigquery import client as bq_client
 
-    data = tenant_data("sensed", bigquery={"project_id": "test-project", "dataset_id": "sensed",
-                                          "api_endpoint": bigquery_emulator.endpoint})
+    data = tenant_data(
+        "sensed",
+        bigquery={"project_id": "test-project", "dataset_id": "sensed", "api_endpoint": bigquery_emulator.endpoint},
+    )
     config = tenant_file.validate(data, "test")
     store.add(config)
     client = bq_client(config.bigquery)
@@ -73,17 +75,42 @@ def test_ga4_load_command(bigquery_emulator, tmp_path):
     from ga_intel.cli import main
 
     generator.write_days(tmp_path, dt.date(2024, 3, 4), 1, 40, progress=None)
-    result = CliRunner().invoke(main, ["ga4", "load", str(tmp_path), "--project", "test-project",
-                                       "--dataset", "cli_load", "--endpoint", bigquery_emulator.endpoint])
+    result = CliRunner().invoke(
+        main,
+        [
+            "ga4",
+            "load",
+            str(tmp_path),
+            "--project",
+            "test-project",
+            "--dataset",
+            "cli_load",
+            "--endpoint",
+            bigquery_emulator.endpoint,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "[1/1] events_20240304" in result.output and "into 1 daily table(s)" in result.output
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = CliRunner().invoke(main, ["ga4", "load", str(empty), "--project", "test-project", "--dataset", "d",
-                                       "--endpoint", bigquery_emulator.endpoint])
+    result = CliRunner().invoke(
+        main,
+        [
+            "ga4",
+            "load",
+            str(empty),
+            "--project",
+            "test-project",
+            "--dataset",
+            "d",
+            "--endpoint",
+            bigquery_emulator.endpoint,
+        ],
+    )
     assert result.exit_code == 2 and "holds no events_YYYYMMDD.ndjson files" in result.output
-    bad = CliRunner().invoke(main, ["ga4", "load", str(empty), "--project", "p", "--dataset", "d",
-                                    "--endpoint", bigquery_emulator.endpoint])
+    bad = CliRunner().invoke(
+        main, ["ga4", "load", str(empty), "--project", "p", "--dataset", "d", "--endpoint", bigquery_emulator.endpoint]
+    )
     assert bad.exit_code == 2 and "--project: not a GCP project id" in bad.output, bad.output
 
 
@@ -94,7 +121,7 @@ def test_intraday_requests_today_hourly_only_for_tenants_that_opted_in():
 
     opted = tenant_file.validate(tenant_data("intra", ga4={"load_intraday": True}), "test")
     plain = tenant_file.validate(tenant_data("plain"), "test")
-    now = dt.datetime(2024, 3, 5, 3, 30, tzinfo=dt.timezone.utc)  # 21:30 on Mar 4 in Chicago
+    now = dt.datetime(2024, 3, 5, 3, 30, tzinfo=dt.UTC)  # 21:30 on Mar 4 in Chicago
     [request] = intraday_requests([opted, plain], now)
     assert request.partition_key == dg.MultiPartitionKey({"tenant": "intra", "date": "2024-03-04"})
     assert request.run_key == "ga4-intraday:intra:2024-03-04:21"

@@ -20,8 +20,8 @@ from ga_intel.demo import generator
 from ga_intel.ga4 import load
 from ga_intel.ga4.assets import ga4_day
 from ga_intel.orchestration.partitions import TENANT_DIMENSION
-from ga_intel.orchestration.run import failure_messages
 from ga_intel.orchestration.resources import build_resources
+from ga_intel.orchestration.run import failure_messages
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
 
@@ -47,7 +47,9 @@ def param(row: dict, key: str):
 @pytest.fixture(scope="module")
 def ga4_data(bigquery_emulator, tmp_path_factory):
     """Two datasets in the emulator: sample days and synthetic days."""
-    settings = tenant_file.BigQuerySettings(project_id=PROJECT, dataset_id="sample", api_endpoint=bigquery_emulator.endpoint)
+    settings = tenant_file.BigQuerySettings(
+        project_id=PROJECT, dataset_id="sample", api_endpoint=bigquery_emulator.endpoint
+    )
     client = bq_connector.client(settings)
     client.create_dataset(f"{PROJECT}.sample", exists_ok=True)
     for day in SAMPLE_DAYS:
@@ -56,8 +58,12 @@ def ga4_data(bigquery_emulator, tmp_path_factory):
     generator.write_days(synth, SYNTH_DAYS[0], len(SYNTH_DAYS), events_per_day=1200, progress=None)
     load.load_folder(client, f"{PROJECT}.synth", synth, progress=lambda m: None)
     # A day that exported zero events.
-    client.create_table(__import__("google.cloud.bigquery", fromlist=["Table"]).Table(
-        f"{PROJECT}.synth.events_20240306", schema=load.export_schema()), exists_ok=True)
+    client.create_table(
+        __import__("google.cloud.bigquery", fromlist=["Table"]).Table(
+            f"{PROJECT}.synth.events_20240306", schema=load.export_schema()
+        ),
+        exists_ok=True,
+    )
     return {"endpoint": bigquery_emulator.endpoint, "synth_dir": synth, "client": client}
 
 
@@ -68,7 +74,9 @@ def instance():
 
 
 def add_tenant(ga4_data, tenant_id: str, dataset: str, **ga4) -> None:
-    data = tenant_data(tenant_id, bigquery={"project_id": PROJECT, "dataset_id": dataset, "api_endpoint": ga4_data["endpoint"]})
+    data = tenant_data(
+        tenant_id, bigquery={"project_id": PROJECT, "dataset_id": dataset, "api_endpoint": ga4_data["endpoint"]}
+    )
     if ga4:
         data["ga4"] = ga4
     store.add(tenant_file.validate(data, "test"))
@@ -77,8 +85,13 @@ def add_tenant(ga4_data, tenant_id: str, dataset: str, **ga4) -> None:
 def materialize(instance, tenant_id: str, day: str):
     if tenant_id not in instance.get_dynamic_partitions(TENANT_DIMENSION):
         instance.add_dynamic_partitions(TENANT_DIMENSION, [tenant_id])
-    return dg.materialize([ga4_day], instance=instance, resources=build_resources(), raise_on_error=False,
-                          partition_key=dg.MultiPartitionKey({"tenant": tenant_id, "date": day}))
+    return dg.materialize(
+        [ga4_day],
+        instance=instance,
+        resources=build_resources(),
+        raise_on_error=False,
+        partition_key=dg.MultiPartitionKey({"tenant": tenant_id, "date": day}),
+    )
 
 
 def table(tenant_id: str, name: str, day: str | None = None) -> list[dict]:
@@ -125,45 +138,58 @@ def test_synthetic_days_purchases_identity_and_search_outcomes(db, secret_key, g
     day = SYNTH_DAYS[0]
     result = materialize(instance, "synth", day.isoformat())
     assert result.success and all(checks(result).values()), checks(result)
-    availability = next(m for m in result.get_asset_materialization_events()
-                        if m.asset_key == dg.AssetKey("data_availability")).materialization.metadata
+    availability = next(
+        m for m in result.get_asset_materialization_events() if m.asset_key == dg.AssetKey("data_availability")
+    ).materialization.metadata
     assert availability["read_api"].value == "rest"  # the emulator does not serve the Storage Read API
     assert "is not Google's" in availability["read_api_reason"].value
     events = rows_of(ga4_data["synth_dir"] / f"events_{day:%Y%m%d}.ndjson")
     purchases_raw = [e for e in events if e["event_name"] == "purchase"]
-    real_ids = {e["ecommerce"]["transaction_id"] for e in purchases_raw
-                if e["ecommerce"]["transaction_id"] not in (None, "(not set)")}
+    real_ids = {
+        e["ecommerce"]["transaction_id"]
+        for e in purchases_raw
+        if e["ecommerce"]["transaction_id"] not in (None, "(not set)")
+    }
     unkeyed = [e for e in purchases_raw if e["ecommerce"]["transaction_id"] in (None, "(not set)")]
     purchases = table("synth", "purchases", day.isoformat())
     assert len(purchases) == len(real_ids) + len(unkeyed)
     assert {p["transaction_id"] for p in purchases if p["id_status"] == "ok"} == real_ids
     assert len(purchases_raw) > len(purchases)  # the generator duplicated some; they collapsed
-    assert sum(p["duplicate_events"] for p in purchases if p["id_status"] == "ok") == \
-        len([e for e in purchases_raw if e["ecommerce"]["transaction_id"] in real_ids])
+    assert sum(p["duplicate_events"] for p in purchases if p["id_status"] == "ok") == len(
+        [e for e in purchases_raw if e["ecommerce"]["transaction_id"] in real_ids]
+    )
     # Identity: webuserid / webcustomerid / default_branch_id user properties.
     by_txn = {e["ecommerce"]["transaction_id"]: e for e in purchases_raw}
     for p in purchases:
         if p["id_status"] == "ok" and by_txn[p["transaction_id"]]["user_id"]:
             props = {u["key"]: u["value"]["string_value"] for u in by_txn[p["transaction_id"]]["user_properties"]}
-            assert (p["customer_id"], p["company_id"], p["branch_id"]) == \
-                (props["webuserid"], props["webcustomerid"], props["default_branch_id"])
+            assert (p["customer_id"], p["company_id"], p["branch_id"]) == (
+                props["webuserid"],
+                props["webcustomerid"],
+                props["default_branch_id"],
+            )
     items = table("synth", "purchase_items", day.isoformat())
     first_events = {}
     for e in purchases_raw:
         first_events.setdefault(e["ecommerce"]["transaction_id"] or f"null-{e['event_timestamp']}", e)
-    expected_items = sum(len(e["items"]) for e in first_events.values() if e["ecommerce"]["transaction_id"] in real_ids) \
-        + sum(len(e["items"]) for e in unkeyed)
+    expected_items = sum(
+        len(e["items"]) for e in first_events.values() if e["ecommerce"]["transaction_id"] in real_ids
+    ) + sum(len(e["items"]) for e in unkeyed)
     assert len(items) == expected_items
     # Searches: the configured no-result event is flagged; outcomes follow the session.
     searches = table("synth", "searches", day.isoformat())
     assert sum(s["no_results"] for s in searches) == sum(e["event_name"] == "no_search_results" for e in events)
     # then_purchase: the same session purchased after the search (never for a cookieless search).
-    bought = {(e["user_pseudo_id"], param(e, "ga_session_id")): int(e["event_timestamp"])
-              for e in sorted(events, key=lambda e: int(e["event_timestamp"])) if e["event_name"] == "purchase"}
+    bought = {
+        (e["user_pseudo_id"], param(e, "ga_session_id")): int(e["event_timestamp"])
+        for e in sorted(events, key=lambda e: int(e["event_timestamp"]))
+        if e["event_name"] == "purchase"
+    }
     for s in searches:
         last_buy = bought.get((s["user_pseudo_id"], str(s["ga_session_id"])))
-        assert s["then_purchase"] == (s["user_pseudo_id"] is not None and last_buy is not None
-                                      and last_buy > s["event_timestamp"])
+        assert s["then_purchase"] == (
+            s["user_pseudo_id"] is not None and last_buy is not None and last_buy > s["event_timestamp"]
+        )
     assert any(s["then_purchase"] for s in searches)
     assert any(s["then_add_to_cart"] for s in searches) and any(not s["then_view_item"] for s in searches)
     # Logged-in page views only; every one carries the resolved customer.
@@ -181,8 +207,14 @@ def test_synthetic_days_purchases_identity_and_search_outcomes(db, secret_key, g
 
 def test_customer_key_is_a_tenant_setting(db, secret_key, ga4_data, instance):
     # A property that does not exist falls back to GA4's own user_id.
-    add_tenant(ga4_data, "fallback", "synth", customer_key="no_such_property", customer_key_fallback="user_id",
-               company_key="no_such_company")
+    add_tenant(
+        ga4_data,
+        "fallback",
+        "synth",
+        customer_key="no_such_property",
+        customer_key_fallback="user_id",
+        company_key="no_such_company",
+    )
     day = SYNTH_DAYS[0].isoformat()
     assert materialize(instance, "fallback", day).success
     sessions = table("fallback", "sessions", day)
@@ -236,7 +268,9 @@ def test_wrong_dataset_fails_clearly(db, secret_key, ga4_data, instance):
 
 def test_unreachable_endpoint_fails_clearly(db, secret_key, instance, monkeypatch):
     monkeypatch.setattr("ga_intel.ga4.ingest.BQ_TIMEOUT_SECONDS", 3)
-    data = tenant_data("deadbq", bigquery={"project_id": PROJECT, "dataset_id": "x", "api_endpoint": "http://127.0.0.1:9"})
+    data = tenant_data(
+        "deadbq", bigquery={"project_id": PROJECT, "dataset_id": "x", "api_endpoint": "http://127.0.0.1:9"}
+    )
     store.add(tenant_file.validate(data, "test"))
     result = materialize(instance, "deadbq", SYNTH_DAYS[0].isoformat())
     assert not result.success
@@ -246,6 +280,7 @@ def test_unreachable_endpoint_fails_clearly(db, secret_key, instance, monkeypatc
 
 def test_ndjson_without_null_fields_loads_the_same(ga4_data, tmp_path):
     """Real exports either write `null` or leave the field out; both must load."""
+
     def strip(node):
         if isinstance(node, dict):
             return {k: strip(v) for k, v in node.items() if v is not None}
@@ -276,8 +311,9 @@ def test_a_file_that_is_not_ga4_is_refused(ga4_data, tmp_path):
 
 def loaded_events(tenant: str) -> int:
     """Every exported event lands once: in a session, or counted as unsessioned (cookieless pings)."""
-    return (sum(s["event_count"] for s in table(tenant, "sessions"))
-            + sum(u["events"] for u in table(tenant, "unsessioned_events")))
+    return sum(s["event_count"] for s in table(tenant, "sessions")) + sum(
+        u["events"] for u in table(tenant, "unsessioned_events")
+    )
 
 
 def test_intraday_table_is_a_provisional_stand_in_until_the_daily_lands(db, secret_key, ga4_data, instance, tmp_path):

@@ -24,15 +24,15 @@ def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute))
 
 
-AVA = customer("1001", "RF", first="Ava")     # re-fired purchase; cart bought at once
-BEN = customer("1002", "MN", first="Ben")     # a session across midnight
-CY = customer("1003", "EN", first="Cy")       # engaged, new user
-DEE = customer("1004", "EN", first="Dee")     # not engaged
-EVE = customer("1005", "UP", first="Eve")     # items without a price
-FINN = customer("1006", "DU", first="Finn")   # exact duplicate hits
-GUS = customer("1007", "RE", first="Gus")     # refund, another currency
-HAL = customer("1008", "SM", first="Hal")     # source / medium
-IVY = customer("1009", "SE", first="Ivy")     # search term from the URL
+AVA = customer("1001", "RF", first="Ava")  # re-fired purchase; cart bought at once
+BEN = customer("1002", "MN", first="Ben")  # a session across midnight
+CY = customer("1003", "EN", first="Cy")  # engaged, new user
+DEE = customer("1004", "EN", first="Dee")  # not engaged
+EVE = customer("1005", "UP", first="Eve")  # items without a price
+FINN = customer("1006", "DU", first="Finn")  # exact duplicate hits
+GUS = customer("1007", "RE", first="Gus")  # refund, another currency
+HAL = customer("1008", "SM", first="Hal")  # source / medium
+IVY = customer("1009", "SE", first="Ivy")  # search term from the URL
 CUSTOMERS = [AVA, BEN, CY, DEE, EVE, FINN, GUS, HAL, IVY]
 BRANCHES = ["RF", "MN", "EN", "UP", "DU", "RE", "SM", "SE"]
 
@@ -47,8 +47,8 @@ def build_export() -> Export:
     v.purchase("T1", [("SKU-1", 2, 150.0)], minutes=4)
     v = export.visit(at(D3, 10), customer=AVA)
     v.page("/checkout/complete")
-    v.purchase("T1", [("SKU-1", 2, 150.0)])                  # re-fire: never revenue again
-    v.purchase("T2", [("SKU-9", 1, 120.0)], minutes=60)      # a new order
+    v.purchase("T1", [("SKU-1", 2, 150.0)])  # re-fire: never revenue again
+    v.purchase("T2", [("SKU-9", 1, 120.0)], minutes=60)  # a new order
     # Cookieless pings (consent mode) with a purchase, and an event without a ga_session_id.
     c = export.cookieless(at(D1, 12))
     c.page("/")
@@ -61,7 +61,7 @@ def build_export() -> Export:
     v.page("/landing")
     v.page("/p/sku-4", minutes=5)
     v.engaged = True
-    v.page("/p/sku-5", minutes=10)                          # 00:05 on D2
+    v.page("/p/sku-5", minutes=10)  # 00:05 on D2
     export.visit(at(D2, 10), customer=BEN).page("/")
     # EN: one engaged session with a single page (a new user), one not engaged with two.
     v = export.visit(at(D1, 9), customer=CY, session_number=1)
@@ -109,11 +109,13 @@ def shop(bigquery_emulator, tmp_path_factory, platform_db):
     mp = pytest.MonkeyPatch()
     mp.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster-home")))
     export = build_export()
-    fwd = ScenarioTenant("fwd", export, bigquery_emulator, tmp, branches=BRANCHES, customers=CUSTOMERS,
-                         dataset="parity")
+    fwd = ScenarioTenant(
+        "fwd", export, bigquery_emulator, tmp, branches=BRANCHES, customers=CUSTOMERS, dataset="parity"
+    )
     fwd.load(export, tmp)
-    rev = ScenarioTenant("rev", export, bigquery_emulator, tmp, branches=BRANCHES, customers=CUSTOMERS,
-                         dataset="parity")
+    rev = ScenarioTenant(
+        "rev", export, bigquery_emulator, tmp, branches=BRANCHES, customers=CUSTOMERS, dataset="parity"
+    )
     fwd.run(D1, D3)
     for day in (D3, D1, D2):
         rev.run(day)
@@ -158,21 +160,36 @@ def test_a_session_across_midnight_is_one_session_on_its_start_day(shop):
     # Two real visits in the window: not a repeat visitor (threshold 3), no task.
     assert d2["repeat_visitors"] == 0
     assert not [k for k in t.tasks() if k.startswith("repeat:user:1002")]
-    [page] = t.rows("SELECT * FROM tenant_data.bounced_pages_daily WHERE event_date = :d "
-                    "AND landing_page LIKE '%/landing'", d=D1)
+    [page] = t.rows(
+        "SELECT * FROM tenant_data.bounced_pages_daily WHERE event_date = :d AND landing_page LIKE '%/landing'", d=D1
+    )
     assert (page["sessions"], page["single_page_sessions"]) == (1, 0)
 
 
 def test_a_range_counts_each_user_once(shop):
     t = shop["fwd"]
-    sketches = [r["users_sketch"] for r in t.rows(
-        "SELECT users_sketch FROM tenant_data.location_daily_metrics WHERE branch_code = 'MN' "
-        "AND event_date BETWEEN :a AND :b", a=D1, b=D2)]
-    assert len(sketches) == 2 and users.distinct_users(sketches) == 1   # Ben, active on both days
-    tenant = [r["users_sketch"] for r in t.rows(
-        "SELECT users_sketch FROM tenant_data.daily_metrics WHERE event_date BETWEEN :a AND :b", a=D1, b=D3)]
-    daily = [r["active_users"] for r in t.rows(
-        "SELECT active_users FROM tenant_data.daily_metrics WHERE event_date BETWEEN :a AND :b", a=D1, b=D3)]
+    sketches = [
+        r["users_sketch"]
+        for r in t.rows(
+            "SELECT users_sketch FROM tenant_data.location_daily_metrics WHERE branch_code = 'MN' "
+            "AND event_date BETWEEN :a AND :b",
+            a=D1,
+            b=D2,
+        )
+    ]
+    assert len(sketches) == 2 and users.distinct_users(sketches) == 1  # Ben, active on both days
+    tenant = [
+        r["users_sketch"]
+        for r in t.rows(
+            "SELECT users_sketch FROM tenant_data.daily_metrics WHERE event_date BETWEEN :a AND :b", a=D1, b=D3
+        )
+    ]
+    daily = [
+        r["active_users"]
+        for r in t.rows(
+            "SELECT active_users FROM tenant_data.daily_metrics WHERE event_date BETWEEN :a AND :b", a=D1, b=D3
+        )
+    ]
     distinct_devices = t.rows("SELECT count(DISTINCT user_pseudo_id) AS n FROM tenant_data.sessions")[0]["n"]
     assert users.distinct_users(tenant) == distinct_devices < sum(daily)
 
@@ -186,8 +203,10 @@ def test_engaged_and_not_engaged_sessions(shop):
 
 def test_items_without_a_price_share_the_event_value(shop):
     t = shop["fwd"]
-    items = {r["item_id"]: float(r["value"]) for r in t.rows(
-        "SELECT item_id, value FROM tenant_data.cart_adds WHERE customer_id = '1005'")}
+    items = {
+        r["item_id"]: float(r["value"])
+        for r in t.rows("SELECT item_id, value FROM tenant_data.cart_adds WHERE customer_id = '1005'")
+    }
     assert items == {"SKU-A": 100.0, "SKU-B": 100.0, "SKU-C": 100.0, "SKU-D": 100.0, "SKU-E": 50.0}
     task = t.tasks()[f"cart:user:1005:{D1}"]
     assert (float(task["value"]), task["priority"]) == (450.0, 2)
@@ -211,15 +230,19 @@ def test_refunds_and_currencies(shop):
 
 def test_session_source_is_never_the_first_touch(shop):
     t = shop["fwd"]
-    rows = {r["event_date"]: (r["source"], r["medium"]) for r in t.rows(
-        "SELECT event_date, source, medium FROM tenant_data.sessions WHERE customer_id = '1008'")}
+    rows = {
+        r["event_date"]: (r["source"], r["medium"])
+        for r in t.rows("SELECT event_date, source, medium FROM tenant_data.sessions WHERE customer_id = '1008'")
+    }
     assert rows == {D1: (None, None), D2: ("newsletter", "email")}  # None reads as (direct) / (none)
 
 
 def test_search_terms_from_the_page_url(shop):
     t = shop["fwd"]
-    rows = {r["search_term"]: r["term_source"] for r in t.rows(
-        "SELECT search_term, term_source FROM tenant_data.searches WHERE customer_id = '1009'")}
+    rows = {
+        r["search_term"]: r["term_source"]
+        for r in t.rows("SELECT search_term, term_source FROM tenant_data.searches WHERE customer_id = '1009'")
+    }
     assert rows == {"ball valve, 1in": "url", "pex crimp": "param"}
 
 
@@ -274,8 +297,9 @@ SELECT sessions, engaged_sessions, users FROM totals WHERE n = 1
 """
 
 
-def test_the_real_sample_reconciles_with_sql_over_the_export(bigquery_emulator, tmp_path_factory, platform_db,
-                                                               monkeypatch):
+def test_the_real_sample_reconciles_with_sql_over_the_export(
+    bigquery_emulator, tmp_path_factory, platform_db, monkeypatch
+):
     """A week of Google's real export sample through `ga-intel run`, against the same
     figures computed by SQL straight from the export (docs/METRICS.md, "The real sample")."""
     from google.cloud import bigquery
@@ -285,23 +309,38 @@ def test_the_real_sample_reconciles_with_sql_over_the_export(bigquery_emulator, 
 
     empty_platform()
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster-home")))
-    tenant = ScenarioTenant("sample", Export(), bigquery_emulator, tmp_path_factory.mktemp("sample"),
-                            branches=["B1"], customers=[customer("1", "B1")], dataset="sample_week")
+    tenant = ScenarioTenant(
+        "sample",
+        Export(),
+        bigquery_emulator,
+        tmp_path_factory.mktemp("sample"),
+        branches=["B1"],
+        customers=[customer("1", "B1")],
+        dataset="sample_week",
+    )
     tenant.client.create_dataset(f"test-project.{tenant.dataset}", exists_ok=True)
     for day in SAMPLE_WEEK:
-        load.load_day(tenant.client, f"test-project.{tenant.dataset}", f"{day:%Y%m%d}",
-                      SAMPLE / f"events_{day:%Y%m%d}.ndjson")
+        load.load_day(
+            tenant.client, f"test-project.{tenant.dataset}", f"{day:%Y%m%d}", SAMPLE / f"events_{day:%Y%m%d}.ndjson"
+        )
     tenant.run(SAMPLE_WEEK[0], SAMPLE_WEEK[-1])
 
-    job = tenant.client.query(EXPORT_SQL.format(dataset=f"test-project.{tenant.dataset}"),
-                              job_config=bigquery.QueryJobConfig(query_parameters=[
-                                  bigquery.ScalarQueryParameter("first", "STRING", f"{SAMPLE_WEEK[0]:%Y%m%d}"),
-                                  bigquery.ScalarQueryParameter("last", "STRING", f"{SAMPLE_WEEK[-1]:%Y%m%d}")]))
+    job = tenant.client.query(
+        EXPORT_SQL.format(dataset=f"test-project.{tenant.dataset}"),
+        job_config=bigquery.QueryJobConfig(
+            query_parameters=[
+                bigquery.ScalarQueryParameter("first", "STRING", f"{SAMPLE_WEEK[0]:%Y%m%d}"),
+                bigquery.ScalarQueryParameter("last", "STRING", f"{SAMPLE_WEEK[-1]:%Y%m%d}"),
+            ]
+        ),
+    )
     export = dict(next(iter(job.result())))
     days = tenant.rows("SELECT * FROM tenant_data.daily_metrics ORDER BY event_date")
-    ours = {"sessions": sum(d["sessions"] for d in days),
-            "engaged_sessions": sum(d["engaged_sessions"] for d in days),
-            "users": users.distinct_users(d["users_sketch"] for d in days)}
+    ours = {
+        "sessions": sum(d["sessions"] for d in days),
+        "engaged_sessions": sum(d["engaged_sessions"] for d in days),
+        "users": users.distinct_users(d["users_sketch"] for d in days),
+    }
     print(f"\nreal sample {SAMPLE_WEEK[0]}..{SAMPLE_WEEK[-1]}: pipeline {ours}, SQL over the export {export}")
     assert len(days) == 7 and export["sessions"] > 0
     assert ours == export

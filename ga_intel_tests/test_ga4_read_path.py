@@ -25,11 +25,18 @@ def _service_account() -> str:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    return json.dumps({"type": "service_account", "client_email": "ga@acme-ga.iam.gserviceaccount.com",
-                       "private_key": pem, "token_uri": "https://oauth2.googleapis.com/token",
-                       "project_id": "acme-ga"})
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return json.dumps(
+        {
+            "type": "service_account",
+            "client_email": "ga@acme-ga.iam.gserviceaccount.com",
+            "private_key": pem,
+            "token_uri": "https://oauth2.googleapis.com/token",
+            "project_id": "acme-ga",
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +83,18 @@ def refusing_storage_server():
 
     def create_read_session(request, context):
         calls.append(request)
-        context.abort(grpc.StatusCode.PERMISSION_DENIED,
-                      "The user does not have 'bigquery.readsessions.create' permission")
+        context.abort(
+            grpc.StatusCode.PERMISSION_DENIED, "The user does not have 'bigquery.readsessions.create' permission"
+        )
 
-    handler = grpc.method_handlers_generic_handler("google.cloud.bigquery.storage.v1.BigQueryRead", {
-        "CreateReadSession": grpc.unary_unary_rpc_method_handler(create_read_session,
-                                                                 request_deserializer=lambda b: b,
-                                                                 response_serializer=lambda b: b)})
+    handler = grpc.method_handlers_generic_handler(
+        "google.cloud.bigquery.storage.v1.BigQueryRead",
+        {
+            "CreateReadSession": grpc.unary_unary_rpc_method_handler(
+                create_read_session, request_deserializer=lambda b: b, response_serializer=lambda b: b
+            )
+        },
+    )
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
@@ -91,8 +103,7 @@ def refusing_storage_server():
     server.stop(0)
 
 
-def test_refused_read_session_falls_back_to_rest_with_a_warning(
-        bigquery_emulator, refusing_storage_server, caplog):  # noqa: F811
+def test_refused_read_session_falls_back_to_rest_with_a_warning(bigquery_emulator, refusing_storage_server, caplog):  # noqa: F811
     import grpc
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery_storage_v1
@@ -100,10 +111,11 @@ def test_refused_read_session_falls_back_to_rest_with_a_warning(
 
     address, calls = refusing_storage_server
     storage = bigquery_storage_v1.BigQueryReadClient(
-        transport=BigQueryReadGrpcTransport(channel=grpc.insecure_channel(address),
-                                            credentials=AnonymousCredentials()))
-    client = bq_connector.client(BigQuerySettings(project_id="test-project", dataset_id="d",
-                                                  api_endpoint=bigquery_emulator.endpoint))
+        transport=BigQueryReadGrpcTransport(channel=grpc.insecure_channel(address), credentials=AnonymousCredentials())
+    )
+    client = bq_connector.client(
+        BigQuerySettings(project_id="test-project", dataset_id="d", api_endpoint=bigquery_emulator.endpoint)
+    )
     path = extract.ReadPath("storage", "Google's endpoint", storage)
 
     def job():

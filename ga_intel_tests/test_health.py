@@ -28,8 +28,9 @@ def dagster_home(platform_db, tmp_path, monkeypatch):
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("GA_INTEL_DAGSTER_STORAGE_URL",
-                       settings.database_urls().dagster.render_as_string(hide_password=False))
+    monkeypatch.setenv(
+        "GA_INTEL_DAGSTER_STORAGE_URL", settings.database_urls().dagster.render_as_string(hide_password=False)
+    )
     with dg.DagsterInstance.get() as instance:
         instance.wipe_daemon_heartbeats()
         yield instance
@@ -56,8 +57,9 @@ def by_name(report: dict) -> dict[str, dict]:
 def test_unreachable_webserver_and_dashboard_fail_with_a_fix(db, dagster_home):
     beat(dagster_home)
     dead = ports.free_port()
-    code, report = invoke("--dagster-url", f"http://127.0.0.1:{dead}",
-                          "--streamlit-url", f"http://127.0.0.1:{ports.free_port()}")
+    code, report = invoke(
+        "--dagster-url", f"http://127.0.0.1:{dead}", "--streamlit-url", f"http://127.0.0.1:{ports.free_port()}"
+    )
     assert code == 1 and not report["healthy"]
     components = by_name(report)
     assert components["platform-db"]["ok"] and "schema at" in components["platform-db"]["detail"]
@@ -70,8 +72,9 @@ def test_unreachable_webserver_and_dashboard_fail_with_a_fix(db, dagster_home):
 
 def test_text_output_names_the_component_and_the_fix(db, dagster_home):
     beat(dagster_home)
-    result = CliRunner().invoke(main, ["health", "--dagster-url", f"http://127.0.0.1:{ports.free_port()}",
-                                       "--skip", "streamlit"])
+    result = CliRunner().invoke(
+        main, ["health", "--dagster-url", f"http://127.0.0.1:{ports.free_port()}", "--skip", "streamlit"]
+    )
     assert result.exit_code == 1
     assert "FAIL dagster-webserver" in result.output and "fix: start it" in result.output
     assert result.output.rstrip().endswith("unhealthy: dagster-webserver")

@@ -28,8 +28,8 @@ def shop(db, secret_key):
 
 def test_purchase_followup_for_known_customers_and_companies_only(shop):
     shop.purchase(D1, 9, 120.0, "T1", customer="u1", duplicate_events=2)
-    shop.purchase(D1, 10, 80.0, "T2", company="C2")          # a known company without a known user
-    shop.purchase(D1, 11, 50.0, "T3")                         # anonymous: no task
+    shop.purchase(D1, 10, 80.0, "T2", company="C2")  # a known company without a known user
+    shop.purchase(D1, 11, 50.0, "T3")  # anonymous: no task
     shop.run(D1)
     tasks = shop.tasks()
     assert set(tasks) == {"purchase:T1", "purchase:T2"}
@@ -53,10 +53,10 @@ def test_two_orders_without_an_id_at_the_same_moment_make_one_follow_up(shop):
 def test_metrics_tenant_and_branches_reconcile(shop):
     shop.purchase(D1, 9, 120.0, "T1", customer="u1")
     shop.purchase(D1, 10, 80.0, "T2", customer="u2")
-    shop.purchase(D1, 11, 50.0, "T3")                         # anonymous -> 'unattributed'
+    shop.purchase(D1, 11, 50.0, "T3")  # anonymous -> 'unattributed'
     shop.session(D1, 12, device="anon-bounce", pages=1)
     shop.search(D1, 13, "ball valve", customer="u1", clicked=True)
-    shop.search(D1, 14, "taco 007e", customer="u3")           # no click
+    shop.search(D1, 14, "taco 007e", customer="u3")  # no click
     result = shop.run(D1)
     m = shop.metrics(D1)
     assert (float(m["revenue"]), m["transactions"], m["purchasers"]) == (250.0, 3, 3)
@@ -85,7 +85,7 @@ def test_cart_abandoned_past_the_window_becomes_a_task(shop):
 
 
 def test_cart_window_not_over_yet_waits(shop):
-    shop.cart(D1, 20, 300.0, customer="u1")     # the newest data is this very session
+    shop.cart(D1, 20, 300.0, customer="u1")  # the newest data is this very session
     shop.run(D1)
     assert not shop.tasks()
 
@@ -94,7 +94,7 @@ def test_cart_window_not_over_yet_waits(shop):
 def test_cart_bought_within_the_window_never_becomes_a_task(shop, order):
     d2 = D1 + dt.timedelta(days=1)
     shop.cart(D1, 20, 300.0, customer="u1")
-    shop.purchase(d2, 10, 300.0, "T9", customer="u1")          # 14 h later: inside 24 h
+    shop.purchase(d2, 10, 300.0, "T9", customer="u1")  # 14 h later: inside 24 h
     shop.session(d2 + dt.timedelta(days=1), 9, device="later")
     for which in order:
         shop.run(D1 if which == "d1" else d2)
@@ -106,7 +106,7 @@ def test_cart_bought_within_the_window_never_becomes_a_task(shop, order):
 def test_cart_recovered_the_next_day_whatever_runs_last(shop, order):
     d3 = D1 + dt.timedelta(days=1)  # the next day
     shop.cart(D1, 9, 300.0, customer="u1")
-    shop.purchase(d3, 10, 280.0, "T9", customer="u1")          # 25 h later: just after the 24 h window
+    shop.purchase(d3, 10, 280.0, "T9", customer="u1")  # 25 h later: just after the 24 h window
     for which in order:
         shop.run(D1 if which == "d1" else d3)
     shop.session(d3 + dt.timedelta(days=1), 9, device="later")  # data past the window
@@ -133,9 +133,9 @@ def test_cart_cooldown_and_changed_thresholds(db, secret_key):
 
 def test_search_followup_lists_unhelpful_terms(shop):
     shop.search(D1, 9, "taco 007e", customer="u1", no_results=True)
-    shop.search(D1, 10, "press fitting", customer="u1")              # no cart, no purchase
-    shop.search(D1, 11, "ball valve", customer="u1", clicked=True)   # led to a cart: not listed
-    shop.search(D1, 12, "anon term")                                 # anonymous: nothing
+    shop.search(D1, 10, "press fitting", customer="u1")  # no cart, no purchase
+    shop.search(D1, 11, "ball valve", customer="u1", clicked=True)  # led to a cart: not listed
+    shop.search(D1, 12, "anon term")  # anonymous: nothing
     shop.run(D1)
     [task] = [t for t in shop.tasks().values() if t["task_type"] == "search_followup"]
     assert sorted(task["context"]["terms"]) == ["press fitting", "taco 007e"]
@@ -144,14 +144,14 @@ def test_search_followup_lists_unhelpful_terms(shop):
 
 def test_repeat_visitor_threshold_and_one_open_task(shop):
     for i in range(3):
-        shop.session(D1 + dt.timedelta(days=i), 9, customer="u3")   # 3 sessions in 3 days
+        shop.session(D1 + dt.timedelta(days=i), 9, customer="u3")  # 3 sessions in 3 days
     for i in range(2):
-        shop.session(D1 + dt.timedelta(days=i), 9, customer="u2")   # 2: below the threshold
+        shop.session(D1 + dt.timedelta(days=i), 9, customer="u2")  # 2: below the threshold
     d3 = D1 + dt.timedelta(days=2)
     shop.run(d3)
     assert [k for k in shop.tasks() if k.startswith("repeat:")] == ["repeat:user:u3:2024-03-06"]
     shop.session(d3 + dt.timedelta(days=1), 9, customer="u3")
-    shop.run(d3 + dt.timedelta(days=1))                               # still open: no second task
+    shop.run(d3 + dt.timedelta(days=1))  # still open: no second task
     assert [k for k in shop.tasks() if k.startswith("repeat:")] == ["repeat:user:u3:2024-03-06"]
 
 
@@ -174,13 +174,13 @@ def test_rerun_keeps_statuses_people_set(shop):
 def test_open_tasks_expire_at_their_horizon(db, secret_key):
     quick = Shop("quick", purchase_followup_horizon_days=2)
     quick.purchase(D1, 9, 10.0, "T1", customer="u1")
-    quick.run(D1)                                            # the next morning: open
+    quick.run(D1)  # the next morning: open
     assert quick.tasks()["purchase:T1"]["status"] == "open"
-    quick.run(D1, as_of=D1 + dt.timedelta(days=2))           # the horizon's last day: still open
+    quick.run(D1, as_of=D1 + dt.timedelta(days=2))  # the horizon's last day: still open
     assert quick.tasks()["purchase:T1"]["status"] == "open"
     later = D1 + dt.timedelta(days=3)
     quick.session(later, 9, device="x")
-    quick.run(later)                                         # any later run expires it
+    quick.run(later)  # any later run expires it
     assert quick.tasks()["purchase:T1"]["status"] == "expired"
 
 
@@ -196,7 +196,7 @@ def test_two_tenants_with_the_same_user_ids_do_not_mix(db, secret_key):
 
 
 def test_customer_without_a_branch_lands_in_unattributed(shop):
-    shop.purchase(D1, 9, 70.0, "T5", customer="stranger")    # not in master data
+    shop.purchase(D1, 9, 70.0, "T5", customer="stranger")  # not in master data
     shop.run(D1)
     assert "purchase:T5" not in shop.tasks()
     assert float(shop.metrics(D1, "unattributed")["revenue"]) == 70.0
@@ -210,15 +210,16 @@ def test_synthetic_day_end_to_end_through_ingestion(db, secret_key, bigquery_emu
 
     from ga_intel.connectors.bigquery import client as bq_client
     from ga_intel.demo import generator
+    from ga_intel.demo.master_data import write_files
     from ga_intel.ga4 import load
     from ga_intel.ga4.assets import ga4_day
     from ga_intel.masterdata.assets import master_data
-    from ga_intel.demo.master_data import write_files
 
     day = dt.date(2024, 3, 4)
     write_files(drop_folder("e2e"))
-    data = tenant_data("e2e", bigquery={
-        "project_id": "test-project", "dataset_id": "e2e", "api_endpoint": bigquery_emulator.endpoint})
+    data = tenant_data(
+        "e2e", bigquery={"project_id": "test-project", "dataset_id": "e2e", "api_endpoint": bigquery_emulator.endpoint}
+    )
     config = tenant_file.validate(data, "test")
     store.add(config)
     ga4_dir = tmp_path / "ga4"
@@ -230,11 +231,17 @@ def test_synthetic_day_end_to_end_through_ingestion(db, secret_key, bigquery_emu
         assert dg.materialize([master_data], instance=instance, resources=resources, partition_key="e2e").success
         key = dg.MultiPartitionKey({"tenant": "e2e", "date": day.isoformat()})
         result = dg.materialize([ga4_day, insights_day], instance=instance, resources=resources, partition_key=key)
-        assert result.success and all(c.passed for c in result.get_asset_check_evaluations()
-                                      if c.check_name != "customers_have_a_rep")
+        assert result.success and all(
+            c.passed for c in result.get_asset_check_evaluations() if c.check_name != "customers_have_a_rep"
+        )
     raw = [json.loads(line) for line in (ga4_dir / "events_20240304.ndjson").read_text().splitlines()]
-    known_txns = {e["ecommerce"]["transaction_id"] for e in raw if e["event_name"] == "purchase" and e["user_id"]
-                  and e["ecommerce"]["transaction_id"] not in (None, "(not set)")}
+    known_txns = {
+        e["ecommerce"]["transaction_id"]
+        for e in raw
+        if e["event_name"] == "purchase"
+        and e["user_id"]
+        and e["ecommerce"]["transaction_id"] not in (None, "(not set)")
+    }
     raw_known_purchases = [e for e in raw if e["event_name"] == "purchase" and e["user_id"]]
     assert len(raw_known_purchases) > len(known_txns)  # the generator duplicated some
     tasks = Shop.tasks(type("S", (), {"t": "e2e"})())
@@ -247,20 +254,31 @@ def test_rollups_follow_a_rerun_of_the_day(shop):
     """Migration 0008's roll-ups (search terms per week / month / quarter, cart items and
     task groups) equal their recomputation from the daily rows after each run of the
     asset, including a re-run with a changed day (a search and a cart added)."""
-    from ga_intel_tests.helpers.rollups import FROM_SCRATCH, same_frames
-
     import pandas as pd
     import sqlalchemy as sa
 
-    counts = ("searches", "searching_users", "sessions", "no_click_sessions", "no_result_searches", "cart_sessions",
-              "purchase_sessions")
-    periods = {"w": "event_date - (extract(isodow FROM event_date)::int - 1)",
-               "m": "date_trunc('month', event_date::timestamp)::date",
-               "q": "date_trunc('quarter', event_date::timestamp)::date"}
+    from ga_intel_tests.helpers.rollups import FROM_SCRATCH, same_frames
+
+    counts = (
+        "searches",
+        "searching_users",
+        "sessions",
+        "no_click_sessions",
+        "no_result_searches",
+        "cart_sessions",
+        "purchase_sessions",
+    )
+    periods = {
+        "w": "event_date - (extract(isodow FROM event_date)::int - 1)",
+        "m": "date_trunc('month', event_date::timestamp)::date",
+        "q": "date_trunc('quarter', event_date::timestamp)::date",
+    }
     search_from_daily = " UNION ALL ".join(
         f"SELECT '{grain}' AS grain, {period} AS period, search_term, "
         + ", ".join(f"sum({c})::int AS {c}" for c in counts)
-        + ", count(*)::int AS days FROM tenant_data.search_terms_daily GROUP BY 2, 3" for grain, period in periods.items())
+        + ", count(*)::int AS days FROM tenant_data.search_terms_daily GROUP BY 2, 3"
+        for grain, period in periods.items()
+    )
 
     def frame(sql: str) -> pd.DataFrame:
         with tenant_scope("shop") as conn:
@@ -269,12 +287,18 @@ def test_rollups_follow_a_rerun_of_the_day(shop):
 
     def check() -> None:
         want = frame(search_from_daily)
-        same_frames(frame(f"SELECT {', '.join(want.columns)} FROM tenant_data.search_terms_rollup"), want,
-              ["grain", "period", "search_term"])
+        same_frames(
+            frame(f"SELECT {', '.join(want.columns)} FROM tenant_data.search_terms_rollup"),
+            want,
+            ["grain", "period", "search_term"],
+        )
         for table, sql in FROM_SCRATCH.items():
             want = frame(sql)
-            keys = [c for c in want.columns if c not in {"tasks", "carts", "quantity", "value", "recovered_revenue",
-                                                         "recovered_carts"}]
+            keys = [
+                c
+                for c in want.columns
+                if c not in {"tasks", "carts", "quantity", "value", "recovered_revenue", "recovered_carts"}
+            ]
             same_frames(frame(f"SELECT {', '.join(want.columns)} FROM tenant_data.{table}"), want, keys)
 
     shop.search(D1, 9, "ball valve", customer="u1", clicked=True)
@@ -289,8 +313,9 @@ def test_rollups_follow_a_rerun_of_the_day(shop):
     shop.run(D1)
     shop.run(D1)
     check()
-    [searches] = frame("SELECT searches FROM tenant_data.search_terms_rollup "
-                       "WHERE grain = 'q' AND search_term = 'ball valve'")["searches"]
+    [searches] = frame(
+        "SELECT searches FROM tenant_data.search_terms_rollup WHERE grain = 'q' AND search_term = 'ball valve'"
+    )["searches"]
     assert searches == 2
 
 
@@ -302,7 +327,7 @@ def _horizon_scenario(shop: Shop, task_type: str) -> str:
         return "purchase:T1"
     if task_type == "cart_recovery":
         shop.cart(D1, 9, 300.0, customer="u1")
-        shop.session(d2, 12, device="later")               # the window (until D2 09:06) is covered
+        shop.session(d2, 12, device="later")  # the window (until D2 09:06) is covered
         return "cart:user:u1:2024-03-04"
     if task_type == "search_followup":
         shop.search(D1, 9, "pvc elbow", customer="u3", no_results=True)
@@ -312,12 +337,15 @@ def _horizon_scenario(shop: Shop, task_type: str) -> str:
     return "repeat:user:u2:2024-03-04"
 
 
-@pytest.mark.parametrize("task_type, horizon", [
-    ("purchase_followup", D1 + dt.timedelta(days=7)),
-    ("cart_recovery", D1 + dt.timedelta(days=1 + 3)),     # 3 days after the window's end (D2)
-    ("search_followup", D1 + dt.timedelta(days=7)),
-    ("repeat_visitor", D1 + dt.timedelta(days=7)),
-])
+@pytest.mark.parametrize(
+    "task_type, horizon",
+    [
+        ("purchase_followup", D1 + dt.timedelta(days=7)),
+        ("cart_recovery", D1 + dt.timedelta(days=1 + 3)),  # 3 days after the window's end (D2)
+        ("search_followup", D1 + dt.timedelta(days=7)),
+        ("repeat_visitor", D1 + dt.timedelta(days=7)),
+    ],
+)
 def test_a_task_computed_on_its_horizon_is_open_and_one_day_later_stale(db, secret_key, task_type, horizon):
     on_time, late = Shop("on-time"), Shop("late")
     key = _horizon_scenario(on_time, task_type)

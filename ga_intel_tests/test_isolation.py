@@ -6,7 +6,6 @@ row-level security (or without a way to build a sample row) fails this suite.
 
 from __future__ import annotations
 
-
 import pytest
 import sqlalchemy as sa
 
@@ -14,6 +13,7 @@ from ga_intel.db import control, tenant_scope
 from ga_intel.db.rls import POLICY_NAME, TENANT_SCHEMA
 from ga_intel.tenancy.store import tenant_tables
 from ga_intel_tests.helpers.rows import insert, sample_row
+
 
 def tables() -> list[str]:
     with control() as conn:
@@ -30,19 +30,27 @@ def all_tables(platform_db):
 def test_every_tenant_table_forces_its_policy(db, all_tables):
     with control() as conn:
         for table in all_tables:
-            rls, forced = conn.execute(sa.text(
-                "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = to_regclass(:q)"),
-                {"q": f"{TENANT_SCHEMA}.{table}"}).one()
+            rls, forced = conn.execute(
+                sa.text("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = to_regclass(:q)"),
+                {"q": f"{TENANT_SCHEMA}.{table}"},
+            ).one()
             assert rls and forced, f"{table}: row-level security not enabled and forced"
-            policies = conn.execute(sa.text(
-                "SELECT policyname, qual, with_check, cmd FROM pg_policies WHERE schemaname = :s AND tablename = :t"),
-                {"s": TENANT_SCHEMA, "t": table}).all()
-            assert [p.policyname for p in policies] == [POLICY_NAME], f"{table}: expected exactly the {POLICY_NAME} policy"
+            policies = conn.execute(
+                sa.text(
+                    "SELECT policyname, qual, with_check, cmd FROM pg_policies WHERE schemaname = :s AND tablename = :t"
+                ),
+                {"s": TENANT_SCHEMA, "t": table},
+            ).all()
+            assert [p.policyname for p in policies] == [POLICY_NAME], (
+                f"{table}: expected exactly the {POLICY_NAME} policy"
+            )
             p = policies[0]
             assert p.cmd == "ALL"
             for clause in (p.qual, p.with_check):
                 assert "tenant_id = current_setting('app.tenant_id'" in clause, f"{table}: policy is {clause}"
-        app = conn.execute(sa.text("SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = 'ga_intel_app'")).one()
+        app = conn.execute(
+            sa.text("SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = 'ga_intel_app'")
+        ).one()
         assert app == (False, False, False)
 
 
@@ -57,8 +65,18 @@ def test_a_tenant_cannot_read_or_write_another_tenants_rows(db, all_tables):
         with tenant_scope("tenant_a") as conn:
             seen = conn.execute(sa.text(f'SELECT tenant_id FROM {TENANT_SCHEMA}."{table}"')).scalars().all()
             assert seen == ["tenant_a"], f"{table}: tenant_a sees {seen}"
-            assert conn.execute(sa.text(f"UPDATE {TENANT_SCHEMA}.\"{table}\" SET tenant_id = tenant_id WHERE tenant_id = 'tenant_b'")).rowcount == 0
-            assert conn.execute(sa.text(f"DELETE FROM {TENANT_SCHEMA}.\"{table}\" WHERE tenant_id = 'tenant_b'")).rowcount == 0
+            assert (
+                conn.execute(
+                    sa.text(
+                        f"UPDATE {TENANT_SCHEMA}.\"{table}\" SET tenant_id = tenant_id WHERE tenant_id = 'tenant_b'"
+                    )
+                ).rowcount
+                == 0
+            )
+            assert (
+                conn.execute(sa.text(f"DELETE FROM {TENANT_SCHEMA}.\"{table}\" WHERE tenant_id = 'tenant_b'")).rowcount
+                == 0
+            )
         # Writing a row for another tenant, or moving one over, is refused.
         for statement in ("insert", "move"):
             with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):

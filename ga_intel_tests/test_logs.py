@@ -64,15 +64,20 @@ def test_lines_carry_context_and_never_a_secret(db, secret_key, tmp_path):
 
 def test_redact_patterns_without_registration():
     assert logs.redact("password=abc123 token: 'xyz789'") == "password=*** token: '***'"
-    assert logs.redact('{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n"}') \
-        .count("MIIE") == 0
+    assert (
+        logs.redact('{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n"}').count(
+            "MIIE"
+        )
+        == 0
+    )
 
 
 @pytest.fixture
 def pg_instance(platform_db, tmp_path, monkeypatch):
     """A Dagster instance from the repository's dagster.yaml on real PostgreSQL."""
-    monkeypatch.setenv("GA_INTEL_DAGSTER_STORAGE_URL",
-                       settings.database_urls().dagster.render_as_string(hide_password=False))
+    monkeypatch.setenv(
+        "GA_INTEL_DAGSTER_STORAGE_URL", settings.database_urls().dagster.render_as_string(hide_password=False)
+    )
     shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
     with dg.DagsterInstance.from_config(str(tmp_path)) as inst:
         yield inst
@@ -89,8 +94,9 @@ def test_dagster_run_logs_carry_tenant_and_partition(db, secret_key, tmp_path, p
     store.add(tenant_file.validate(tenant_data("logs-t", folder=str(drop)), "test"))
     if "logs-t" not in pg_instance.get_dynamic_partitions("tenant"):
         pg_instance.add_dynamic_partitions("tenant", ["logs-t"])
-    result = dg.materialize([master_data], instance=pg_instance, resources=build_resources(),
-                            partition_key="logs-t", raise_on_error=False)
+    result = dg.materialize(
+        [master_data], instance=pg_instance, resources=build_resources(), partition_key="logs-t", raise_on_error=False
+    )
     assert result.success
     for handler in logging.getLogger().handlers:
         handler.flush()

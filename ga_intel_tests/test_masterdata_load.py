@@ -11,14 +11,24 @@ from click.testing import CliRunner
 
 from ga_intel.cli import main
 from ga_intel.db import tenant_scope
-from ga_intel.demo.population import population
-from ga_intel.demo.generator import generate_day
 from ga_intel.demo import master_data as demo
+from ga_intel.demo.generator import generate_day
+from ga_intel.demo.population import population
 from ga_intel.masterdata import reps
 from ga_intel.orchestration.run import failure_messages
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import drop_folder, tenant_data
-from ga_intel_tests.helpers.masterdata import LOCS, LOC_HEADER, USERS, USER_HEADER, add_sftp_tenant, check_of, materialize, rows, xlsx
+from ga_intel_tests.helpers.masterdata import (
+    LOC_HEADER,
+    LOCS,
+    USER_HEADER,
+    USERS,
+    add_sftp_tenant,
+    check_of,
+    materialize,
+    rows,
+    xlsx,
+)
 
 
 def test_same_checksum_is_a_no_op_and_a_change_replaces(db, secret_key, drop):
@@ -43,7 +53,9 @@ def test_a_changed_column_mapping_reloads_unchanged_files(db, secret_key, drop):
     assert materialize("acme").success
     assert {u["first_name"] for u in rows("acme", "users")} == {"Ava", "Ben"}
     # Same bytes, new mapping: first_name now comes from the last_name column.
-    store.update_section("acme", "master_data", {"user_columns": {"first_name": "last_name", "last_name": "first_name"}})
+    store.update_section(
+        "acme", "master_data", {"user_columns": {"first_name": "last_name", "last_name": "first_name"}}
+    )
     assert materialize("acme").success
     assert {u["first_name"] for u in rows("acme", "users")} == {"Chen", "Diaz"}
     assert len(rows("acme", "master_data_files")) == 4
@@ -69,16 +81,22 @@ def test_manual_reps_survive_a_reload_and_count_for_the_check(db, secret_key, dr
     # A new file version that still names Kara for CHI, and a new rep for MKE.
     drop.put("Locations_List.xlsx", xlsx(LOC_HEADER, [LOCS[0], LOCS[1][:5] + ["Moe", "moe@x.example"]]))
     assert materialize("acme").success
-    got = {(r["branch_code"], r["rep_email"]): (r["rep_name"], r["enabled"], r["source"])
-           for r in rows("acme", "sales_reps")}
-    assert got == {("CHI", "kara@x.example"): ("Kara (edited)", False, "manual"),
-                   ("MKE", "rita@x.example"): ("Rita Reyes", True, "manual"),
-                   ("MKE", "moe@x.example"): ("Moe", True, "file")}
+    got = {
+        (r["branch_code"], r["rep_email"]): (r["rep_name"], r["enabled"], r["source"])
+        for r in rows("acme", "sales_reps")
+    }
+    assert got == {
+        ("CHI", "kara@x.example"): ("Kara (edited)", False, "manual"),
+        ("MKE", "rita@x.example"): ("Rita Reyes", True, "manual"),
+        ("MKE", "moe@x.example"): ("Moe", True, "file"),
+    }
     # A file rep that leaves the file goes; manual rows stay.
     drop.put("Locations_List.xlsx", xlsx(LOC_HEADER, LOCS))
     assert materialize("acme").success
-    assert {(r["branch_code"], r["rep_email"]) for r in rows("acme", "sales_reps")} == \
-        {("CHI", "kara@x.example"), ("MKE", "rita@x.example")}
+    assert {(r["branch_code"], r["rep_email"]) for r in rows("acme", "sales_reps")} == {
+        ("CHI", "kara@x.example"),
+        ("MKE", "rita@x.example"),
+    }
 
 
 def test_reps_commands(db, secret_key, drop):

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -19,20 +18,31 @@ def test_password_login_loads_users_locations_and_reps(db, secret_key, drop):
     result = materialize("acme")
     assert result.success, failure_messages(result)
     users = rows("acme", "users", "user_id")
-    assert [(u["user_id"], u["company_id"], u["branch_code"], u["is_active"]) for u in users] == \
-        [("100001", "C1", "CHI", True), ("100002", "C2", "MKE", False)]
+    assert [(u["user_id"], u["company_id"], u["branch_code"], u["is_active"]) for u in users] == [
+        ("100001", "C1", "CHI", True),
+        ("100002", "C2", "MKE", False),
+    ]
     assert [loc["warehouse_code"] for loc in rows("acme", "locations")] == ["CHI", "MKE"]
-    assert [(r["branch_code"], r["rep_email"], r["source"]) for r in rows("acme", "sales_reps")] == \
-        [("CHI", "kara@x.example", "file")]
+    assert [(r["branch_code"], r["rep_email"], r["source"]) for r in rows("acme", "sales_reps")] == [
+        ("CHI", "kara@x.example", "file")
+    ]
     # Ben's branch has no rep: a warning, recorded as a (WARN) check result, not dropped.
     check = check_of(result)
     assert not check.passed and check.metadata["customers_without_rep"].value == 1
     assert "customer 100002 (row 3)" in check.metadata["examples"].value
     versions = rows("acme", "master_data_files", "kind")
-    assert [(v["kind"], v["file_name"], v["rows_loaded"]) for v in versions] == \
-        [("locations", "Locations_List.xlsx", 2), ("users", "UserReport.xlsx", 2)]
-    assert all(len(v["sha256"]) == 64 and len(v["settings_sha256"]) == 64 and v["size_bytes"] > 0 and v["mtime"]
-               and v["run_id"] == result.run_id for v in versions)
+    assert [(v["kind"], v["file_name"], v["rows_loaded"]) for v in versions] == [
+        ("locations", "Locations_List.xlsx", 2),
+        ("users", "UserReport.xlsx", 2),
+    ]
+    assert all(
+        len(v["sha256"]) == 64
+        and len(v["settings_sha256"]) == 64
+        and v["size_bytes"] > 0
+        and v["mtime"]
+        and v["run_id"] == result.run_id
+        for v in versions
+    )
 
 
 def test_key_login(db, secret_key, drop):

@@ -17,11 +17,12 @@ import pytest
 from ga_intel import ports
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
-from ga_intel_tests.servers.dashboard import SCREENSHOTS, streamlit_server
 from ga_intel_tests.helpers.oidc import MEMBER, STRANGER, sign_in_at_provider
+from ga_intel_tests.servers.dashboard import SCREENSHOTS, streamlit_server
 from streamlit_app.lib.widgets import NO_GA4_DATA
 
 pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def app_url(provider, platform_db, tmp_path_factory):
@@ -37,17 +38,22 @@ def app_url(provider, platform_db, tmp_path_factory):
         f'client_secret = "{secrets.token_hex(16)}"\n'
         f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
     )
-    with streamlit_server(folder, {"GA_INTEL_DEV_LOGIN": "1", "GA_INTEL_DEV_USER": MEMBER},
-                          secrets_toml=auth, port=port) as url:
+    with streamlit_server(
+        folder, {"GA_INTEL_DEV_LOGIN": "1", "GA_INTEL_DEV_USER": MEMBER}, secrets_toml=auth, port=port
+    ) as url:
         yield url
 
 
 @pytest.fixture
 def acme(db, tmp_path):
-    data = tenant_data("acme", folder=str(tmp_path), members=[
-        {"email": "admin@acme.example", "role": "admin"},
-        {"email": MEMBER, "role": "manager", "branch": "CHI"},
-    ])
+    data = tenant_data(
+        "acme",
+        folder=str(tmp_path),
+        members=[
+            {"email": "admin@acme.example", "role": "admin"},
+            {"email": MEMBER, "role": "manager", "branch": "CHI"},
+        ],
+    )
     store.add(tenant_file.validate(data, "test"))
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import dagster as dg
 
 from ga_intel import ports
+from ga_intel.errors import ServiceError
 from ga_intel.ga4.assets import ga4_day
 from ga_intel.masterdata.assets import master_data
 from ga_intel.orchestration.resources import build_resources
 from ga_intel.orchestration.retries import TRANSIENT_RETRY_POLICY, is_transient
 from ga_intel.orchestration.run import failure_messages
-from ga_intel.errors import ServiceError
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
 from ga_intel_tests.helpers.masterdata import add_sftp_tenant, materialize
@@ -50,17 +50,27 @@ def test_wrong_sftp_password_is_not_retried(db, secret_key, drop):
 
 
 def test_unreachable_bigquery_is_retried_and_recorded(db, secret_key, monkeypatch):
-    from ga_intel.db import tenant_scope
     import sqlalchemy as sa
+
+    from ga_intel.db import tenant_scope
 
     monkeypatch.setattr("ga_intel.ga4.ingest.BQ_TIMEOUT_SECONDS", 1)
     endpoint = f"http://127.0.0.1:{ports.free_port()}"
-    store.add(tenant_file.validate(tenant_data("flaky", bigquery={
-        "project_id": "test-project", "dataset_id": "d", "api_endpoint": endpoint}), "test"))
+    store.add(
+        tenant_file.validate(
+            tenant_data("flaky", bigquery={"project_id": "test-project", "dataset_id": "d", "api_endpoint": endpoint}),
+            "test",
+        )
+    )
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("tenant", ["flaky"])
-        result = dg.materialize([ga4_day], instance=instance, resources=build_resources(), raise_on_error=False,
-                                partition_key=dg.MultiPartitionKey({"tenant": "flaky", "date": "2024-03-01"}))
+        result = dg.materialize(
+            [ga4_day],
+            instance=instance,
+            resources=build_resources(),
+            raise_on_error=False,
+            partition_key=dg.MultiPartitionKey({"tenant": "flaky", "date": "2024-03-01"}),
+        )
     assert not result.success
     assert retries_of(result) == TRANSIENT_RETRY_POLICY.max_retries
     assert any(f"cannot reach {endpoint}" in m for m in failure_messages(result))
@@ -70,12 +80,27 @@ def test_unreachable_bigquery_is_retried_and_recorded(db, secret_key, monkeypatc
 
 
 def test_missing_dataset_is_not_retried(db, secret_key, bigquery_emulator):
-    store.add(tenant_file.validate(tenant_data("nods", bigquery={
-        "project_id": bigquery_emulator.project, "dataset_id": "no_such_dataset",
-        "api_endpoint": bigquery_emulator.endpoint}), "test"))
+    store.add(
+        tenant_file.validate(
+            tenant_data(
+                "nods",
+                bigquery={
+                    "project_id": bigquery_emulator.project,
+                    "dataset_id": "no_such_dataset",
+                    "api_endpoint": bigquery_emulator.endpoint,
+                },
+            ),
+            "test",
+        )
+    )
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("tenant", ["nods"])
-        result = dg.materialize([ga4_day], instance=instance, resources=build_resources(), raise_on_error=False,
-                                partition_key=dg.MultiPartitionKey({"tenant": "nods", "date": "2024-03-01"}))
+        result = dg.materialize(
+            [ga4_day],
+            instance=instance,
+            resources=build_resources(),
+            raise_on_error=False,
+            partition_key=dg.MultiPartitionKey({"tenant": "nods", "date": "2024-03-01"}),
+        )
     assert not result.success and retries_of(result) == 0
     assert any("not found" in m for m in failure_messages(result))

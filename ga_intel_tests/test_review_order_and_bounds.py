@@ -32,12 +32,12 @@ def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 def build_export() -> Export:
     export = Export()
-    export.visit(at(D0, 10), customer=ANA).purchase("T-A", [("SKU-A", 1, 100.0)])     # the order
-    export.visit(at(D1, 10), customer=ANA).add_to_cart([("SKU-A", 1, 100.0)])         # a cart, never bought
-    export.visit(at(D2, 20), device="d2-visitor").page("/")                           # D2 covers the window
+    export.visit(at(D0, 10), customer=ANA).purchase("T-A", [("SKU-A", 1, 100.0)])  # the order
+    export.visit(at(D1, 10), customer=ANA).add_to_cart([("SKU-A", 1, 100.0)])  # a cart, never bought
+    export.visit(at(D2, 20), device="d2-visitor").page("/")  # D2 covers the window
     v = export.visit(at(D3, 10), customer=ANA)
     v.page("/checkout/complete")
-    v.purchase("T-A", [("SKU-A", 1, 100.0)])                                          # the receipt reopened
+    v.purchase("T-A", [("SKU-A", 1, 100.0)])  # the receipt reopened
     return export
 
 
@@ -50,14 +50,14 @@ def refire(bigquery_emulator, tmp_path_factory, platform_db):
     mp = pytest.MonkeyPatch()
     mp.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster-home")))
     export = build_export()
-    late = ScenarioTenant("late", export, bigquery_emulator, tmp, branches=["RX"], customers=[ANA],
-                          dataset="refire")
+    late = ScenarioTenant("late", export, bigquery_emulator, tmp, branches=["RX"], customers=[ANA], dataset="refire")
     late.load(export, tmp)
-    inorder = ScenarioTenant("inorder", export, bigquery_emulator, tmp, branches=["RX"], customers=[ANA],
-                             dataset="refire")
+    inorder = ScenarioTenant(
+        "inorder", export, bigquery_emulator, tmp, branches=["RX"], customers=[ANA], dataset="refire"
+    )
     late.run(D1, D3, as_of=AS_OF)
     before = late.tasks()[f"cart:user:4001:{D1}"]
-    late.run(D0, as_of=AS_OF)                    # the order's own day comes in last
+    late.run(D0, as_of=AS_OF)  # the order's own day comes in last
     inorder.run(D0, D3, as_of=AS_OF)
     yield {"late": late, "inorder": inorder, "before": before}
     mp.undo()
@@ -101,15 +101,20 @@ def test_an_item_value_that_overflows_is_nulled_and_the_day_loads(bigquery_emula
     assert day["quality"]["bad_item_value"] == 1
 
 
-def test_a_modern_export_takes_is_active_user_and_the_session_last_click(bigquery_emulator, tmp_path, db,
-                                                                         monkeypatch):
+def test_a_modern_export_takes_is_active_user_and_the_session_last_click(bigquery_emulator, tmp_path, db, monkeypatch):
     """Exports since 2023 carry is_active_user, collected_traffic_source and
     session_traffic_source_last_click: GA4's own active flag and session source win."""
     (tmp_path / "dagster-home").mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster-home"))
     export = Export(modern=True)
-    v = export.visit(at(D1, 10), customer=ANA, engaged=False, active=False, source=("google", "organic"),
-                     last_click=("newsletter", "email"))
+    v = export.visit(
+        at(D1, 10),
+        customer=ANA,
+        engaged=False,
+        active=False,
+        source=("google", "organic"),
+        last_click=("newsletter", "email"),
+    )
     v.page("/")
     v = export.visit(at(D1, 12), device="anon-modern", engaged=True, source=("bing", "cpc"))
     v.page("/")
@@ -118,8 +123,10 @@ def test_a_modern_export_takes_is_active_user_and_the_session_last_click(bigquer
     tenant.load(export, tmp_path)
 
     tenant.run(D1)
-    sources = {r["user_pseudo_id"]: (r["source"], r["medium"]) for r in tenant.rows(
-        "SELECT user_pseudo_id, source, medium FROM tenant_data.sessions")}
+    sources = {
+        r["user_pseudo_id"]: (r["source"], r["medium"])
+        for r in tenant.rows("SELECT user_pseudo_id, source, medium FROM tenant_data.sessions")
+    }
     assert sources == {"dev-4001": ("newsletter", "email"), "anon-modern": ("bing", "cpc")}
     m = tenant.metrics(D1)
     assert (m["sessions"], m["engaged_sessions"], m["active_users"]) == (2, 1, 1)
@@ -134,7 +141,7 @@ def test_a_new_users_first_session_across_midnight_is_new_once(bigquery_emulator
     v = export.visit(at(D1, 23, 50), device="newcomer", session_number=1)
     v.first_visit()
     v.page("/")
-    v.page("/p/sku-1", minutes=15)                                  # 00:05 on D2
+    v.page("/p/sku-1", minutes=15)  # 00:05 on D2
     export.visit(at(D2, 20), device="d2-visitor").page("/")
     tenant = ScenarioTenant("newcomer", export, bigquery_emulator, tmp_path, branches=["RX"], customers=[ANA])
     tenant.load(export, tmp_path)
@@ -142,4 +149,4 @@ def test_a_new_users_first_session_across_midnight_is_new_once(bigquery_emulator
     tenant.run(D1, D2)
     d1, d2 = tenant.metrics(D1), tenant.metrics(D2)
     assert (d1["new_users"], d2["new_users"]) == (1, 0)
-    assert (d1["active_users"], d2["active_users"]) == (1, 2)      # active on both days, as GA4 counts
+    assert (d1["active_users"], d2["active_users"]) == (1, 2)  # active on both days, as GA4 counts

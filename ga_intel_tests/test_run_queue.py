@@ -43,20 +43,24 @@ defs = dg.Definitions(jobs=[tenant_day_job])
 
 def instance_config(with_bulk_caps: bool = True) -> dict:
     config = yaml.safe_load((REPO / "dagster.yaml").read_text())
-    config["run_launcher"] = {"module": "dagster._core.launcher.sync_in_memory_run_launcher",
-                              "class": "SyncInMemoryRunLauncher"}
+    config["run_launcher"] = {
+        "module": "dagster._core.launcher.sync_in_memory_run_launcher",
+        "class": "SyncInMemoryRunLauncher",
+    }
     config.pop("python_logs", None)
     if not with_bulk_caps:  # the configuration before this fix, for contrast
         limits = config["run_coordinator"]["config"]["tag_concurrency_limits"]
         config["run_coordinator"]["config"]["tag_concurrency_limits"] = [
-            limit for limit in limits if limit["key"] == "dagster/partition/tenant"]
+            limit for limit in limits if limit["key"] == "dagster/partition/tenant"
+        ]
     return config
 
 
 @pytest.fixture
 def make_instance(platform_db, tmp_path, monkeypatch):
-    monkeypatch.setenv("GA_INTEL_DAGSTER_STORAGE_URL",
-                       settings.database_urls().dagster.render_as_string(hide_password=False))
+    monkeypatch.setenv(
+        "GA_INTEL_DAGSTER_STORAGE_URL", settings.database_urls().dagster.render_as_string(hide_password=False)
+    )
     opened = []
 
     def make(with_bulk_caps: bool = True) -> dg.DagsterInstance:
@@ -91,8 +95,14 @@ def origins(context) -> dict:
     return {"remote_job_origin": job.get_remote_origin(), "job_code_origin": job.get_python_origin()}
 
 
-def queue(instance, tenant: str, days: int, status=DagsterRunStatus.QUEUED, backfill: str | None = None,
-          extra: dict | None = None) -> list[str]:
+def queue(
+    instance,
+    tenant: str,
+    days: int,
+    status=DagsterRunStatus.QUEUED,
+    backfill: str | None = None,
+    extra: dict | None = None,
+) -> list[str]:
     """Runs for `tenant`'s days with the tags Dagster puts on tenant × day runs."""
     ids = []
     for i in range(days):
@@ -125,7 +135,8 @@ def launched(instance, run_ids: list[str]) -> int:
 
 def test_runs_carry_the_tenant_tag_the_limit_uses():
     tags = tenant_day_partitions.get_tags_for_partition_key(
-        dg.MultiPartitionKey({"tenant": "acme", "date": "2024-03-01"}))
+        dg.MultiPartitionKey({"tenant": "acme", "date": "2024-03-01"})
+    )
     assert tags["dagster/partition/tenant"] == "acme"
 
 

@@ -20,15 +20,28 @@ def test_history_is_requested_a_slice_per_tick(db, secret_key, bigquery_emulator
     from ga_intel.connectors.bigquery import client as bq_client
 
     monkeypatch.setattr(automation, "MAX_CATCHUP_PER_TENANT_TICK", 5)
-    config = tenant_file.validate(tenant_data("history", bigquery={
-        "project_id": "test-project", "dataset_id": "history", "api_endpoint": bigquery_emulator.endpoint}), "test")
+    config = tenant_file.validate(
+        tenant_data(
+            "history",
+            bigquery={
+                "project_id": "test-project",
+                "dataset_id": "history",
+                "api_endpoint": bigquery_emulator.endpoint,
+            },
+        ),
+        "test",
+    )
     store.add(config)
     client = bq_client(config.bigquery)
     client.create_dataset("test-project.history", exists_ok=True)
     days = [dt.date(2024, 3, 1) + dt.timedelta(days=i) for i in range(12)]
     for day in days:
-        client.create_table(bigquery.Table(f"test-project.history.events_{day:%Y%m%d}",
-                                           schema=[bigquery.SchemaField("event_name", "STRING")]), exists_ok=True)
+        client.create_table(
+            bigquery.Table(
+                f"test-project.history.events_{day:%Y%m%d}", schema=[bigquery.SchemaField("event_name", "STRING")]
+            ),
+            exists_ok=True,
+        )
 
     requested, cursor = [], None
     with dg.instance_for_test() as instance:
@@ -42,6 +55,7 @@ def test_history_is_requested_a_slice_per_tick(db, secret_key, bigquery_emulator
     assert [len(s) for s in slices] == [5, 5, 2, 0]
     assert slices[0][0] == "2024-03-12"  # newest history first
     assert sorted(sum(slices, [])) == [d.isoformat() for d in days]  # each day exactly once
-    assert all(r.tags["ga_intel/catchup"] == "true" and r.tags["dagster/priority"] == "-1"
-               for tick in requested for r in tick)
+    assert all(
+        r.tags["ga_intel/catchup"] == "true" and r.tags["dagster/priority"] == "-1" for tick in requested for r in tick
+    )
     assert len(json.loads(cursor)["history"]) == 12

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 
 from ga_intel import crypto
 from ga_intel.db import control, tenant_scope
@@ -21,7 +21,9 @@ def add(tenant_id="acme", **kw):
 
 def settings_rows():
     with control() as conn:
-        return conn.execute(sa.text("SELECT tenant_id, section, config::text, secrets FROM control.tenant_settings ORDER BY 1, 2")).all()
+        return conn.execute(
+            sa.text("SELECT tenant_id, section, config::text, secrets FROM control.tenant_settings ORDER BY 1, 2")
+        ).all()
 
 
 def test_roundtrip_keeps_secrets_encrypted(db, secret_key):
@@ -89,7 +91,7 @@ def test_rotation_with_key_file_keeps_old_readers_working(db, monkeypatch, ga_in
     new_keys, _ = crypto.load_keys()
     assert new_keys != old_keys and len(new_keys) == 1
     token = next(r.secrets for r in settings_rows() if r.section == "smtp")
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidToken):
         Fernet(old_keys[0]).decrypt(token.encode())
     # The old reader meets a token it cannot read, reloads the key file once, and goes on.
     assert reader.decrypt(token)["password"] == SMTP_PASSWORD
@@ -139,9 +141,13 @@ def test_remove_deletes_settings_and_only_that_tenants_data(db, secret_key):
     add("beta")
     for t in ("acme", "beta"):
         with tenant_scope(t) as conn:
-            conn.execute(sa.text(
-                "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name) "
-                "VALUES (:t, 'B1', 'rep@x.example', 'Rep')"), {"t": t})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name) "
+                    "VALUES (:t, 'B1', 'rep@x.example', 'Rep')"
+                ),
+                {"t": t},
+            )
     deleted = store.remove("acme")
     assert deleted["sales_reps"] == 1
     assert store.tenant_ids() == ["beta"]
@@ -150,4 +156,6 @@ def test_remove_deletes_settings_and_only_that_tenants_data(db, secret_key):
     with tenant_scope("beta") as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM tenant_data.sales_reps")).scalar() == 1
     with control() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM control.tenant_settings WHERE tenant_id = 'acme'")).scalar() == 0
+        assert (
+            conn.execute(sa.text("SELECT count(*) FROM control.tenant_settings WHERE tenant_id = 'acme'")).scalar() == 0
+        )

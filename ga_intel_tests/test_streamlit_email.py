@@ -32,12 +32,18 @@ def sent(shop, smtp_sink, monkeypatch):  # noqa: F811
     send_day("shop", D1, now=MORNING)
     smtp_sink.reject.clear()
     smtp_sink.clear()
-    store.add(tenant_file.validate(tenant_data("beta", members=[{"email": "admin@shop.example", "role": "admin"}]),
-                                   "test"))
+    store.add(
+        tenant_file.validate(tenant_data("beta", members=[{"email": "admin@shop.example", "role": "admin"}]), "test")
+    )
     with tenant_scope("beta") as c:
-        c.execute(sa.text("INSERT INTO tenant_data.email_deliveries (tenant_id, idempotency_key, report_kind, "
-                          "report_date, branch_code, recipient, status, error) VALUES ('beta', 'k1', 'branch', :d, "
-                          "'B1', :r, 'failed', 'beta failure')"), {"d": D1, "r": BETA_RECIPIENT})
+        c.execute(
+            sa.text(
+                "INSERT INTO tenant_data.email_deliveries (tenant_id, idempotency_key, report_kind, "
+                "report_date, branch_code, recipient, status, error) VALUES ('beta', 'k1', 'branch', :d, "
+                "'B1', :r, 'failed', 'beta failure')"
+            ),
+            {"d": D1, "r": BETA_RECIPIENT},
+        )
     monkeypatch.setenv("GA_INTEL_DEV_LOGIN", "1")
     data.clear_cache()
     yield smtp_sink
@@ -92,8 +98,7 @@ def test_preview_renders_the_report_without_sending(sent, monkeypatch):
 
 def test_reps_have_no_email_page(sent, monkeypatch):
     config = store.get("shop")
-    members = [m.model_dump() for m in config.members] + [{"email": "rep@shop.example", "role": "rep",
-                                                             "branch": "CHI"}]
+    members = [m.model_dump() for m in config.members] + [{"email": "rep@shop.example", "role": "rep", "branch": "CHI"}]
     store.update_section("shop", "members", members)
     monkeypatch.setenv("GA_INTEL_DEV_USER", "rep@shop.example")
     at = AppTest.from_file(APP, default_timeout=60)

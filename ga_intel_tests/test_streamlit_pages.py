@@ -9,14 +9,30 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-
-from ga_intel_tests.helpers.pages import BETA_BRANCH, BETA_TERM, D1, D2, EMPTY, PAGES, assert_no_beta, downloads, filter_to, kpis, open_page
-from ga_intel_tests.helpers.pages import rendered, texts
-from ga_intel_tests.helpers.pages import APP, BETA_KPI, END, START, figures, insert
+from ga_intel_tests.helpers.pages import (
+    APP,
+    BETA_BRANCH,
+    BETA_KPI,
+    BETA_TERM,
+    D1,
+    D2,
+    EMPTY,
+    END,
+    PAGES,
+    START,
+    assert_no_beta,
+    downloads,
+    figures,
+    filter_to,
+    insert,
+    kpis,
+    open_page,
+    rendered,
+    texts,
+)
 
 pytestmark = pytest.mark.usefixtures("fresh_cache")
 
@@ -120,18 +136,26 @@ def test_search_empty_state(tenants, monkeypatch):
 
 
 # ------------------------------------------------------------------ Cart abandonment
-@pytest.mark.parametrize("email, open_cart_tasks", [
-    ("admin@acme.example", ["cart:user:u1:D1"]),
-    ("manager@acme.example", ["cart:user:u1:D1"]),
-    ("rep@acme.example", ["cart:user:u1:D1"]),
-    ("rep2@acme.example", []),  # the MKE cart is recovered, not open
-])
+@pytest.mark.parametrize(
+    "email, open_cart_tasks",
+    [
+        ("admin@acme.example", ["cart:user:u1:D1"]),
+        ("manager@acme.example", ["cart:user:u1:D1"]),
+        ("rep@acme.example", ["cart:user:u1:D1"]),
+        ("rep2@acme.example", []),  # the MKE cart is recovered, not open
+    ],
+)
 def test_cart_page(ga4, monkeypatch, email, open_cart_tasks):
     at = open_page(monkeypatch, email, "carts")
     assert at.title[0].value == "Cart abandonment"
-    assert kpis(at) == {"Carts created": "3", "Carts abandoned": "2", "Abandonment rate": "66.7%",
-                        "Abandoned value": "$330.00", "Recovered after contact": "$0.00",
-                        "Recovered on its own": "$30.00"}
+    assert kpis(at) == {
+        "Carts created": "3",
+        "Carts abandoned": "2",
+        "Abandonment rate": "66.7%",
+        "Abandoned value": "$330.00",
+        "Recovered after contact": "$0.00",
+        "Recovered on its own": "$30.00",
+    }
     products = at.dataframe[0].value
     assert list(products["item_id"]) == ["SKU-1", "SKU-2"]
     sku1 = products.iloc[0]
@@ -147,8 +171,14 @@ def test_cart_page(ga4, monkeypatch, email, open_cart_tasks):
 
 def test_cart_page_honours_the_branch_filter(ga4, monkeypatch):
     at = filter_to(open_page(monkeypatch, "admin@acme.example", "carts"), "acme", "MKE")
-    assert kpis(at) == {"Carts created": "1", "Carts abandoned": "1", "Abandonment rate": "100.0%",
-                        "Abandoned value": "$80.00", "Recovered after contact": "$0.00", "Recovered on its own": "$30.00"}
+    assert kpis(at) == {
+        "Carts created": "1",
+        "Carts abandoned": "1",
+        "Abandonment rate": "100.0%",
+        "Abandoned value": "$80.00",
+        "Recovered after contact": "$0.00",
+        "Recovered on its own": "$30.00",
+    }
     assert list(at.dataframe[0].value["item_id"]) == ["SKU-1"]
     assert any("No open cart-recovery task" in i.value for i in at.info)
 
@@ -167,10 +197,16 @@ def test_locations_compare_branches(ga4, monkeypatch, email):
     table = at.dataframe[0].value.set_index("branch_code")
     assert list(table.index) == ["CHI", "MKE", "IND"]  # by revenue; IND listed with zeros, PREV-only rows out
     assert table.loc["CHI", "branch_name"] == "Chicago" and table.loc["CHI", "city"] == "Chicago"
-    assert (table.loc["CHI", "revenue"], table.loc["CHI", "sessions"], table.loc["CHI", "conversion_rate"]) == \
-        (100.0, 3, pytest.approx(1 / 3))
-    assert (table.loc["MKE", "transactions"], table.loc["MKE", "aov"], table.loc["MKE", "abandonment_rate"]) == \
-        (2, 50.0, 1.0)
+    assert (table.loc["CHI", "revenue"], table.loc["CHI", "sessions"], table.loc["CHI", "conversion_rate"]) == (
+        100.0,
+        3,
+        pytest.approx(1 / 3),
+    )
+    assert (table.loc["MKE", "transactions"], table.loc["MKE", "aov"], table.loc["MKE", "abandonment_rate"]) == (
+        2,
+        50.0,
+        1.0,
+    )
     assert table.loc["IND", "sessions"] == 0
     assert len(at.get("plotly_chart")) == 4 and len(downloads(at)) == 5
     assert_no_beta(at)
@@ -230,8 +266,11 @@ def test_data_page_calendar_and_run_links(ga4, monkeypatch, email):
     shown = kpis(at)
     assert (shown["Complete"], shown["Failed"], shown["Not loaded"]) == ("1", "1", "28")
     # Calendar, days, and the last run per asset (the failures and master-data tables are empty here).
-    assert {d.key for d in downloads(at)} == {"download-data_calendar", "download-data_availability",
-                                              "download-data_last_runs"}
+    assert {d.key for d in downloads(at)} == {
+        "download-data_calendar",
+        "download-data_availability",
+        "download-data_last_runs",
+    }
     last_runs = next(df.value for df in at.dataframe if "asset" in df.value.columns)
     assert list(last_runs["run_id"]) == ["run-acme-1"]
     assert "run-beta-1" not in rendered(at)
@@ -331,20 +370,39 @@ def test_a_branch_picked_on_a_page_goes_into_the_query_string(ga4, monkeypatch):
     assert at.query_params["branch"] == "CHI"
 
 
-
 # ------------------------------------------------------------------ numbers that fit
 def test_kpis_are_compact_with_the_exact_value_in_the_tooltip_and_charts_show_gaps(tenants, monkeypatch):
     """Millions fit their tile ($2.90M, the exact value in the help); a day not loaded is a
     gap in the line, a provisional day is shaded; axes and headers are words."""
     gap = END - dt.timedelta(days=1)
-    insert("acme", "daily_metrics", [
-        figures(END, revenue=2_898_765.43, transactions=12_345, sessions=2_193_760, converting_sessions=10),
-        figures(END - dt.timedelta(days=2), revenue=1000, transactions=1, sessions=10, converting_sessions=1)])
-    insert("acme", "data_availability", [
-        dict(event_date=END, source_table=f"events_{END:%Y%m%d}", status="provisional", rows_written="{}",
-             run_id="r1"),
-        dict(event_date=END - dt.timedelta(days=2), source_table="events_x", status="complete", rows_written="{}",
-             run_id="r2")])
+    insert(
+        "acme",
+        "daily_metrics",
+        [
+            figures(END, revenue=2_898_765.43, transactions=12_345, sessions=2_193_760, converting_sessions=10),
+            figures(END - dt.timedelta(days=2), revenue=1000, transactions=1, sessions=10, converting_sessions=1),
+        ],
+    )
+    insert(
+        "acme",
+        "data_availability",
+        [
+            dict(
+                event_date=END,
+                source_table=f"events_{END:%Y%m%d}",
+                status="provisional",
+                rows_written="{}",
+                run_id="r1",
+            ),
+            dict(
+                event_date=END - dt.timedelta(days=2),
+                source_table="events_x",
+                status="complete",
+                rows_written="{}",
+                run_id="r2",
+            ),
+        ],
+    )
     at = open_page(monkeypatch, "admin@acme.example")
     tiles = {m.label: m for m in at.metric}
     assert tiles["Revenue"].value == "$2.90M" and "Exact: $2,899,765.43" in tiles["Revenue"].help

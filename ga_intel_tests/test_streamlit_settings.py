@@ -28,18 +28,25 @@ def tenants(db, secret_key, tmp_path, monkeypatch, smtp_port):
     folder = drop_folder("acme")
     (folder / "UserReport.xlsx").write_bytes(b"u")
     (folder / "Locations_List.xlsx").write_bytes(b"l")
-    acme = tenant_data("acme", folder=str(folder), members=[
-        {"email": "admin@acme.example", "role": "admin"},
-        {"email": "rep@acme.example", "role": "rep", "branch": "CHI"},
-        {"email": "multi@both.example", "role": "admin"},
-    ])
+    acme = tenant_data(
+        "acme",
+        folder=str(folder),
+        members=[
+            {"email": "admin@acme.example", "role": "admin"},
+            {"email": "rep@acme.example", "role": "rep", "branch": "CHI"},
+            {"email": "multi@both.example", "role": "admin"},
+        ],
+    )
     # An emulator endpoint: no check in these tests may reach Google.
     acme["bigquery"]["api_endpoint"] = "http://127.0.0.1:9"
     acme["smtp"]["port"] = smtp_port
-    beta = tenant_data("beta", members=[
-        {"email": "other@beta.example", "role": "admin"},
-        {"email": "multi@both.example", "role": "rep"},
-    ])
+    beta = tenant_data(
+        "beta",
+        members=[
+            {"email": "other@beta.example", "role": "admin"},
+            {"email": "multi@both.example", "role": "rep"},
+        ],
+    )
     for data in (acme, beta):
         store.add(tenant_file.validate(data, "test"))
     monkeypatch.setenv("GA_INTEL_DEV_LOGIN", "1")
@@ -89,7 +96,7 @@ def test_no_secret_is_rendered_anywhere(tenants, monkeypatch):
     for secret in (SMTP_PASSWORD, SA_PRIVATE_KEY_MARKER):
         # Any 10 characters of it: a truncated or sliced secret is still a leak.
         for i in range(len(secret) - 9):
-            assert secret[i:i + 10] not in everything, f"a part of a secret is rendered: {secret[i:i + 10]!r}"
+            assert secret[i : i + 10] not in everything, f"a part of a secret is rendered: {secret[i : i + 10]!r}"
 
 
 def test_rep_sees_admins_only(tenants, monkeypatch):
@@ -206,8 +213,9 @@ def test_test_connection_runs_the_check_on_the_stored_settings(tenants, monkeypa
     at = app_as(monkeypatch, "admin@acme.example")
     at.button(key="test-folder").click()
     at.run()
-    assert any(s.value.startswith("OK") and "UserReport.xlsx and Locations_List.xlsx present" in s.value
-               for s in at.success)
+    assert any(
+        s.value.startswith("OK") and "UserReport.xlsx and Locations_List.xlsx present" in s.value for s in at.success
+    )
     # Unsaved edits do not count: the stored SMTP server (a closed port) is what is tried.
     at.text_input(key="acme:smtp:server").set_value("unsaved.example")
     at.button(key="test-smtp").click()
@@ -242,7 +250,9 @@ def test_members_save_refuses_to_drop_your_own_admin_role(tenants, monkeypatch):
     at = app_as(monkeypatch, "admin@acme.example")
     emails = list(at.data_editor(key="acme:members:editor").value["email"])
     at.session_state["acme:members:editor"] = {
-        "edited_rows": {emails.index("admin@acme.example"): {"role": "rep"}}, "added_rows": [], "deleted_rows": [],
+        "edited_rows": {emails.index("admin@acme.example"): {"role": "rep"}},
+        "added_rows": [],
+        "deleted_rows": [],
     }
     at.button(key="save-members").click()
     at.run()
@@ -269,8 +279,10 @@ def test_oidc_login_wins_over_the_dev_login(tenants, monkeypatch):
     monkeypatch.setenv("GA_INTEL_DEV_USER", "rep@acme.example")
     at = AppTest.from_file(APP, default_timeout=30)
     at.secrets["auth"] = {
-        "redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
-        "client_id": "ga-intel", "client_secret": "s",
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "ga-intel",
+        "client_secret": "s",
         "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
     }
     at.user = {"is_logged_in": False}
@@ -292,19 +304,43 @@ def test_oidc_login_wins_over_the_dev_login(tenants, monkeypatch):
     assert any("not verified" in e.value for e in at.error)
 
 
-@pytest.mark.parametrize("providers, buttons", [
-    # `client_kwargs` configures the default provider; it is not a provider named "client_kwargs".
-    ({"client_id": "ga-intel", "client_secret": "s", "client_kwargs": {"scope": "openid email"},
-      "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}, ["Log in"]),
-    ({"google": {"client_id": "g", "client_secret": "s",
-                 "server_metadata_url": "https://accounts.google.com/.well-known/openid-configuration"},
-      "okta": {"client_id": "o", "client_secret": "s",
-               "server_metadata_url": "https://acme.okta.com/.well-known/openid-configuration"}},
-     ["Log in with google", "Log in with okta"]),
-])
+@pytest.mark.parametrize(
+    "providers, buttons",
+    [
+        # `client_kwargs` configures the default provider; it is not a provider named "client_kwargs".
+        (
+            {
+                "client_id": "ga-intel",
+                "client_secret": "s",
+                "client_kwargs": {"scope": "openid email"},
+                "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
+            },
+            ["Log in"],
+        ),
+        (
+            {
+                "google": {
+                    "client_id": "g",
+                    "client_secret": "s",
+                    "server_metadata_url": "https://accounts.google.com/.well-known/openid-configuration",
+                },
+                "okta": {
+                    "client_id": "o",
+                    "client_secret": "s",
+                    "server_metadata_url": "https://acme.okta.com/.well-known/openid-configuration",
+                },
+            },
+            ["Log in with google", "Log in with okta"],
+        ),
+    ],
+)
 def test_one_login_button_per_configured_provider(tenants, providers, buttons):
     at = AppTest.from_file(APP, default_timeout=30)
-    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32, **providers}
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        **providers,
+    }
     at.user = {"is_logged_in": False}
     at.run()
     assert not at.exception, at.exception
@@ -331,15 +367,26 @@ def test_sales_reps_are_edited_in_the_table_all_or_nothing(tenants, monkeypatch)
     from ga_intel.db import tenant_scope
 
     with tenant_scope("acme") as conn:
-        conn.execute(sa.text("INSERT INTO tenant_data.locations (tenant_id, warehouse_code, warehouse_name, source_row) "
-                             "VALUES ('acme', 'CHI', 'Chicago', 2), ('acme', 'MKE', 'Milwaukee', 3)"))
-        conn.execute(sa.text("INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, source) "
-                             "VALUES ('acme', 'CHI', 'kara@acme.example', 'Kara', 'file')"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO tenant_data.locations (tenant_id, warehouse_code, warehouse_name, source_row) "
+                "VALUES ('acme', 'CHI', 'Chicago', 2), ('acme', 'MKE', 'Milwaukee', 3)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, source) "
+                "VALUES ('acme', 'CHI', 'kara@acme.example', 'Kara', 'file')"
+            )
+        )
     at = app_as(monkeypatch, "admin@acme.example")
     at.session_state["acme:reps:editor"] = {
-        "edited_rows": {}, "deleted_rows": [],
-        "added_rows": [{"branch_code": "MKE", "rep_email": "Rita@Acme.example", "rep_name": "Rita"},
-                       {"branch_code": "NOPE", "rep_email": "x@acme.example", "rep_name": "X"}],
+        "edited_rows": {},
+        "deleted_rows": [],
+        "added_rows": [
+            {"branch_code": "MKE", "rep_email": "Rita@Acme.example", "rep_name": "Rita"},
+            {"branch_code": "NOPE", "rep_email": "x@acme.example", "rep_name": "X"},
+        ],
     }
     at.button(key="save-reps").click()
     at.run()
@@ -348,7 +395,8 @@ def test_sales_reps_are_edited_in_the_table_all_or_nothing(tenants, monkeypatch)
 
     assert [(r["branch_code"], r["rep_email"]) for r in list_reps("acme")] == [("CHI", "kara@acme.example")]
     at.session_state["acme:reps:editor"] = {
-        "edited_rows": {0: {"enabled": False}}, "deleted_rows": [],
+        "edited_rows": {0: {"enabled": False}},
+        "deleted_rows": [],
         "added_rows": [{"branch_code": "MKE", "rep_email": "Rita@Acme.example", "rep_name": "Rita"}],
     }
     at.button(key="save-reps").click()

@@ -14,15 +14,33 @@ from ga_intel.errors import GaIntelError
 from ga_intel.insights import tasks as task_rules
 from ga_intel.tenancy import store
 from ga_intel_tests.helpers.pages import (
-    BETA_TASK, D1, D2, OLD, _ts, assert_no_beta, insert, open_page, purchase, search, session, task,
+    BETA_TASK,
+    D1,
+    D2,
+    OLD,
+    _ts,
+    assert_no_beta,
+    ctx_for,
+    db_task,
+    insert,
+    open_page,
+    purchase,
+    rendered,
+    search,
+    session,
+    task,
+    texts,
 )
 from streamlit_app.lib import pagedata, task_scope
-from ga_intel_tests.helpers.pages import rendered, texts
-from ga_intel_tests.helpers.pages import ctx_for, db_task
 
 pytestmark = pytest.mark.usefixtures("fresh_cache")
 
-CART_U1, PURCHASE_T1, SEARCH_U3, REPEAT_C9 = "cart:user:u1:D1", "purchase:T1", "search:user:u3:D2", "repeat:company:C9:D2"
+CART_U1, PURCHASE_T1, SEARCH_U3, REPEAT_C9 = (
+    "cart:user:u1:D1",
+    "purchase:T1",
+    "search:user:u3:D2",
+    "repeat:company:C9:D2",
+)
 DONE_T2, OLD_T0, CART_U2 = "purchase:T2", "purchase:T0", "cart:user:u2:D2"
 BETA_KEY = "cart:user:b1:D1"
 
@@ -35,24 +53,83 @@ def work(ga4):
     purchase:T0 (CHI, rep, open, created before the selected dates).
     Activity: customer u1 has 2 sessions, a cart add, a search and an order; company C9 a
     session. beta has a session of *its* customer u1, which acme's u1 must never show."""
-    insert("acme", "tasks", [
-        task(PURCHASE_T1, "purchase_followup", "CHI", "rep@acme.example", value=100, customer="u1", priority=1),
-        task(SEARCH_U3, "search_followup", "CHI", None, day=D2, customer="u3", priority=3,
-             context={"terms": ["hammer"], "no_result_terms": ["hammer"]}),
-        task(REPEAT_C9, "repeat_visitor", "MKE", "rep2@acme.example", day=D2, company="C9", status="in_progress"),
-        task(DONE_T2, "purchase_followup", "MKE", "rep2@acme.example", value=60, day=D2, customer="u2", status="done"),
-        task(OLD_T0, "purchase_followup", "CHI", "rep@acme.example", value=10, day=OLD, customer="u1"),
-    ])
-    insert("acme", "users", [dict(user_id="u1", first_name="Ava", last_name="Chen", email="ava@customer.example",
-                                  office_phone="+1 312 555 0101", company_id="C1", company_name="Chen Plumbing",
-                                  branch_code="CHI", source_row=2),
-                             dict(user_id="c9a", first_name="Cy", last_name="Nine", company_id="C9",
-                                  company_name="Nine Builders", branch_code="MKE", source_row=3)])
-    insert("acme", "sessions", [session(D1, "d-u1", 11, customer="u1"), session(D2, "d-u1", 12, True, customer="u1"),
-                                session(D2, "d-c9", 13, company="C9")])
-    insert("acme", "cart_adds", [dict(event_date=D1, customer_id="u1", user_pseudo_id="d-u1", ga_session_id=11,
-                                      event_time=_ts(D1), event_timestamp=1, line_no=0, item_id="SKU-1",
-                                      item_name="Ball Valve", quantity=2, price=100, value=200)])
+    insert(
+        "acme",
+        "tasks",
+        [
+            task(PURCHASE_T1, "purchase_followup", "CHI", "rep@acme.example", value=100, customer="u1", priority=1),
+            task(
+                SEARCH_U3,
+                "search_followup",
+                "CHI",
+                None,
+                day=D2,
+                customer="u3",
+                priority=3,
+                context={"terms": ["hammer"], "no_result_terms": ["hammer"]},
+            ),
+            task(REPEAT_C9, "repeat_visitor", "MKE", "rep2@acme.example", day=D2, company="C9", status="in_progress"),
+            task(
+                DONE_T2, "purchase_followup", "MKE", "rep2@acme.example", value=60, day=D2, customer="u2", status="done"
+            ),
+            task(OLD_T0, "purchase_followup", "CHI", "rep@acme.example", value=10, day=OLD, customer="u1"),
+        ],
+    )
+    insert(
+        "acme",
+        "users",
+        [
+            dict(
+                user_id="u1",
+                first_name="Ava",
+                last_name="Chen",
+                email="ava@customer.example",
+                office_phone="+1 312 555 0101",
+                company_id="C1",
+                company_name="Chen Plumbing",
+                branch_code="CHI",
+                source_row=2,
+            ),
+            dict(
+                user_id="c9a",
+                first_name="Cy",
+                last_name="Nine",
+                company_id="C9",
+                company_name="Nine Builders",
+                branch_code="MKE",
+                source_row=3,
+            ),
+        ],
+    )
+    insert(
+        "acme",
+        "sessions",
+        [
+            session(D1, "d-u1", 11, customer="u1"),
+            session(D2, "d-u1", 12, True, customer="u1"),
+            session(D2, "d-c9", 13, company="C9"),
+        ],
+    )
+    insert(
+        "acme",
+        "cart_adds",
+        [
+            dict(
+                event_date=D1,
+                customer_id="u1",
+                user_pseudo_id="d-u1",
+                ga_session_id=11,
+                event_time=_ts(D1),
+                event_timestamp=1,
+                line_no=0,
+                item_id="SKU-1",
+                item_name="Ball Valve",
+                quantity=2,
+                price=100,
+                value=200,
+            )
+        ],
+    )
     insert("acme", "searches", [search(D1, "ball valve", user="d-u1", sid=11, view=True, cart=True, customer="u1")])
     insert("acme", "purchases", [purchase(D2, "T1", 100, customer="u1")])
     insert("beta", "sessions", [dict(session(D1, "beta-device", 99, customer="u1"), landing_page="beta-secret-page")])
@@ -74,12 +151,15 @@ def save(at, status: str, note: str | None = None):
     return at
 
 
-@pytest.mark.parametrize("email, expected", [
-    ("admin@acme.example", [PURCHASE_T1, REPEAT_C9, CART_U1, SEARCH_U3]),  # priority, then due date
-    ("manager@acme.example", [PURCHASE_T1, CART_U1, SEARCH_U3]),     # CHI only
-    ("rep@acme.example", [PURCHASE_T1, CART_U1]),                    # assigned to them only
-    ("rep2@acme.example", [REPEAT_C9]),
-])
+@pytest.mark.parametrize(
+    "email, expected",
+    [
+        ("admin@acme.example", [PURCHASE_T1, REPEAT_C9, CART_U1, SEARCH_U3]),  # priority, then due date
+        ("manager@acme.example", [PURCHASE_T1, CART_U1, SEARCH_U3]),  # CHI only
+        ("rep@acme.example", [PURCHASE_T1, CART_U1]),  # assigned to them only
+        ("rep2@acme.example", [REPEAT_C9]),
+    ],
+)
 def test_work_list_by_role(work, monkeypatch, email, expected):
     at = open_page(monkeypatch, email, "tasks")
     assert at.title[0].value == "Tasks"
@@ -128,8 +208,7 @@ def test_scope_is_in_the_sql_whatever_the_filters_ask(work):
     assert pagedata.task_list(manager, pagedata.TaskFilters(statuses=pagedata.TASK_STATUSES, branch="MKE")).empty
     rep = ctx_for("REP@acme.example", "rep", "CHI")  # email case does not matter
     assert set(pagedata.task_list(rep, every)["task_key"]) == {PURCHASE_T1, CART_U1}
-    assert pagedata.task_list(rep, pagedata.TaskFilters(statuses=pagedata.TASK_STATUSES,
-                                                        rep="rep2@acme.example")).empty
+    assert pagedata.task_list(rep, pagedata.TaskFilters(statuses=pagedata.TASK_STATUSES, rep="rep2@acme.example")).empty
     assert pagedata.task_list(ctx_for("x@acme.example", "guest"), every).empty  # an unknown role sees nothing
     tenant_wide = ctx_for("boss@acme.example", "manager", None)  # a manager without a branch: the tenant
     assert len(pagedata.task_list(tenant_wide, every)) == 6
@@ -140,15 +219,17 @@ def test_status_change_and_note_are_written_back(work, monkeypatch):
     at.selectbox(key="task-pick").set_value(PURCHASE_T1).run()
     save(at, "in_progress", "left a voicemail")
     row = db_task("acme", PURCHASE_T1)
-    assert (row["status"], row["note"], row["status_set_by"]) == ("in_progress", "left a voicemail",
-                                                                   "rep@acme.example")
+    assert (row["status"], row["note"], row["status_set_by"]) == ("in_progress", "left a voicemail", "rep@acme.example")
     assert any("is now in_progress" in s.value for s in at.success)
     [table] = [d for d in at.dataframe if "task_key" in d.value.columns]
     shown = table.value.set_index("task_key")
     assert shown.loc[PURCHASE_T1, "status"] == "in_progress" and shown.loc[PURCHASE_T1, "note"] == "left a voicemail"
     at.selectbox(key="task-pick").set_value(PURCHASE_T1).run()
     save(at, "done")  # the note stays when it is not changed
-    assert (db_task("acme", PURCHASE_T1)["status"], db_task("acme", PURCHASE_T1)["note"]) == ("done", "left a voicemail")
+    assert (db_task("acme", PURCHASE_T1)["status"], db_task("acme", PURCHASE_T1)["note"]) == (
+        "done",
+        "left a voicemail",
+    )
     assert PURCHASE_T1 not in listed(at)  # done is not in the default status filter
 
 
@@ -179,8 +260,10 @@ def test_customer_activity_of_the_selected_task(work, monkeypatch):
     at.selectbox(key="task-pick").set_value(PURCHASE_T1).run()
     frames = {tuple(df.value.columns): df.value for df in at.dataframe}
     by_column = {col: frame for cols, frame in frames.items() for col in cols}
-    assert list(by_column["landing_page"]["landing_page"]) == ["https://shop.example/d-u1/11",  # D1, newest
-                                                                "https://shop.example/d-u1/12"]
+    assert list(by_column["landing_page"]["landing_page"]) == [
+        "https://shop.example/d-u1/11",  # D1, newest
+        "https://shop.example/d-u1/12",
+    ]
     assert list(by_column["search_term"]["search_term"]) == ["ball valve"]
     assert list(by_column["transaction_id"]["transaction_id"]) == ["T1"]
     assert by_column["office_phone"].iloc[0]["name"] == "Ava Chen"
@@ -215,8 +298,12 @@ def test_a_status_set_on_the_page_survives_recomputation(db, secret_key, monkeyp
 
     shop = Shop("shop")  # CHI customers u1 and u3, the CHI rep kara@shop.example
     with control() as conn:
-        conn.execute(sa.text("INSERT INTO control.tenant_members (tenant_id, email, role, branch_scope) "
-                             "VALUES ('shop', 'kara@shop.example', 'rep', 'CHI')"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO control.tenant_members (tenant_id, email, role, branch_scope) "
+                "VALUES ('shop', 'kara@shop.example', 'rep', 'CHI')"
+            )
+        )
     monkeypatch.setenv("GA_INTEL_DEV_LOGIN", "1")
     shop.purchase(SHOP_DAY, 9, 120.0, "T1", customer="u1")
     shop.search(SHOP_DAY, 10, "taco", customer="u3", no_results=True)
@@ -236,8 +323,11 @@ def test_a_status_set_on_the_page_survives_recomputation(db, secret_key, monkeyp
         with tenant_scope("shop") as conn:
             task_rules.compute(conn, "shop", SHOP_DAY, config, today=SHOP_DAY + dt.timedelta(days=1))
     done, dismissed = db_task("shop", "purchase:T1"), db_task("shop", "search:user:u3:2024-03-04")
-    assert (done["status"], done["note"], done["status_set_by"]) == ("done", "thanked her, reorders monthly",
-                                                                     "kara@shop.example")
+    assert (done["status"], done["note"], done["status_set_by"]) == (
+        "done",
+        "thanked her, reorders monthly",
+        "kara@shop.example",
+    )
     assert (dismissed["status"], dismissed["note"]) == ("dismissed", "wrong shop")
 
     at = open_page(monkeypatch, "kara@shop.example", "tasks")
@@ -259,8 +349,10 @@ def daily_table(at):
 
 def test_my_list_for_today_is_ranked_new_first_within_horizons(work, monkeypatch):
     with tenant_scope("acme") as conn:  # a task past its horizon never shows, however open
-        conn.execute(sa.text("UPDATE tenant_data.tasks SET horizon_date = CAST(:d AS date) - 3 WHERE task_key = :k"),
-                     {"d": dt.date.today(), "k": CART_U1})
+        conn.execute(
+            sa.text("UPDATE tenant_data.tasks SET horizon_date = CAST(:d AS date) - 3 WHERE task_key = :k"),
+            {"d": dt.date.today(), "k": CART_U1},
+        )
     rep = ctx_for("rep@acme.example", "rep", "CHI")
     daily = pagedata.daily_list(rep, "rep@acme.example")
     # the cart is past its horizon, and so is T0 (created weeks ago); both are still open
@@ -292,8 +384,11 @@ def test_a_status_is_set_in_my_list_with_one_click(work, monkeypatch):
     assert table is not None and "Status" in table.value.columns and "status" not in table.value.columns
     assert "task_key" not in table.value.columns  # headers are words
     row = list(table.value["What to do"]).index(f"Task {PURCHASE_T1}")
-    at.session_state["tasks-daily"] = {"edited_rows": {row: {"Status": "in_progress", "Note": "called"}},
-                                       "added_rows": [], "deleted_rows": []}
+    at.session_state["tasks-daily"] = {
+        "edited_rows": {row: {"Status": "in_progress", "Note": "called"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     assert not at.exception, at.exception
     task = db_task("acme", PURCHASE_T1)
@@ -305,9 +400,23 @@ def test_titles_and_search_terms_are_plain_text_not_markdown(ga4, monkeypatch):
     """A site visitor types the search terms and master data names the customer: a Markdown
     link or image in them is shown as typed, never rendered (issue 15, smaller items)."""
     hostile = "[click me](https://evil.example/phish) ![x](https://evil.example/t.png) **bold**"
-    insert("acme", "tasks", [task("search:hostile", "search_followup", "CHI", "rep@acme.example", day=D2,
-                                  customer="u1", priority=1, title=f"Call {hostile}",
-                                  context={"terms": [hostile], "no_result_terms": [hostile]})])
+    insert(
+        "acme",
+        "tasks",
+        [
+            task(
+                "search:hostile",
+                "search_followup",
+                "CHI",
+                "rep@acme.example",
+                day=D2,
+                customer="u1",
+                priority=1,
+                title=f"Call {hostile}",
+                context={"terms": [hostile], "no_result_terms": [hostile]},
+            )
+        ],
+    )
     at = open_page(monkeypatch, "admin@acme.example", "tasks")
     at.selectbox(key="task-pick").set_value("search:hostile").run()
     assert not at.exception, at.exception

@@ -45,7 +45,12 @@ def test_product_code_does_not_import_the_demo():
         if "demo" in path.relative_to(ROOT).parts or path.name in ("devrun.py", "cli.py"):
             continue  # the demo itself, and the dev launcher / CLI that start it
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.startswith("ga_intel.demo")]
     assert offenders == []

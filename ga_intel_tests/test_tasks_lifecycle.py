@@ -25,12 +25,12 @@ TODAY = dt.datetime.now(ZoneInfo(TZ)).date()
 D1, D2, D3, D4 = (TODAY - dt.timedelta(days=n) for n in (4, 3, 2, 1))
 DAYS = (D1, D2, D3, D4)
 
-QUINN = customer("2001", "QT", first="Quinn")   # a cart added late at night on a quiet tenant
-RITA = customer("2002", "RC", first="Rita")     # a routine order, then one with a cart item
-CARL = customer("2003", "CT", first="Carl")     # recovered after the rep called
-DORA = customer("2004", "CT", first="Dora")     # marked done by the rep, then recovered
-PETE = customer("2005", "PF", first="Pete")     # a purchase to follow up
-SAM = customer("2006", "PF", first="Sam")       # bought four minutes after adding to cart
+QUINN = customer("2001", "QT", first="Quinn")  # a cart added late at night on a quiet tenant
+RITA = customer("2002", "RC", first="Rita")  # a routine order, then one with a cart item
+CARL = customer("2003", "CT", first="Carl")  # recovered after the rep called
+DORA = customer("2004", "CT", first="Dora")  # marked done by the rep, then recovered
+PETE = customer("2005", "PF", first="Pete")  # a purchase to follow up
+SAM = customer("2006", "PF", first="Sam")  # bought four minutes after adding to cart
 CUSTOMERS = [QUINN, RITA, CARL, DORA, PETE, SAM]
 BRANCHES = ["QT", "RC", "CT", "PF"]
 REPS = {"QT": "Kara", "RC": "Kara", "CT": "Lee", "PF": "Lee"}
@@ -42,11 +42,11 @@ def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 def build_export() -> Export:
     export = Export(TZ)
-    v = export.visit(at(D1, 23, 30), customer=QUINN)                # window ends D2 23:30
+    v = export.visit(at(D1, 23, 30), customer=QUINN)  # window ends D2 23:30
     v.add_to_cart([("SKU-Q", 1, 80.0)])
     v = export.visit(at(D1, 10), customer=RITA)
     v.add_to_cart([("SKU-R1", 2, 100.0), ("SKU-R2", 1, 50.0)])
-    export.visit(at(D3, 11), customer=RITA).purchase("T-R1", [("SKU-X", 1, 500.0)])              # routine
+    export.visit(at(D3, 11), customer=RITA).purchase("T-R1", [("SKU-X", 1, 500.0)])  # routine
     export.visit(at(D4, 9), customer=RITA).purchase("T-R2", [("SKU-R1", 2, 100.0), ("SKU-Y", 1, 300.0)])
     export.visit(at(D1, 11), customer=CARL).add_to_cart([("SKU-C1", 1, 400.0)])
     export.visit(at(D4, 8), customer=CARL).purchase("T-C", [("SKU-C1", 1, 400.0)])
@@ -71,8 +71,10 @@ def took_up(tenant: ScenarioTenant, task_key: str, status: str, when: dt.datetim
 
     with tenant_scope(tenant.id) as conn:
         tasks.set_status(conn, tenant.id, task_key, status, by=by)
-        conn.execute(sa.text("UPDATE tenant_data.tasks SET first_touched_at = :w, status_set_at = :w "
-                             "WHERE task_key = :k"), {"w": when.replace(tzinfo=ZoneInfo(TZ)), "k": task_key})
+        conn.execute(
+            sa.text("UPDATE tenant_data.tasks SET first_touched_at = :w, status_set_at = :w WHERE task_key = :k"),
+            {"w": when.replace(tzinfo=ZoneInfo(TZ)), "k": task_key},
+        )
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +86,20 @@ def runs(bigquery_emulator, tmp_path_factory, platform_db):
     mp = pytest.MonkeyPatch()
     mp.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster-home")))
     export = build_export()
-    ontime = ScenarioTenant("ontime", export, bigquery_emulator, tmp, branches=BRANCHES, customers=CUSTOMERS,
-                            dataset="lifecycle", reps=REPS)
+    ontime = ScenarioTenant(
+        "ontime", export, bigquery_emulator, tmp, branches=BRANCHES, customers=CUSTOMERS, dataset="lifecycle", reps=REPS
+    )
     ontime.load(export, tmp)
-    backfill = ScenarioTenant("backfill", export, bigquery_emulator, tmp, branches=BRANCHES, customers=CUSTOMERS,
-                              dataset="lifecycle", reps=REPS)
+    backfill = ScenarioTenant(
+        "backfill",
+        export,
+        bigquery_emulator,
+        tmp,
+        branches=BRANCHES,
+        customers=CUSTOMERS,
+        dataset="lifecycle",
+        reps=REPS,
+    )
     after = {}
     for day in DAYS:
         if day == D4:  # before D4's data comes in, Lee has called Carl and closed Dora's task
@@ -115,7 +126,7 @@ def test_a_cart_bought_minutes_after_the_add_never_becomes_a_task(runs):
 def test_a_late_cart_on_a_quiet_tenant_is_decided_once_the_data_covers_its_window(runs):
     after = runs["after"]
     assert carts(after[D1], "2001") == [] and carts(after[D2], "2001") == []  # D2's data ends at noon
-    [task] = carts(after[D3], "2001")                                          # D3 covers the window
+    [task] = carts(after[D3], "2001")  # D3 covers the window
     assert (task["status"], float(task["value"]), task["created_date"]) == ("open", 80.0, D1)
     assert task["horizon_date"] == D2 + dt.timedelta(days=3)  # 3 days after the window's end (D2)
     assert task["assigned_rep_name"] == "Kara"
@@ -123,9 +134,9 @@ def test_a_late_cart_on_a_quiet_tenant_is_decided_once_the_data_covers_its_windo
 
 def test_a_routine_order_does_not_recover_a_cart_and_one_with_a_cart_item_does(runs):
     after = runs["after"]
-    [task] = carts(after[D3], "2002")       # D3: an order without the cart's items
+    [task] = carts(after[D3], "2002")  # D3: an order without the cart's items
     assert task["status"] == "open" and task["recovered_on"] is None
-    [task] = carts(after[D4], "2002")       # D4: an order with SKU-R1 × 2
+    [task] = carts(after[D4], "2002")  # D4: an order with SKU-R1 × 2
     assert (task["status"], task["recovered_on"], task["recovered_transaction_id"]) == ("recovered", D4, "T-R2")
     assert (float(task["recovered_revenue"]), float(task["recovered_order_revenue"])) == (200.0, 500.0)
     assert task["recovered_after_contact"] is False
@@ -136,9 +147,12 @@ def test_a_routine_order_does_not_recover_a_cart_and_one_with_a_cart_item_does(r
 def test_recovery_after_contact_is_told_apart_from_recovery_on_its_own(runs):
     tasks = runs["ontime"].tasks()
     [carl] = carts(tasks, "2003")
-    assert (carl["status"], carl["recovered_after_contact"], float(carl["recovered_revenue"])) == \
-        ("recovered", True, 400.0)
-    [dora] = carts(tasks, "2004")            # closed as done by the rep: keeps it, recovery recorded
+    assert (carl["status"], carl["recovered_after_contact"], float(carl["recovered_revenue"])) == (
+        "recovered",
+        True,
+        400.0,
+    )
+    [dora] = carts(tasks, "2004")  # closed as done by the rep: keeps it, recovery recorded
     assert (dora["status"], dora["recovered_on"], dora["recovered_after_contact"]) == ("done", D3, True)
     m = runs["ontime"].metrics(D4, "CT")
     assert (float(m["recovered_revenue"]), float(m["recovered_after_contact_revenue"])) == (400.0, 400.0)
@@ -159,10 +173,10 @@ def test_open_tasks_expire_at_their_horizon_on_a_later_run(runs):
     ontime = runs["ontime"]
     horizon = ontime.tasks()["purchase:T-P"]["horizon_date"]
     assert horizon == D1 + dt.timedelta(days=7)
-    ontime.run(D4, as_of=horizon)                                   # the horizon itself: still open
+    ontime.run(D4, as_of=horizon)  # the horizon itself: still open
     assert ontime.tasks()["purchase:T-P"]["status"] == "open"
-    ontime.run(D4, as_of=horizon + dt.timedelta(days=1))            # the day after: expired
+    ontime.run(D4, as_of=horizon + dt.timedelta(days=1))  # the day after: expired
     tasks = ontime.tasks()
     assert tasks["purchase:T-P"]["status"] == "expired"
-    assert carts(tasks, "2001")[0]["status"] == "expired"           # Quinn's cart (horizon D2 + 3)
-    assert carts(tasks, "2004")[0]["status"] == "done"              # a person's status stays
+    assert carts(tasks, "2001")[0]["status"] == "expired"  # Quinn's cart (horizon D2 + 3)
+    assert carts(tasks, "2004")[0]["status"] == "done"  # a person's status stays

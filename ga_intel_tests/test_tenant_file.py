@@ -41,8 +41,14 @@ def test_wrong_types_and_unknown_keys_all_reported(tmp_path):
     with pytest.raises(TenantFileError) as err:
         tenant_file.load_file(write(tmp_path, data))
     problems = problems_of(err.value)
-    assert set(problems) >= {"timezone", "smtp.port", "smtp.use_tls", "smtp.from_address",
-                             "bigquery.projectid", "colour"}
+    assert set(problems) >= {
+        "timezone",
+        "smtp.port",
+        "smtp.use_tls",
+        "smtp.from_address",
+        "bigquery.projectid",
+        "colour",
+    }
     assert "unknown setting" in problems["colour"]
     assert "nothing was written" in str(err.value)
 
@@ -93,8 +99,13 @@ def test_service_account_file_is_read_relative_to_the_tenant_file(tmp_path):
 def test_sftp_settings_are_checked(tmp_path):
     data = tenant_data()
     del data["folder"]
-    data["sftp"] = {"host": "sftp.acme.example", "port": 70000, "username": "acme",
-                    "host_key": "ssh-ed25519 not-base64!", "remote_path": "../up"}
+    data["sftp"] = {
+        "host": "sftp.acme.example",
+        "port": 70000,
+        "username": "acme",
+        "host_key": "ssh-ed25519 not-base64!",
+        "remote_path": "../up",
+    }
     with pytest.raises(TenantFileError) as err:
         tenant_file.load_file(write(tmp_path, data))
     problems = problems_of(err.value)
@@ -120,15 +131,18 @@ def test_missing_file(tmp_path):
         tenant_file.load_file(tmp_path / "nope.yaml")
 
 
-@pytest.mark.parametrize("name, value", [
-    ("GA_INTEL_SECRET_KEY", None),                      # the platform's own variables, by name
-    ("GA_INTEL_DATABASE_URL", "postgresql://ga:pw@db/ga_intel"),
-    ("DAGSTER_HOME", "/srv/dagster"),
-    ("PGPASSWORD", "pg-secret"),
-    ("REPORTING_DATABASE_URL", "postgresql://r@db/r"),
-    ("SOME_DSN", "postgresql://owner:hunter2@db:5432/x"),  # any variable holding a URL with credentials
-    ("COPIED_KEY", None),                                # any variable holding the platform's key
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("GA_INTEL_SECRET_KEY", None),  # the platform's own variables, by name
+        ("GA_INTEL_DATABASE_URL", "postgresql://ga:pw@db/ga_intel"),
+        ("DAGSTER_HOME", "/srv/dagster"),
+        ("PGPASSWORD", "pg-secret"),
+        ("REPORTING_DATABASE_URL", "postgresql://r@db/r"),
+        ("SOME_DSN", "postgresql://owner:hunter2@db:5432/x"),  # any variable holding a URL with credentials
+        ("COPIED_KEY", None),  # any variable holding the platform's key
+    ],
+)
 def test_a_tenant_file_cannot_read_the_platforms_variables(tmp_path, monkeypatch, name, value):
     import os
 
@@ -143,11 +157,21 @@ def test_a_tenant_file_cannot_read_the_platforms_variables(tmp_path, monkeypatch
     assert value not in str(err.value)
 
 
-@pytest.mark.parametrize("project_id, ok", [
-    ("acme-analytics", True), ("example.com:acme-ga", True), ("a23456", True),
-    ("p", False), ("Acme-GA", False), ("acme-ga-", False), ("1acme-ga", False), ("acme ga", False),
-    ("acme-ga/../../other", False), ("x" * 31, False),
-])
+@pytest.mark.parametrize(
+    "project_id, ok",
+    [
+        ("acme-analytics", True),
+        ("example.com:acme-ga", True),
+        ("a23456", True),
+        ("p", False),
+        ("Acme-GA", False),
+        ("acme-ga-", False),
+        ("1acme-ga", False),
+        ("acme ga", False),
+        ("acme-ga/../../other", False),
+        ("x" * 31, False),
+    ],
+)
 def test_bigquery_project_id_follows_gcps_pattern(project_id, ok):
     data = tenant_data()
     data["bigquery"]["project_id"] = project_id

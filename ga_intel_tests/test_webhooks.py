@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from ga_intel import netguard
 from ga_intel.api.app import create_app
 from ga_intel.db import tenant_scope
-from ga_intel.webhooks import deliver, signing
 from ga_intel.devservices.api_server import serve_api
+from ga_intel.webhooks import deliver, signing
 from ga_intel_tests.helpers.api import client, code, make_token
 from ga_intel_tests.helpers.pages import D2, insert, task
 
@@ -35,9 +35,19 @@ class Receiver:
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 status = receiver.answers.pop(0) if receiver.answers else 200
-                receiver.received.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "answered": status,
-                                          "valid": signing.verify(receiver.secret, self.headers["GA-Intel-Timestamp"],
-                                                                  body, self.headers["GA-Intel-Signature"])})
+                receiver.received.append(
+                    {
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "body": body,
+                        "answered": status,
+                        "valid": signing.verify(
+                            receiver.secret,
+                            self.headers["GA-Intel-Timestamp"],
+                            body,
+                            self.headers["GA-Intel-Signature"],
+                        ),
+                    }
+                )
                 self.send_response(status)
                 self.end_headers()
 
@@ -71,9 +81,15 @@ def receiver():
 
 def ledger(tenant: str = "acme") -> list[dict]:
     with tenant_scope(tenant) as conn:
-        return [dict(r) for r in conn.execute(sa.text(
-            "SELECT CAST(event_id AS text) AS event_id, event_type, status, attempts, response_code, error, payload "
-            "FROM tenant_data.webhook_deliveries ORDER BY created_at, event_type, payload #>> '{data,task,task_key}'")).mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT CAST(event_id AS text) AS event_id, event_type, status, attempts, response_code, error, payload "
+                    "FROM tenant_data.webhook_deliveries ORDER BY created_at, event_type, payload #>> '{data,task,task_key}'"
+                )
+            ).mappings()
+        ]
 
 
 def test_netguard_refuses_loopback_and_private_unless_allowed(monkeypatch):
@@ -102,8 +118,10 @@ def test_signed_retried_and_delivered_once_per_event_across_a_restart(tenants, r
     with serve_api(create_app()) as url, client(url, token) as c:
         refused = c.post("/v1/webhooks", json={"url": receiver.url, "events": ["task.created"]})
         assert refused.status_code == 422 and code(refused) == "invalid_webhook_url" and "127.0.0.1" in refused.text
-        assert code(c.post("/v1/webhooks", json={"url": "ftp://x.example/", "events": ["task.created"]})) == \
-            "invalid_webhook_url"
+        assert (
+            code(c.post("/v1/webhooks", json={"url": "ftp://x.example/", "events": ["task.created"]}))
+            == "invalid_webhook_url"
+        )
         monkeypatch.setenv(netguard.ENV_VAR, "127.0.0.1/32")  # the operator allows the local receiver
         made = c.post("/v1/webhooks", json={"url": receiver.url, "events": ["task.created", "task.status_changed"]})
         assert made.status_code == 201, made.text
@@ -116,16 +134,25 @@ def test_signed_retried_and_delivered_once_per_event_across_a_restart(tenants, r
         assert receiver.secret not in stored
 
         # The pipeline creates two tasks; beta's task makes no acme event.
-        insert("acme", "tasks", [task("purchase:T1", "purchase_followup", "CHI", "rep@acme.example", value=100),
-                                 task("purchase:T2", "purchase_followup", "MKE", "rep2@acme.example", day=D2)])
+        insert(
+            "acme",
+            "tasks",
+            [
+                task("purchase:T1", "purchase_followup", "CHI", "rep@acme.example", value=100),
+                task("purchase:T2", "purchase_followup", "MKE", "rep2@acme.example", day=D2),
+            ],
+        )
         insert("beta", "tasks", [task("purchase:B1", "purchase_followup", "HQ", None)])
         # A person changes one through the API, another through the dashboard.
         assert c.patch("/v1/tasks/purchase:T1", json={"status": "in_progress"}).status_code == 200
     page_scope.change_status(ctx_for("admin@acme.example", "admin"), "purchase:T2", "dismissed", "not now")
     events = ledger()
     assert [(e["event_type"], e["payload"]["data"]["task"]["task_key"]) for e in events] == [
-        ("task.created", "purchase:T1"), ("task.created", "purchase:T2"),
-        ("task.status_changed", "purchase:T1"), ("task.status_changed", "purchase:T2")]
+        ("task.created", "purchase:T1"),
+        ("task.created", "purchase:T2"),
+        ("task.status_changed", "purchase:T1"),
+        ("task.status_changed", "purchase:T2"),
+    ]
     assert ledger("beta") == []
     changed = events[3]["payload"]["data"]
     assert changed["previous_status"] == "open" and changed["task"]["status"] == "dismissed"
@@ -137,8 +164,11 @@ def test_signed_retried_and_delivered_once_per_event_across_a_restart(tenants, r
     second = deliver.dispatch()  # the retry (backoff 0 s here)
     assert second == {"delivered": 1}
     assert all(r["valid"] for r in receiver.received) and len(receiver.received) == 5
-    retried = [r for r in receiver.received if r["headers"]["ga-intel-event-id"] ==
-               receiver.received[0]["headers"]["ga-intel-event-id"]]
+    retried = [
+        r
+        for r in receiver.received
+        if r["headers"]["ga-intel-event-id"] == receiver.received[0]["headers"]["ga-intel-event-id"]
+    ]
     assert [r["answered"] for r in retried] == [503, 200] and retried[0]["body"] == retried[1]["body"]
     body = json.loads(receiver.received[1]["body"])
     assert body["type"] == receiver.received[1]["headers"]["ga-intel-event-type"] and body["tenant_id"] == "acme"
@@ -155,8 +185,9 @@ def test_signed_retried_and_delivered_once_per_event_across_a_restart(tenants, r
 
     # A tampered body fails the receiver's check.
     r = receiver.received[1]
-    assert not signing.verify(receiver.secret, r["headers"]["ga-intel-timestamp"], r["body"] + b" ",
-                              r["headers"]["ga-intel-signature"])
+    assert not signing.verify(
+        receiver.secret, r["headers"]["ga-intel-timestamp"], r["body"] + b" ", r["headers"]["ga-intel-signature"]
+    )
 
 
 def test_failed_after_max_attempts_and_removed_endpoints_stop(tenants, receiver, monkeypatch):

@@ -74,8 +74,11 @@ def main() -> None:
         st.stop()
     with ui.stop_on_error():
         ctx = branch_filter.apply(ctx)  # the branch picked on Locations, if it is one of this tenant's
-    pages = [st.Page(VIEWS / spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path)
-             for spec in PAGES if ctx.role in spec.roles]
+    pages = [
+        st.Page(VIEWS / spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path)
+        for spec in PAGES
+        if ctx.role in spec.roles
+    ]
     if not pages:
         nothing_for_role(ctx)
         st.stop()
@@ -87,8 +90,7 @@ def main() -> None:
         # with the query string, and every page has exactly one URL (deep links work).
         st.switch_page(home, query_params=st.query_params.to_dict())
 
-    st.navigation([st.Page(root, title=home.title, url_path="root", default=True, visibility="hidden"),
-                   *pages]).run()
+    st.navigation([st.Page(root, title=home.title, url_path="root", default=True, visibility="hidden"), *pages]).run()
 
 
 main()

@@ -61,13 +61,17 @@ def dev_login_refusal() -> str | None:
 
     address = str(st.get_option("server.address") or "").strip().strip("[]")
     if address not in LOOPBACK:
-        return (f"the dashboard listens on {address or 'every interface'}, not only on loopback: start it with "
-                "`--server.address 127.0.0.1` (as `make dev` does)")
+        return (
+            f"the dashboard listens on {address or 'every interface'}, not only on loopback: start it with "
+            "`--server.address 127.0.0.1` (as `make dev` does)"
+        )
     urls = settings.database_urls()
     host = str(urls.platform.host or "")
     if not urls.embedded and not (host in LOOPBACK and str(urls.platform.database or "").startswith("ga_intel_test_")):
-        return ("the database is not the embedded one (GA_INTEL_DATABASE_URL is set): a shared database means a "
-                "deployment, which needs a real identity provider")
+        return (
+            "the database is not the embedded one (GA_INTEL_DATABASE_URL is set): a shared database means a "
+            "deployment, which needs a real identity provider"
+        )
     return None
 
 
@@ -88,8 +92,9 @@ _DEFAULT_PROVIDER_TABLES = frozenset({"client_kwargs"})
 def _providers(section: Mapping) -> list[str | None]:
     """The providers `st.login` can use: None for the one set directly in `[auth]`
     (`client_id`, `server_metadata_url`, …), then each `[auth.<name>]` sub-table."""
-    named = [name for name, value in section.items()
-             if isinstance(value, Mapping) and name not in _DEFAULT_PROVIDER_TABLES]
+    named = [
+        name for name, value in section.items() if isinstance(value, Mapping) and name not in _DEFAULT_PROVIDER_TABLES
+    ]
     default = [None] if "client_id" in section or not named else []
     return default + named
 
@@ -97,6 +102,7 @@ def _providers(section: Mapping) -> list[str | None]:
 @dataclass(frozen=True)
 class Identity:
     """Who signed in: an email, and for OIDC the (issuer, subject) that memberships bind to."""
+
     email: str
     issuer: str | None = None
     subject: str | None = None
@@ -117,8 +123,10 @@ def email_trusted(claims: Mapping, email: str) -> str | None:
     if domain and domain in settings.oidc_trusted_domains().get(issuer, frozenset()):
         return None
     said = "says it is not verified" if verified is False else "does not say it is verified"
-    return (f"Your identity provider {said} ({email}), and its issuer is not trusted for the domain "
-            f"{domain or '(none)'}; ga-intel only trusts verified addresses.")
+    return (
+        f"Your identity provider {said} ({email}), and its issuer is not trusted for the domain "
+        f"{domain or '(none)'}; ga-intel only trusts verified addresses."
+    )
 
 
 def _oidc_identity() -> Identity | None:
@@ -129,12 +137,14 @@ def _oidc_identity() -> Identity | None:
         subject = str(claims.get("sub") or "").strip()
         if not email:
             st.error("Your identity provider did not send an email address.")
-            st.caption("Hint: request the `email` scope (`client_kwargs = { scope = \"openid email\" }` in `[auth]`).")
+            st.caption('Hint: request the `email` scope (`client_kwargs = { scope = "openid email" }` in `[auth]`).')
             st.button("Log out", on_click=st.logout)
             return None
         if not issuer or not subject:
-            st.error("Your identity provider's token has no issuer (`iss`) or subject (`sub`); ga-intel cannot "
-                     "tell who you are.")
+            st.error(
+                "Your identity provider's token has no issuer (`iss`) or subject (`sub`); ga-intel cannot "
+                "tell who you are."
+            )
             st.button("Log out", on_click=st.logout)
             return None
         try:
@@ -152,17 +162,28 @@ def _oidc_identity() -> Identity | None:
     st.write("Sign in with your company account to see your sales intelligence.")
     for provider in _providers(_auth_secrets() or {}):
         label = f"Log in with {provider}" if provider else "Log in"
-        st.button(label, type="primary", key=f"login-{provider or 'default'}",
-                  on_click=st.login, args=(provider,) if provider else ())
+        st.button(
+            label,
+            type="primary",
+            key=f"login-{provider or 'default'}",
+            on_click=st.login,
+            args=(provider,) if provider else (),
+        )
     return None
 
 
 def _dev_email() -> str | None:
-    email = st.sidebar.text_input(
-        "Dev login as", value=os.environ.get(DEV_USER, ""), key="dev_login_email",
-        placeholder="you@example.com",
-        help=f"Only because {DEV_FLAG} is set: no identity provider checks this.",
-    ).strip().lower()
+    email = (
+        st.sidebar.text_input(
+            "Dev login as",
+            value=os.environ.get(DEV_USER, ""),
+            key="dev_login_email",
+            placeholder="you@example.com",
+            help=f"Only because {DEV_FLAG} is set: no identity provider checks this.",
+        )
+        .strip()
+        .lower()
+    )
     if not email:
         st.title("ga-intel")
         st.info("Dev login: type the email of a tenant member in the sidebar.")
@@ -191,8 +212,10 @@ def signed_in() -> Identity | None:
         if refusal:
             st.title("ga-intel")
             st.error(f"{DEV_FLAG} is set, but the dev login is refused: {refusal}.")
-            st.caption("The dev login lets anyone sign in as anyone; configure an OpenID Connect provider "
-                       "(`[auth]` in `.streamlit/secrets.toml`) for any real deployment.")
+            st.caption(
+                "The dev login lets anyone sign in as anyone; configure an OpenID Connect provider "
+                "(`[auth]` in `.streamlit/secrets.toml`) for any real deployment."
+            )
             return None
         email = _dev_email()
         return Identity(email) if email else None

@@ -30,12 +30,32 @@ from ga_intel.api.errors import ApiError
 from ga_intel.api.ratelimit import Buckets
 from ga_intel.insights.tasks import PERSON_STATUSES, STATUSES, TASK_TYPES
 
-MAX_RANGE_DAYS = 731   # a range longer than two years is refused, not truncated
+MAX_RANGE_DAYS = 731  # a range longer than two years is refused, not truncated
 MAX_PAGE = 500
-TASK_FIELDS = ("task_key", "task_type", "status", "priority", "due_date", "created_date", "horizon_date",
-               "branch_code", "assigned_rep_email", "assigned_rep_name", "title", "value", "customer_id",
-               "company_id", "account_key", "note", "status_set_by", "status_set_at", "recovered_revenue",
-               "recovered_on", "context", "updated_at")
+TASK_FIELDS = (
+    "task_key",
+    "task_type",
+    "status",
+    "priority",
+    "due_date",
+    "created_date",
+    "horizon_date",
+    "branch_code",
+    "assigned_rep_email",
+    "assigned_rep_name",
+    "title",
+    "value",
+    "customer_id",
+    "company_id",
+    "account_key",
+    "note",
+    "status_set_by",
+    "status_set_at",
+    "recovered_revenue",
+    "recovered_on",
+    "context",
+    "updated_at",
+)
 
 Day = Annotated[dt.date, Query(description="YYYY-MM-DD")]
 
@@ -72,8 +92,12 @@ def _range(start: dt.date, end: dt.date) -> None:
     if end < start:
         raise ApiError(422, "invalid_range", f"end {end} is before start {start}")
     if (end - start).days >= MAX_RANGE_DAYS:
-        raise ApiError(422, "invalid_range", f"the range is longer than {MAX_RANGE_DAYS} days",
-                       hint="ask for a shorter range, in several requests")
+        raise ApiError(
+            422,
+            "invalid_range",
+            f"the range is longer than {MAX_RANGE_DAYS} days",
+            hint="ask for a shorter range, in several requests",
+        )
 
 
 # ---------------------------------------------------------------- cursors
@@ -89,14 +113,19 @@ def decode_cursor(cursor: str):
         priority, due, value, key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return After(int(priority), dt.date.fromisoformat(due), None if value is None else float(value), str(key))
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
-        raise ApiError(400, "invalid_cursor", "the cursor is not one this API returned",
-                       hint="pass next_cursor from the previous page unchanged") from None
+        raise ApiError(
+            400,
+            "invalid_cursor",
+            "the cursor is not one this API returned",
+            hint="pass next_cursor from the previous page unchanged",
+        ) from None
 
 
 # ---------------------------------------------------------------- request bodies
 class TaskPatch(BaseModel):
     status: Literal[PERSON_STATUSES] | None = Field(  # type: ignore[valid-type]
-        None, description="what a person may set: " + ", ".join(PERSON_STATUSES))
+        None, description="what a person may set: " + ", ".join(PERSON_STATUSES)
+    )
     note: str | None = Field(None, max_length=2000, description="kept when omitted or empty, as on the Tasks page")
 
 
@@ -109,15 +138,16 @@ class WebhookRequest(BaseModel):
     events: list[Literal["task.created", "task.status_changed"]] = Field(min_length=1, max_length=2)
 
 
-def create_app(buckets: Buckets | None = None, dispatcher: bool = False,
-               failures: Buckets | None = None) -> FastAPI:
+def create_app(buckets: Buckets | None = None, dispatcher: bool = False, failures: Buckets | None = None) -> FastAPI:
     """The API app. `buckets`: requests per credential; `failures`: refused credentials per
     client address; `dispatcher`: also deliver webhooks from this process."""
     import os
 
     buckets = buckets or Buckets()
-    failures = failures or Buckets(rate=float(os.environ.get("GA_INTEL_API_AUTH_FAILURE_RATE", "1")),
-                                   burst=float(os.environ.get("GA_INTEL_API_AUTH_FAILURE_BURST", "30")))
+    failures = failures or Buckets(
+        rate=float(os.environ.get("GA_INTEL_API_AUTH_FAILURE_RATE", "1")),
+        burst=float(os.environ.get("GA_INTEL_API_AUTH_FAILURE_BURST", "30")),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -132,8 +162,12 @@ def create_app(buckets: Buckets | None = None, dispatcher: bool = False,
             if loop:
                 loop.stop()
 
-    app = FastAPI(title="ga-intel API", version="1", lifespan=lifespan,
-                  description="Tasks, metrics and data status of a ga-intel tenant. See docs/API.md.")
+    app = FastAPI(
+        title="ga-intel API",
+        version="1",
+        lifespan=lifespan,
+        description="Tasks, metrics and data status of a ga-intel tenant. See docs/API.md.",
+    )
     errors.install(app)
 
     def caller(request: Request) -> Principal:
@@ -174,28 +208,54 @@ def create_app(buckets: Buckets | None = None, dispatcher: bool = False,
         end = created_to or dt.date.today()
         start = created_from or end - dt.timedelta(days=90)
         _range(start, end)
-        frame = tasks.task_list(who, start, end, types=tuple(type or ()), statuses=tuple(status or STATUSES),
-                                branch=branch, rep="" if rep == "unassigned" else rep, limit=limit + 1,
-                                after=decode_cursor(cursor) if cursor else None)
+        frame = tasks.task_list(
+            who,
+            start,
+            end,
+            types=tuple(type or ()),
+            statuses=tuple(status or STATUSES),
+            branch=branch,
+            rep="" if rep == "unassigned" else rep,
+            limit=limit + 1,
+            after=decode_cursor(cursor) if cursor else None,
+        )
         rows = [r for r in frame.to_dict("records")]
         more = len(rows) > limit
         rows = rows[:limit]
-        return {"data": [task_json(r) for r in rows],
-                "next_cursor": encode_cursor(tasks.After.of(rows[-1])) if more else None}
+        return {
+            "data": [task_json(r) for r in rows],
+            "next_cursor": encode_cursor(tasks.After.of(rows[-1])) if more else None,
+        }
 
-    @app.get("/v1/tasks/today", tags=["tasks"],
-             summary="Today's ranked work list (the Tasks page's and the morning email's): new first, then by score")
-    def today(who: Caller, rep: Annotated[str | None, Query(
-                  max_length=320, description="an email, or 'unassigned'; a rep always gets their own")] = None,
-              branch: Annotated[str | None, Query(max_length=200)] = None):
+    @app.get(
+        "/v1/tasks/today",
+        tags=["tasks"],
+        summary="Today's ranked work list (the Tasks page's and the morning email's): new first, then by score",
+    )
+    def today(
+        who: Caller,
+        rep: Annotated[
+            str | None, Query(max_length=320, description="an email, or 'unassigned'; a rep always gets their own")
+        ] = None,
+        branch: Annotated[str | None, Query(max_length=200)] = None,
+    ):
         from ga_intel.reads import tasks
 
         require(who, "tasks:read")
         if who.role == "rep":
             rep = who.email
         daily = tasks.daily_list(who, "" if rep == "unassigned" else rep, branch)
-        fields = (*TASK_FIELDS, "rank", "is_new", "days_overdue", "score", "company_name", "contact_name",
-                  "contact_phone", "contact_email")
+        fields = (
+            *TASK_FIELDS,
+            "rank",
+            "is_new",
+            "days_overdue",
+            "score",
+            "company_name",
+            "contact_name",
+            "contact_phone",
+            "contact_email",
+        )
         return {"date": daily.today.isoformat(), "cap_per_rep": daily.cap, "data": records(daily.tasks, fields)}
 
     def _task(who: Principal, task_key: str) -> dict:
@@ -213,8 +273,11 @@ def create_app(buckets: Buckets | None = None, dispatcher: bool = False,
         require(who, "tasks:read")
         return task_json(_task(who, task_key))
 
-    @app.patch("/v1/tasks/{task_key}", tags=["tasks"],
-               summary="Set a task's status and/or note, with the Tasks page's rules and audit fields")
+    @app.patch(
+        "/v1/tasks/{task_key}",
+        tags=["tasks"],
+        summary="Set a task's status and/or note, with the Tasks page's rules and audit fields",
+    )
     def patch_task(who: Caller, task_key: TaskKey, change: TaskPatch):
         from ga_intel.reads import task_scope
 
@@ -224,8 +287,7 @@ def create_app(buckets: Buckets | None = None, dispatcher: bool = False,
         current = _task(who, task_key)
         status = change.status or current["status"]
         try:
-            task_scope.change_status(who, task_key, status, (change.note or "").strip() or None,
-                                     by=who.audit_name)
+            task_scope.change_status(who, task_key, status, (change.note or "").strip() or None, by=who.audit_name)
         except task_scope.NotInScope:
             raise ApiError(404, "task_not_found", "no such task in your work list") from None
         except Exception as exc:
@@ -237,8 +299,11 @@ def create_app(buckets: Buckets | None = None, dispatcher: bool = False,
         return task_json(_task(who, task_key))
 
     # ------------------------------------------------------------ metrics
-    @app.get("/v1/metrics/daily", tags=["metrics"],
-             summary="One row per day: the stored counts and their rates (docs/METRICS.md)")
+    @app.get(
+        "/v1/metrics/daily",
+        tags=["metrics"],
+        summary="One row per day: the stored counts and their rates (docs/METRICS.md)",
+    )
     def daily_metrics(who: Caller, start: Day, end: Day, branch: Annotated[str | None, Query(max_length=200)] = None):
         from ga_intel.reads import metrics
 
@@ -255,8 +320,13 @@ def create_app(buckets: Buckets | None = None, dispatcher: bool = False,
         return {"data": records(metrics.branches(who.tenant_id, start, end))}
 
     @app.get("/v1/search-terms", tags=["metrics"], summary="Search terms over the range (the Search page's table)")
-    def search_terms(who: Caller, start: Day, end: Day, branch: Annotated[str | None, Query(max_length=200)] = None,
-                     top: Annotated[int, Query(ge=1, le=1000)] = 100):
+    def search_terms(
+        who: Caller,
+        start: Day,
+        end: Day,
+        branch: Annotated[str | None, Query(max_length=200)] = None,
+        top: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ):
         from ga_intel.reads import metrics
 
         require(who, "metrics:read")
@@ -283,8 +353,12 @@ def create_app(buckets: Buckets | None = None, dispatcher: bool = False,
         require(who, "data:read")
         return {"data": records(reads.fetch(who.tenant_id, "email_deliveries", start=date, end=date, branch=branch))}
 
-    @app.post("/v1/refresh", tags=["data"], status_code=202,
-              summary="Load a tenant day again: queues a Dagster run; returns its id and link")
+    @app.post(
+        "/v1/refresh",
+        tags=["data"],
+        status_code=202,
+        summary="Load a tenant day again: queues a Dagster run; returns its id and link",
+    )
     def refresh(who: Caller, body: RefreshRequest):
         from ga_intel.errors import ServiceError
         from ga_intel.orchestration import submit
@@ -293,14 +367,19 @@ def create_app(buckets: Buckets | None = None, dispatcher: bool = False,
         require(who, "runs:write")
         first = dt.date.fromisoformat(daily_partitions.start.strftime("%Y-%m-%d"))
         if not first <= body.date <= dt.date.today() + dt.timedelta(days=1):
-            raise ApiError(422, "invalid_date", f"{body.date} is not a loadable day",
-                           hint=f"pick a day from {first} to today")
+            raise ApiError(
+                422, "invalid_date", f"{body.date} is not a loadable day", hint=f"pick a day from {first} to today"
+            )
         try:
             run_id = submit.refresh_day(who.tenant_id, body.date)
         except ServiceError as exc:
             raise ApiError(503, "dagster_unavailable", exc.message, exc.hint) from None
-        return {"run_id": run_id, "url": submit.run_link(run_id), "tenant_id": who.tenant_id,
-                "date": body.date.isoformat()}
+        return {
+            "run_id": run_id,
+            "url": submit.run_link(run_id),
+            "tenant_id": who.tenant_id,
+            "date": body.date.isoformat(),
+        }
 
     # ------------------------------------------------------------ webhooks
     @app.get("/v1/webhooks", tags=["webhooks"], summary="The tenant's webhook endpoints (never their secrets)")
@@ -310,8 +389,12 @@ def create_app(buckets: Buckets | None = None, dispatcher: bool = False,
         require(who, "webhooks:write")
         return {"data": [e.as_dict() for e in endpoints.list_endpoints(who.tenant_id)]}
 
-    @app.post("/v1/webhooks", tags=["webhooks"], status_code=201,
-              summary="Register a URL for task events; the signing secret is in this answer only")
+    @app.post(
+        "/v1/webhooks",
+        tags=["webhooks"],
+        status_code=201,
+        summary="Register a URL for task events; the signing secret is in this answer only",
+    )
     def add_webhook(who: Caller, body: WebhookRequest):
         from ga_intel.errors import GaIntelError
         from ga_intel.webhooks import endpoints

@@ -34,12 +34,12 @@ MEMBER_SCOPES = {
 @dataclass(frozen=True)
 class Principal:
     tenant_id: str
-    email: str           # the member's; for a token, its audit name
-    role: str            # admin | manager | rep (task_scope's roles)
+    email: str  # the member's; for a token, its audit name
+    role: str  # admin | manager | rep (task_scope's roles)
     branch: str | None
     scopes: tuple[str, ...]
-    kind: str            # token | oidc
-    key: str             # the rate-limit bucket: token id or member email
+    kind: str  # token | oidc
+    key: str  # the rate-limit bucket: token id or member email
 
     @property
     def audit_name(self) -> str:
@@ -62,8 +62,15 @@ def _from_token(value: str) -> Principal:
     token = tokens.verify(value)
     if token is None:
         raise unauthorized()
-    return Principal(tenant_id=token.tenant_id, email=f"api:{token.token_id} ({token.name})", role="admin",
-                     branch=None, scopes=token.scopes, kind="token", key=token.token_id)
+    return Principal(
+        tenant_id=token.tenant_id,
+        email=f"api:{token.token_id} ({token.name})",
+        role="admin",
+        branch=None,
+        scopes=token.scopes,
+        kind="token",
+        key=token.token_id,
+    )
 
 
 def _from_jwt(value: str, request: Request) -> Principal:
@@ -81,13 +88,25 @@ def _from_jwt(value: str, request: Request) -> Principal:
     member = memberships.get(wanted)
     if member is None:
         raise forbidden()
-    return Principal(tenant_id=wanted, email=email, role=member.role, branch=member.branch,
-                     scopes=MEMBER_SCOPES.get(member.role, ()), kind="oidc", key=f"oidc:{email}")
+    return Principal(
+        tenant_id=wanted,
+        email=email,
+        role=member.role,
+        branch=member.branch,
+        scopes=MEMBER_SCOPES.get(member.role, ()),
+        kind="oidc",
+        key=f"oidc:{email}",
+    )
 
 
 def _rate_limited(wait: float, what: str) -> ApiError:
-    return ApiError(429, "rate_limited", f"too many {what}", hint="wait for Retry-After seconds",
-                    headers={"Retry-After": retry_after(wait)})
+    return ApiError(
+        429,
+        "rate_limited",
+        f"too many {what}",
+        hint="wait for Retry-After seconds",
+        headers={"Retry-After": retry_after(wait)},
+    )
 
 
 def authenticate(request: Request, buckets: Buckets, failures: Buckets | None = None) -> Principal:
@@ -115,6 +134,8 @@ def authenticate(request: Request, buckets: Buckets, failures: Buckets | None = 
 
 def require(principal: Principal, scope: str) -> Principal:
     if scope not in principal.scopes:
-        raise forbidden(f"this credential lacks the scope {scope}",
-                        hint="create a token with it: ga-intel token create --scope " + scope)
+        raise forbidden(
+            f"this credential lacks the scope {scope}",
+            hint="create a token with it: ga-intel token create --scope " + scope,
+        )
     return principal

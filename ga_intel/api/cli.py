@@ -15,8 +15,12 @@ def token() -> None:
 @token.command("create")
 @click.option("--tenant", "tenant_id", required=True)
 @click.option("--name", required=True, help="what uses it, e.g. crm")
-@click.option("--scope", "scopes", required=True,
-              help="comma-separated: tasks:read, tasks:write, metrics:read, data:read, runs:write, webhooks:write")
+@click.option(
+    "--scope",
+    "scopes",
+    required=True,
+    help="comma-separated: tasks:read, tasks:write, metrics:read, data:read, runs:write, webhooks:write",
+)
 @needs_database
 def token_create(tenant_id: str, name: str, scopes: str) -> None:
     """Create a token; it is printed once and stored only as a hash."""
@@ -24,8 +28,11 @@ def token_create(tenant_id: str, name: str, scopes: str) -> None:
 
     made, plaintext = tokens.create(tenant_id, name, tokens.parse_scopes(scopes))
     click.echo(plaintext)
-    click.echo(f"token {made.token_id} for tenant {tenant_id!r} ({', '.join(made.scopes)}): "
-               "copy it now, it is not shown again", err=True)
+    click.echo(
+        f"token {made.token_id} for tenant {tenant_id!r} ({', '.join(made.scopes)}): "
+        "copy it now, it is not shown again",
+        err=True,
+    )
 
 
 @token.command("list")
@@ -37,8 +44,10 @@ def token_list(tenant_id: str | None) -> None:
 
     rows = [("ID", "TENANT", "NAME", "SCOPES", "CREATED", "LAST USED", "REVOKED")]
     fmt = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else "-"  # noqa: E731
-    rows += [(t.token_id, t.tenant_id, t.name, ",".join(t.scopes), fmt(t.created_at), fmt(t.last_used_at),
-              fmt(t.revoked_at)) for t in tokens.list_tokens(tenant_id)]
+    rows += [
+        (t.token_id, t.tenant_id, t.name, ",".join(t.scopes), fmt(t.created_at), fmt(t.last_used_at), fmt(t.revoked_at))
+        for t in tokens.list_tokens(tenant_id)
+    ]
     if len(rows) == 1:
         click.echo("no tokens; create one with `ga-intel token create --tenant ID --name crm --scope tasks:read`")
         return
@@ -68,8 +77,9 @@ def api() -> None:
 @api.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, envvar="API_PORT")
-@click.option("--webhooks/--no-webhooks", default=True, show_default=True,
-              help="also deliver webhooks from this process")
+@click.option(
+    "--webhooks/--no-webhooks", default=True, show_default=True, help="also deliver webhooks from this process"
+)
 @needs_database
 def api_serve(host: str, port: int, webhooks: bool) -> None:
     """Serve the API with uvicorn; /docs has the interactive reference."""

@@ -20,16 +20,22 @@ log = logging.getLogger("ga_intel.api")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, hint: str | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self, status: int, code: str, message: str, hint: str | None = None, headers: dict[str, str] | None = None
+    ):
         super().__init__(message)
         self.status, self.code, self.message, self.hint, self.headers = status, code, message, hint, headers
 
 
 def unauthorized() -> ApiError:
     # One answer for a missing, malformed, unknown, revoked or expired credential.
-    return ApiError(401, "unauthorized", "a valid API token or OpenID Connect bearer token is required",
-                    hint="send `Authorization: Bearer <token>`", headers={"WWW-Authenticate": "Bearer"})
+    return ApiError(
+        401,
+        "unauthorized",
+        "a valid API token or OpenID Connect bearer token is required",
+        hint="send `Authorization: Bearer <token>`",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def body(code: str, message: str, hint: str | None = None, **extra) -> dict:
@@ -49,16 +55,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        problems = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
-                    for e in exc.errors()]
-        return JSONResponse(body("validation_error", "the request is invalid; see `problems`",
-                                 problems=problems), status_code=422)
+        problems = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(
+            body("validation_error", "the request is invalid; see `problems`", problems=problems), status_code=422
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        return JSONResponse(body(code, str(exc.detail)), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            body(code, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(GaIntelError)
     async def _user_error(request: Request, exc: GaIntelError):

@@ -69,9 +69,11 @@ def email_of(token: str) -> str | None:
             decoded = jwt.decode(token, _jwks.get(issuer), algorithms=ALGORITHMS)
         except JoseError:
             decoded = jwt.decode(token, _jwks.get(issuer, refresh=True), algorithms=ALGORITHMS)
-        jwt.JWTClaimsRegistry(iss={"essential": True, "value": issuer.rstrip("/")},
-                              aud={"essential": True, "value": audience},
-                              exp={"essential": True}).validate(decoded.claims)
+        jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": issuer.rstrip("/")},
+            aud={"essential": True, "value": audience},
+            exp={"essential": True},
+        ).validate(decoded.claims)
     except (JoseError, ValueError, KeyError, OSError):
         return None
     claims = decoded.claims

@@ -52,8 +52,10 @@ def parse_scopes(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     scopes = [s.strip() for s in (raw.split(",") if isinstance(raw, str) else raw) if s.strip()]
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
-        raise GaIntelError(f"--scope: unknown scope(s) {', '.join(unknown)}" if unknown else "--scope is empty",
-                           hint="use a comma-separated list of: " + ", ".join(SCOPES))
+        raise GaIntelError(
+            f"--scope: unknown scope(s) {', '.join(unknown)}" if unknown else "--scope is empty",
+            hint="use a comma-separated list of: " + ", ".join(SCOPES),
+        )
     return tuple(dict.fromkeys(scopes))
 
 
@@ -64,22 +66,34 @@ def create(tenant_id: str, name: str, scopes: tuple[str, ...]) -> tuple[Token, s
     token_id = PREFIX + secrets.token_hex(4)
     plaintext = f"{token_id}_{secrets.token_urlsafe(32)}"
     with control() as conn:
-        if conn.execute(sa.text("SELECT 1 FROM control.tenants WHERE tenant_id = :t"), {"t": tenant_id}).first() is None:
+        if (
+            conn.execute(sa.text("SELECT 1 FROM control.tenants WHERE tenant_id = :t"), {"t": tenant_id}).first()
+            is None
+        ):
             raise GaIntelError(f"--tenant: no tenant {tenant_id!r}", hint="`ga-intel tenant list` shows them")
-        row = conn.execute(sa.text(
-            "INSERT INTO control.api_tokens (token_id, tenant_id, name, scopes, token_sha256) "
-            "VALUES (:id, :t, :n, :s, :h) RETURNING created_at"),
-            {"id": token_id, "t": tenant_id, "n": name.strip(), "s": list(scopes), "h": digest(plaintext)}).one()
+        row = conn.execute(
+            sa.text(
+                "INSERT INTO control.api_tokens (token_id, tenant_id, name, scopes, token_sha256) "
+                "VALUES (:id, :t, :n, :s, :h) RETURNING created_at"
+            ),
+            {"id": token_id, "t": tenant_id, "n": name.strip(), "s": list(scopes), "h": digest(plaintext)},
+        ).one()
     return Token(token_id, tenant_id, name.strip(), scopes, row.created_at, None, None), plaintext
 
 
 def list_tokens(tenant_id: str | None = None) -> list[Token]:
     with control() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT token_id, tenant_id, name, scopes, created_at, last_used_at, revoked_at FROM control.api_tokens "
-            "WHERE CAST(:t AS text) IS NULL OR tenant_id = :t ORDER BY tenant_id, created_at"), {"t": tenant_id})
-        return [Token(r.token_id, r.tenant_id, r.name, tuple(r.scopes), r.created_at, r.last_used_at, r.revoked_at)
-                for r in rows]
+        rows = conn.execute(
+            sa.text(
+                "SELECT token_id, tenant_id, name, scopes, created_at, last_used_at, revoked_at FROM control.api_tokens "
+                "WHERE CAST(:t AS text) IS NULL OR tenant_id = :t ORDER BY tenant_id, created_at"
+            ),
+            {"t": tenant_id},
+        )
+        return [
+            Token(r.token_id, r.tenant_id, r.name, tuple(r.scopes), r.created_at, r.last_used_at, r.revoked_at)
+            for r in rows
+        ]
 
 
 def revoke(token_id: str) -> bool:
@@ -88,9 +102,13 @@ def revoke(token_id: str) -> bool:
     if _SHAPE.match(token_id):
         token_id = token_id[:12]
     with control() as conn:
-        return conn.execute(sa.text(
-            "UPDATE control.api_tokens SET revoked_at = now() WHERE token_id = :id AND revoked_at IS NULL"),
-            {"id": token_id}).rowcount > 0
+        return (
+            conn.execute(
+                sa.text("UPDATE control.api_tokens SET revoked_at = now() WHERE token_id = :id AND revoked_at IS NULL"),
+                {"id": token_id},
+            ).rowcount
+            > 0
+        )
 
 
 def verify(plaintext: str) -> Token | None:
@@ -98,12 +116,17 @@ def verify(plaintext: str) -> Token | None:
     if not _SHAPE.match(plaintext):
         return None
     with control() as conn:
-        r = conn.execute(sa.text(
-            "SELECT token_id, tenant_id, name, scopes, created_at, last_used_at, revoked_at FROM control.api_tokens "
-            "WHERE token_sha256 = :h AND revoked_at IS NULL"), {"h": digest(plaintext)}).first()
+        r = conn.execute(
+            sa.text(
+                "SELECT token_id, tenant_id, name, scopes, created_at, last_used_at, revoked_at FROM control.api_tokens "
+                "WHERE token_sha256 = :h AND revoked_at IS NULL"
+            ),
+            {"h": digest(plaintext)},
+        ).first()
         if r is None:
             return None
-        if r.last_used_at is None or r.last_used_at < dt.datetime.now(dt.timezone.utc) - LAST_USED_EVERY:
-            conn.execute(sa.text("UPDATE control.api_tokens SET last_used_at = now() WHERE token_id = :id"),
-                         {"id": r.token_id})
+        if r.last_used_at is None or r.last_used_at < dt.datetime.now(dt.UTC) - LAST_USED_EVERY:
+            conn.execute(
+                sa.text("UPDATE control.api_tokens SET last_used_at = now() WHERE token_id = :id"), {"id": r.token_id}
+            )
     return Token(r.token_id, r.tenant_id, r.name, tuple(r.scopes), r.created_at, r.last_used_at, r.revoked_at)

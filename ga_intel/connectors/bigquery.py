@@ -35,8 +35,12 @@ def client(settings: BigQuerySettings):
 
     check_endpoint(settings)
     options = {"api_endpoint": settings.api_endpoint} if settings.api_endpoint else None
-    return bigquery.Client(project=settings.project_id, credentials=_credentials(settings), client_options=options,
-                           location=settings.location)
+    return bigquery.Client(
+        project=settings.project_id,
+        credentials=_credentials(settings),
+        client_options=options,
+        location=settings.location,
+    )
 
 
 def storage_client(settings: BigQuerySettings):
@@ -61,8 +65,11 @@ def _credentials(settings: BigQuerySettings):
         )
     except (ValueError, KeyError) as exc:
         # The library's message can quote the key; name only the problem.
-        raise ServiceError("bigquery", f"the service-account key cannot be used ({type(exc).__name__})",
-                           hint="store a fresh key from the GCP console with `ga-intel tenant update`") from None
+        raise ServiceError(
+            "bigquery",
+            f"the service-account key cannot be used ({type(exc).__name__})",
+            hint="store a fresh key from the GCP console with `ga-intel tenant update`",
+        ) from None
 
 
 def explain(exc: Exception, settings: BigQuerySettings) -> ServiceError:
@@ -72,23 +79,44 @@ def explain(exc: Exception, settings: BigQuerySettings) -> ServiceError:
 
     where = f"{settings.project_id}.{settings.dataset_id}"
     if isinstance(exc, gexc.NotFound):
-        return ServiceError("bigquery", f"dataset {where} not found",
-                            hint="check project_id and dataset_id (the GA4 export dataset is analytics_<property id>)")
+        return ServiceError(
+            "bigquery",
+            f"dataset {where} not found",
+            hint="check project_id and dataset_id (the GA4 export dataset is analytics_<property id>)",
+        )
     if isinstance(exc, gexc.Forbidden):
-        return ServiceError("bigquery", f"permission denied on {where}",
-                            hint="grant the service account BigQuery Data Viewer on the dataset and Job User on the project")
+        return ServiceError(
+            "bigquery",
+            f"permission denied on {where}",
+            hint="grant the service account BigQuery Data Viewer on the dataset and Job User on the project",
+        )
     if isinstance(exc, (gexc.Unauthorized, aexc.RefreshError, aexc.DefaultCredentialsError)):
-        return ServiceError("bigquery", "the service-account credentials were rejected (revoked, expired or wrong)",
-                            hint="create a new key for the service account and store it with `ga-intel tenant update`")
-    if isinstance(exc, (gexc.RetryError, gexc.ServiceUnavailable, gexc.DeadlineExceeded, ConnectionError, TimeoutError)) \
-            or "Connection" in type(exc).__name__ or "Timeout" in type(exc).__name__:
+        return ServiceError(
+            "bigquery",
+            "the service-account credentials were rejected (revoked, expired or wrong)",
+            hint="create a new key for the service account and store it with `ga-intel tenant update`",
+        )
+    if (
+        isinstance(
+            exc, (gexc.RetryError, gexc.ServiceUnavailable, gexc.DeadlineExceeded, ConnectionError, TimeoutError)
+        )
+        or "Connection" in type(exc).__name__
+        or "Timeout" in type(exc).__name__
+    ):
         target = settings.api_endpoint or "bigquery.googleapis.com"
-        return ServiceError("bigquery", f"cannot reach {target}: {type(exc).__name__}",
-                            hint="check the network, or the api_endpoint setting", transient=True)
+        return ServiceError(
+            "bigquery",
+            f"cannot reach {target}: {type(exc).__name__}",
+            hint="check the network, or the api_endpoint setting",
+            transient=True,
+        )
     if isinstance(exc, (gexc.TooManyRequests, gexc.InternalServerError, gexc.BadGateway)):
-        return ServiceError("bigquery", f"BigQuery is overloaded or failing ({type(exc).__name__})",
-                            hint="retried automatically; see https://status.cloud.google.com if it persists",
-                            transient=True)
+        return ServiceError(
+            "bigquery",
+            f"BigQuery is overloaded or failing ({type(exc).__name__})",
+            hint="retried automatically; see https://status.cloud.google.com if it persists",
+            transient=True,
+        )
     return ServiceError("bigquery", f"{type(exc).__name__}: {str(exc)[:300]}")
 
 

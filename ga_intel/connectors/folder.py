@@ -29,11 +29,15 @@ class FolderSession:
         path = self.root / name
         real = os.path.realpath(path)
         if os.path.dirname(real) != str(self.root):
-            raise ServiceError("folder", f"refusing {name}: it is a link to a file outside the folder",
-                               hint="put the file itself in the folder, not a symlink")
+            raise ServiceError(
+                "folder",
+                f"refusing {name}: it is a link to a file outside the folder",
+                hint="put the file itself in the folder, not a symlink",
+            )
         if not path.is_file():
-            raise ServiceError("folder", f"{name} not found in {self.root}",
-                               hint="put the file there, or fix user_file/locations_file")
+            raise ServiceError(
+                "folder", f"{name} not found in {self.root}", hint="put the file there, or fix user_file/locations_file"
+            )
         return Path(real)
 
     def listdir(self) -> list[str]:
@@ -56,8 +60,11 @@ def open_session(settings: FolderSettings, tenant_id: str) -> Iterator[FolderSes
     except folders.FolderOutsideRoot as exc:
         raise ServiceError("folder", exc.message, hint=exc.hint) from None
     if not root.is_dir():
-        raise ServiceError("folder", f"folder {root} does not exist",
-                           hint="the operator creates it (`ga-intel tenant set-folder` does)")
+        raise ServiceError(
+            "folder",
+            f"folder {root} does not exist",
+            hint="the operator creates it (`ga-intel tenant set-folder` does)",
+        )
     yield FolderSession(root)
 
 

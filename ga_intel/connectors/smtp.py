@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,8 +24,11 @@ def _handshake(conn: smtplib.SMTP, settings: SmtpSettings, context: ssl.SSLConte
     conn.ehlo()
     if settings.use_tls and not settings.use_ssl:
         if not conn.has_extn("starttls"):
-            raise ServiceError("smtp", f"{where} does not offer STARTTLS; refusing to send in clear text",
-                               hint="use a server with TLS, use_ssl for port 465, or (for a trusted local relay only) use_tls: false")
+            raise ServiceError(
+                "smtp",
+                f"{where} does not offer STARTTLS; refusing to send in clear text",
+                hint="use a server with TLS, use_ssl for port 465, or (for a trusted local relay only) use_tls: false",
+            )
         conn.starttls(context=context)
         conn.ehlo()
     if settings.user_name:
@@ -75,30 +77,48 @@ def open_connection(settings: SmtpSettings) -> smtplib.SMTP:
     try:
         return _open(settings)
     except smtplib.SMTPAuthenticationError as exc:
-        raise ServiceError("smtp", f"{where} rejected the login of {settings.user_name!r} ({exc.smtp_code} {_text(exc.smtp_error)})",
-                           hint="check smtp.user_name and smtp.password") from None
+        raise ServiceError(
+            "smtp",
+            f"{where} rejected the login of {settings.user_name!r} ({exc.smtp_code} {_text(exc.smtp_error)})",
+            hint="check smtp.user_name and smtp.password",
+        ) from None
     except ssl.SSLCertVerificationError as exc:
-        raise ServiceError("smtp", f"TLS certificate of {where} not trusted: {exc.verify_message}",
-                           hint="fix the server's certificate, or point tls_ca_file at the CA that signed it") from None
+        raise ServiceError(
+            "smtp",
+            f"TLS certificate of {where} not trusted: {exc.verify_message}",
+            hint="fix the server's certificate, or point tls_ca_file at the CA that signed it",
+        ) from None
     except ssl.SSLError as exc:
-        raise ServiceError("smtp", f"TLS with {where} failed: {exc.reason or exc}",
-                           hint="check use_tls / use_ssl against the port (587: STARTTLS, 465: use_ssl)") from None
+        raise ServiceError(
+            "smtp",
+            f"TLS with {where} failed: {exc.reason or exc}",
+            hint="check use_tls / use_ssl against the port (587: STARTTLS, 465: use_ssl)",
+        ) from None
     except smtplib.SMTPNotSupportedError as exc:
-        raise ServiceError("smtp", f"{where} does not support AUTH: {exc}",
-                           hint="remove user_name for a relay without AUTH, or enable AUTH on the server") from None
+        raise ServiceError(
+            "smtp",
+            f"{where} does not support AUTH: {exc}",
+            hint="remove user_name for a relay without AUTH, or enable AUTH on the server",
+        ) from None
     except smtplib.SMTPServerDisconnected as exc:
         raise ServiceError("smtp", f"{where} closed the connection: {exc}", transient=True) from None
     except smtplib.SMTPResponseException as exc:
-        raise ServiceError("smtp", f"{where}: {exc.smtp_code} {_text(exc.smtp_error)}",
-                           transient=400 <= exc.smtp_code < 500) from None
+        raise ServiceError(
+            "smtp", f"{where}: {exc.smtp_code} {_text(exc.smtp_error)}", transient=400 <= exc.smtp_code < 500
+        ) from None
     except smtplib.SMTPException as exc:
         raise ServiceError("smtp", f"{where}: {type(exc).__name__}: {_text(getattr(exc, 'smtp_error', exc))}") from None
-    except (socket.timeout, TimeoutError):
-        raise ServiceError("smtp", f"timed out talking to {where} after {settings.timeout_seconds:g} s",
-                           hint="check server, port and firewall", transient=True) from None
+    except TimeoutError:
+        raise ServiceError(
+            "smtp",
+            f"timed out talking to {where} after {settings.timeout_seconds:g} s",
+            hint="check server, port and firewall",
+            transient=True,
+        ) from None
     except OSError as exc:
-        raise ServiceError("smtp", f"cannot connect to {where}: {exc.strerror or exc}", hint="check server and port",
-                           transient=True) from None
+        raise ServiceError(
+            "smtp", f"cannot connect to {where}: {exc.strerror or exc}", hint="check server and port", transient=True
+        ) from None
 
 
 def _text(value) -> str:

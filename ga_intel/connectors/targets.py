@@ -34,8 +34,10 @@ def allowed_networks() -> list[Network]:
         try:
             networks.append(ipaddress.ip_network(part.strip(), strict=False))
         except ValueError:
-            raise GaIntelError(f"{ALLOWED_VAR}: {part.strip()!r} is not a network",
-                               hint="give CIDR blocks separated by commas, e.g. 10.20.0.0/16,127.0.0.1/32") from None
+            raise GaIntelError(
+                f"{ALLOWED_VAR}: {part.strip()!r} is not a network",
+                hint="give CIDR blocks separated by commas, e.g. 10.20.0.0/16,127.0.0.1/32",
+            ) from None
     return networks
 
 
@@ -46,9 +48,13 @@ def refusal(address: str) -> str | None:
         ip = ip.ipv4_mapped
     if any(ip in net for net in allowed_networks()):
         return None
-    for kind, test in (("unspecified", ip.is_unspecified), ("loopback", ip.is_loopback),
-                       ("link-local", ip.is_link_local), ("multicast", ip.is_multicast),
-                       ("private", ip.is_private)):
+    for kind, test in (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("private", ip.is_private),
+    ):
         if test:
             return f"a {kind} address"
     if not ip.is_global:
@@ -69,17 +75,22 @@ def check_host(service: str, host: str, port: int, field: str = "host") -> Targe
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise ServiceError(service, f"cannot resolve {field} {host!r}: {getattr(exc, 'strerror', None) or exc}",
-                           hint=f"check {service}.{field}", transient=True) from None
+        raise ServiceError(
+            service,
+            f"cannot resolve {field} {host!r}: {getattr(exc, 'strerror', None) or exc}",
+            hint=f"check {service}.{field}",
+            transient=True,
+        ) from None
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     for address in addresses:
         why = refusal(address)
         if why:
             shown = host if host == address else f"{host} ({address})"
-            raise ServiceError(service, f"{field} {shown} is {why}; tenant connections may reach only public "
-                               "addresses",
-                               hint=f"use the service's public address; an operator may allow a network with "
-                                    f"{ALLOWED_VAR}")
+            raise ServiceError(
+                service,
+                f"{field} {shown} is {why}; tenant connections may reach only public addresses",
+                hint=f"use the service's public address; an operator may allow a network with {ALLOWED_VAR}",
+            )
     return Target(host, port, addresses[0])
 
 

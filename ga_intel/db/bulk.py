@@ -44,11 +44,17 @@ def refresh_statistics(tables: Iterable[str], share: float = 0.1) -> list[str]:
 
     analyzed = []
     with control() as conn:
-        stale = conn.execute(sa.text(
-            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = :s AND relname IN :t "
-            "AND n_mod_since_analyze > :share * greatest(n_live_tup, 1)").bindparams(
-                sa.bindparam("t", expanding=True)),
-            {"s": TENANT_SCHEMA, "t": list(tables), "share": share}).scalars().all()
+        stale = (
+            conn.execute(
+                sa.text(
+                    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = :s AND relname IN :t "
+                    "AND n_mod_since_analyze > :share * greatest(n_live_tup, 1)"
+                ).bindparams(sa.bindparam("t", expanding=True)),
+                {"s": TENANT_SCHEMA, "t": list(tables), "share": share},
+            )
+            .scalars()
+            .all()
+        )
         for table in stale:
             conn.execute(sa.text(f'ANALYZE {TENANT_SCHEMA}."{table}"'))
             analyzed.append(table)

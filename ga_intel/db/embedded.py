@@ -50,7 +50,6 @@ def _port_file() -> Path:
     return _dir() / "port"
 
 
-
 def port() -> int:
     """The server's TCP port: the one chosen at first start, else the default."""
     try:
@@ -60,9 +59,7 @@ def port() -> int:
 
 
 def url(database: str = "postgres") -> URL:
-    return URL.create(
-        "postgresql+psycopg2", username="postgres", host="127.0.0.1", port=port(), database=database
-    )
+    return URL.create("postgresql+psycopg2", username="postgres", host="127.0.0.1", port=port(), database=database)
 
 
 @functools.lru_cache(maxsize=1)
@@ -95,8 +92,9 @@ def is_running() -> bool:
     data = _dir() / "data"
     if not (data / "PG_VERSION").exists():
         return False
-    res = subprocess.run([_bin("pg_ctl"), "-D", str(data), "status"], capture_output=True, text=True, cwd="/",
-                         **_run_as())
+    res = subprocess.run(
+        [_bin("pg_ctl"), "-D", str(data), "status"], capture_output=True, text=True, cwd="/", **_run_as()
+    )
     return res.returncode == 0
 
 
@@ -112,9 +110,9 @@ def start() -> URL:
         data.mkdir(exist_ok=True)
         _chown_tree(base)
         _check(
-            [_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
-             "--no-instructions"],
-            run_as, "initdb",
+            [_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-instructions"],
+            run_as,
+            "initdb",
         )
     chosen = port()
     if not ports.is_free(chosen):
@@ -126,10 +124,22 @@ def start() -> URL:
     # TCP on loopback only, no unix socket: the socket path under a deep checkout can
     # exceed the 107-byte limit, and nothing here needs it.
     _check(
-        [_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-         "-o", f"-c listen_addresses=127.0.0.1 -c port={chosen} -c unix_socket_directories=''",
-         "start"],
-        run_as, "pg_ctl start", log=log,
+        [
+            _bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-c listen_addresses=127.0.0.1 -c port={chosen} -c unix_socket_directories=''",
+            "start",
+        ],
+        run_as,
+        "pg_ctl start",
+        log=log,
     )
     return url()
 

@@ -92,35 +92,47 @@ def verify_runtime_login(conn: Connection) -> None:
     """Refuse a runtime login that row-level security would not bind (finding 5): a
     superuser, a BYPASSRLS role, the owner of a platform table, a member of any role but
     `ga_intel_app`, or one that holds privileges on tenant data without `SET ROLE`."""
-    me = conn.execute(sa.text(
-        "SELECT current_user AS name, rolsuper, rolbypassrls, rolinherit FROM pg_roles WHERE rolname = current_user"
-    )).mappings().one()
+    me = (
+        conn.execute(
+            sa.text(
+                "SELECT current_user AS name, rolsuper, rolbypassrls, rolinherit FROM pg_roles WHERE rolname = current_user"
+            )
+        )
+        .mappings()
+        .one()
+    )
     problems = []
     if me["rolsuper"]:
         problems.append("is a superuser")
     if me["rolbypassrls"]:
         problems.append("has BYPASSRLS")
-    owned = conn.execute(sa.text(
-        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname IN ('control', 'tenant_data', 'public') AND pg_has_role(current_user, c.relowner, 'MEMBER')"
-    )).scalar()
+    owned = conn.execute(
+        sa.text(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname IN ('control', 'tenant_data', 'public') AND pg_has_role(current_user, c.relowner, 'MEMBER')"
+        )
+    ).scalar()
     if owned:
         problems.append(f"owns (or can become the owner of) {owned} platform table(s)")
-    others = conn.execute(sa.text(
-        "SELECT string_agg(rolname, ', ' ORDER BY rolname) FROM pg_roles "
-        "WHERE pg_has_role(current_user, oid, 'MEMBER') AND rolname NOT IN (current_user, :app)"
-    ), {"app": APP_ROLE}).scalar()
+    others = conn.execute(
+        sa.text(
+            "SELECT string_agg(rolname, ', ' ORDER BY rolname) FROM pg_roles "
+            "WHERE pg_has_role(current_user, oid, 'MEMBER') AND rolname NOT IN (current_user, :app)"
+        ),
+        {"app": APP_ROLE},
+    ).scalar()
     if others:
         problems.append(f"is a member of {others}")
     if me["rolinherit"]:
         problems.append(f"has INHERIT (it would use {APP_ROLE}'s privileges without SET ROLE)")
     if problems:
         raise UnsafeRuntimeLogin(
-            f"the runtime database login {me['name']!r} " + "; ".join(problems)
+            f"the runtime database login {me['name']!r} "
+            + "; ".join(problems)
             + ": row-level security would not bind it, so ga-intel refuses to start",
             hint=f"point {settings.RUNTIME_DATABASE_URL} at the `{RUNTIME_ROLE}` login that `ga-intel db upgrade` "
-                 "creates (NOSUPERUSER NOBYPASSRLS NOINHERIT, member of ga_intel_app only), never at the owner; "
-                 "see docs/SECURITY.md, section 5",
+            "creates (NOSUPERUSER NOBYPASSRLS NOINHERIT, member of ga_intel_app only), never at the owner; "
+            "see docs/SECURITY.md, section 5",
         )
 
 

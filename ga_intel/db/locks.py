@@ -25,5 +25,7 @@ def partition_lock_key(kind: str, tenant_id: str, day: dt.date | None = None) ->
 
 def lock_partition(conn: Connection, kind: str, tenant_id: str, day: dt.date | None = None) -> None:
     """Wait for, then hold until this transaction ends, the lock on one partition."""
-    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                 {"k": partition_lock_key(kind, tenant_id, day)})
+    conn.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+        {"k": partition_lock_key(kind, tenant_id, day)},
+    )

@@ -24,9 +24,7 @@ def ensure_database(url: URL) -> bool:
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}
-            ).scalar()
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}).scalar()
             if exists:
                 return False
             conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
@@ -75,7 +73,7 @@ def _set_runtime_password(conn, runtime: URL) -> None:
         conn.execute(sa.text(f"ALTER ROLE {RUNTIME_ROLE} PASSWORD {literal}"))
 
 
-def _script() -> "ScriptDirectory":
+def _script() -> ScriptDirectory:
     from alembic.script import ScriptDirectory
 
     cfg = Config()

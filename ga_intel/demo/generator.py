@@ -26,7 +26,13 @@ from ga_intel.demo.population import population
 
 HOST = "https://shop.demo.example"
 CATEGORIES = {
-    "Pipe & Fittings": ["Copper Elbow 1/2in", "PEX Tee 3/4in", "PVC Coupling 2in", "Brass Union 1in", "Galvanized Nipple 3/4in"],
+    "Pipe & Fittings": [
+        "Copper Elbow 1/2in",
+        "PEX Tee 3/4in",
+        "PVC Coupling 2in",
+        "Brass Union 1in",
+        "Galvanized Nipple 3/4in",
+    ],
     "Valves": ["Ball Valve 1in", "Check Valve 3/4in", "Gate Valve 2in", "Pressure Relief Valve", "Mixing Valve"],
     "Water Heaters": ["Tank Heater 50gal", "Tankless Heater 199k BTU", "Heat Pump Heater 65gal", "Expansion Tank 2gal"],
     "HVAC": ["Condenser 3 Ton", "Air Handler 2.5 Ton", "Smart Thermostat", "Flex Duct 6in", "Furnace Filter 16x25"],
@@ -35,20 +41,69 @@ CATEGORIES = {
 }
 # The head of the search vocabulary: what most visitors type. The tail (search_vocabulary)
 # adds thousands of rarer terms, some misspelt, so the Search page shows a long tail.
-SEARCH_TERMS = ["ball valve", "pex crimp", "tankless", "copper elbow", "thermostat", "expansion tank",
-                "press fitting", "water heater 50", "flex duct", "drain auger", "shower trim", "sharkbite 1/2"]
+SEARCH_TERMS = [
+    "ball valve",
+    "pex crimp",
+    "tankless",
+    "copper elbow",
+    "thermostat",
+    "expansion tank",
+    "press fitting",
+    "water heater 50",
+    "flex duct",
+    "drain auger",
+    "shower trim",
+    "sharkbite 1/2",
+]
 NO_RESULT_TERMS = ["viega propress 4in", "grundfos alpha2 15-55", "taco 007e", "rheem rtgh-95dv", "zurn wilkins 975"]
 _SIZES = ["1/4", "3/8", "1/2", "3/4", "1", "1 1/4", "1 1/2", "2", "3", "4"]
 _MATERIALS = ["copper", "pex", "pvc", "cpvc", "brass", "galvanized", "black iron", "stainless", "abs"]
-_PARTS = ["elbow", "tee", "coupling", "union", "nipple", "adapter", "cap", "reducer", "valve", "ball valve",
-          "check valve", "gate valve", "fitting", "flange", "hose bib", "strap", "hanger", "clamp"]
-_BRANDS = ["sharkbite", "viega", "uponor", "nibco", "mueller", "watts", "zurn", "moen", "delta", "rheem", "navien",
-           "honeywell", "ridgid", "milwaukee", "oatey", "taco", "grundfos"]
+_PARTS = [
+    "elbow",
+    "tee",
+    "coupling",
+    "union",
+    "nipple",
+    "adapter",
+    "cap",
+    "reducer",
+    "valve",
+    "ball valve",
+    "check valve",
+    "gate valve",
+    "fitting",
+    "flange",
+    "hose bib",
+    "strap",
+    "hanger",
+    "clamp",
+]
+_BRANDS = [
+    "sharkbite",
+    "viega",
+    "uponor",
+    "nibco",
+    "mueller",
+    "watts",
+    "zurn",
+    "moen",
+    "delta",
+    "rheem",
+    "navien",
+    "honeywell",
+    "ridgid",
+    "milwaukee",
+    "oatey",
+    "taco",
+    "grundfos",
+]
 # Day-of-week and month rhythm of a trade supplier: weekdays busy, summer HVAC and winter heating.
 WEEKDAY_SHARE = [1.0, 1.05, 1.05, 1.0, 0.9, 0.45, 0.3]
 MONTH_SHARE = [1.1, 1.05, 1.0, 0.95, 1.0, 1.1, 1.15, 1.1, 1.0, 0.95, 1.0, 0.85]
-SEASONAL_CATEGORY = {"HVAC": [0.7, 0.7, 0.8, 1.0, 1.3, 1.6, 1.8, 1.6, 1.2, 0.9, 0.8, 0.7],
-                     "Water Heaters": [1.5, 1.4, 1.2, 1.0, 0.8, 0.7, 0.7, 0.7, 0.9, 1.1, 1.3, 1.5]}
+SEASONAL_CATEGORY = {
+    "HVAC": [0.7, 0.7, 0.8, 1.0, 1.3, 1.6, 1.8, 1.6, 1.2, 0.9, 0.8, 0.7],
+    "Water Heaters": [1.5, 1.4, 1.2, 1.0, 0.8, 0.7, 0.7, 0.7, 0.9, 1.1, 1.3, 1.5],
+}
 
 
 def day_volume(day: dt.date, events: int) -> int:
@@ -60,9 +115,9 @@ def _misspell(term: str, rng: random.Random) -> str:
     i = rng.randrange(max(1, len(term) - 1))
     kind = rng.random()
     if kind < 0.4 and len(term) > 3:  # two letters swapped
-        return term[:i] + term[i + 1] + term[i] + term[i + 2:]
+        return term[:i] + term[i + 1] + term[i] + term[i + 2 :]
     if kind < 0.7:  # a letter dropped
-        return term[:i] + term[i + 1:]
+        return term[:i] + term[i + 1 :]
     return term[:i] + term[i] + term[i:]  # a letter doubled
 
 
@@ -81,10 +136,18 @@ def search_vocabulary(seed: int = 7) -> tuple[list[str], list[float]]:
     terms = list(SEARCH_TERMS) + tail
     cumulative, total = [], 0.0
     for rank in range(1, len(terms) + 1):
-        total += 1.0 / rank ** 1.05
+        total += 1.0 / rank**1.05
         cumulative.append(total)
     return terms, cumulative
-SOURCES = [("google", "organic"), ("(direct)", "(none)"), ("google", "cpc"), ("newsletter", "email"), ("bing", "organic")]
+
+
+SOURCES = [
+    ("google", "organic"),
+    ("(direct)", "(none)"),
+    ("google", "cpc"),
+    ("newsletter", "email"),
+    ("bing", "organic"),
+]
 
 
 def catalog(seed: int = 7) -> list[dict]:
@@ -92,9 +155,17 @@ def catalog(seed: int = 7) -> list[dict]:
     items = []
     for category, names in CATEGORIES.items():
         for name in names:
-            items.append({"item_id": f"SKU-{len(items) + 1001}", "item_name": name, "item_category": category,
-                          "item_brand": rng.choice(["Acme", "ProFlow", "Everline", "Northwind"]),
-                          "price": round(rng.uniform(4, 1800) if category in ("Water Heaters", "HVAC") else rng.uniform(2, 180), 2)})
+            items.append(
+                {
+                    "item_id": f"SKU-{len(items) + 1001}",
+                    "item_name": name,
+                    "item_category": category,
+                    "item_brand": rng.choice(["Acme", "ProFlow", "Everline", "Northwind"]),
+                    "price": round(
+                        rng.uniform(4, 1800) if category in ("Water Heaters", "HVAC") else rng.uniform(2, 180), 2
+                    ),
+                }
+            )
     return items
 
 
@@ -112,50 +183,141 @@ def _param(key: str, value) -> dict:
 
 
 def _user_prop(key: str, value: str, ts: int) -> dict:
-    return {"key": key, "value": {"string_value": value, "int_value": None, "float_value": None,
-                                  "double_value": None, "set_timestamp_micros": str(ts)}}
+    return {
+        "key": key,
+        "value": {
+            "string_value": value,
+            "int_value": None,
+            "float_value": None,
+            "double_value": None,
+            "set_timestamp_micros": str(ts),
+        },
+    }
 
 
 def _item(product: dict, quantity: int | None = None, revenue: bool = False) -> dict:
-    row = {k: None for k in ("item_variant", "item_category2", "item_category3", "item_category4", "item_category5",
-                             "price_in_usd", "item_revenue_in_usd", "item_refund_in_usd", "item_refund", "coupon",
-                             "affiliation", "location_id", "item_list_id", "item_list_name", "item_list_index",
-                             "promotion_id", "promotion_name", "creative_name", "creative_slot")}
-    row.update(item_id=product["item_id"], item_name=product["item_name"], item_brand=product["item_brand"],
-               item_category=product["item_category"], price=product["price"],
-               quantity=str(quantity) if quantity is not None else None,
-               item_revenue=round(product["price"] * (quantity or 1), 2) if revenue else None)
+    row = {
+        k: None
+        for k in (
+            "item_variant",
+            "item_category2",
+            "item_category3",
+            "item_category4",
+            "item_category5",
+            "price_in_usd",
+            "item_revenue_in_usd",
+            "item_refund_in_usd",
+            "item_refund",
+            "coupon",
+            "affiliation",
+            "location_id",
+            "item_list_id",
+            "item_list_name",
+            "item_list_index",
+            "promotion_id",
+            "promotion_name",
+            "creative_name",
+            "creative_slot",
+        )
+    }
+    row.update(
+        item_id=product["item_id"],
+        item_name=product["item_name"],
+        item_brand=product["item_brand"],
+        item_category=product["item_category"],
+        price=product["price"],
+        quantity=str(quantity) if quantity is not None else None,
+        item_revenue=round(product["price"] * (quantity or 1), 2) if revenue else None,
+    )
     return row
 
 
-def _event(day: dt.date, ts: int, name: str, pseudo_id: str | None, session_id: int, params: list[dict],
-           user: dict | None, traffic: tuple[str, str], device: str, *, items=None, ecommerce=None) -> dict:
+def _event(
+    day: dt.date,
+    ts: int,
+    name: str,
+    pseudo_id: str | None,
+    session_id: int,
+    params: list[dict],
+    user: dict | None,
+    traffic: tuple[str, str],
+    device: str,
+    *,
+    items=None,
+    ecommerce=None,
+) -> dict:
     return {
-        "event_date": day.strftime("%Y%m%d"), "event_timestamp": str(ts), "event_name": name,
+        "event_date": day.strftime("%Y%m%d"),
+        "event_timestamp": str(ts),
+        "event_name": name,
         "event_params": [_param("ga_session_id", session_id), *params],
-        "event_previous_timestamp": None, "event_value_in_usd": None, "event_bundle_sequence_id": str(ts // 1000 % 10**10),
+        "event_previous_timestamp": None,
+        "event_value_in_usd": None,
+        "event_bundle_sequence_id": str(ts // 1000 % 10**10),
         "event_server_timestamp_offset": None,
         "user_id": user["user_id"] if user else None,
         "user_pseudo_id": pseudo_id,
-        "privacy_info": {"analytics_storage": None if pseudo_id else "No", "ads_storage": None, "uses_transient_token": "No"},
-        "user_properties": [_user_prop("webuserid", user["user_id"], ts), _user_prop("webcustomerid", user["company_id"], ts),
-                            _user_prop("default_branch_id", user["branch"], ts)] if user else [],
+        "privacy_info": {
+            "analytics_storage": None if pseudo_id else "No",
+            "ads_storage": None,
+            "uses_transient_token": "No",
+        },
+        "user_properties": [
+            _user_prop("webuserid", user["user_id"], ts),
+            _user_prop("webcustomerid", user["company_id"], ts),
+            _user_prop("default_branch_id", user["branch"], ts),
+        ]
+        if user
+        else [],
         "user_first_touch_timestamp": str(ts - 86_400_000_000 * 30),
         "user_ltv": {"revenue": 0.0, "currency": "USD"},
-        "device": {"category": device, "mobile_brand_name": None, "mobile_model_name": None, "mobile_marketing_name": None,
-                   "mobile_os_hardware_model": None, "operating_system": "Web", "operating_system_version": None,
-                   "vendor_id": None, "advertising_id": None, "language": "en-us", "is_limited_ad_tracking": "No",
-                   "time_zone_offset_seconds": None, "browser": None, "browser_version": None,
-                   "web_info": {"browser": "Chrome", "browser_version": "120.0", "hostname": "shop.demo.example"}},
-        "geo": {"continent": "Americas", "country": "United States", "region": "Illinois", "city": "Chicago",
-                "sub_continent": "Northern America", "metro": "(not set)"},
+        "device": {
+            "category": device,
+            "mobile_brand_name": None,
+            "mobile_model_name": None,
+            "mobile_marketing_name": None,
+            "mobile_os_hardware_model": None,
+            "operating_system": "Web",
+            "operating_system_version": None,
+            "vendor_id": None,
+            "advertising_id": None,
+            "language": "en-us",
+            "is_limited_ad_tracking": "No",
+            "time_zone_offset_seconds": None,
+            "browser": None,
+            "browser_version": None,
+            "web_info": {"browser": "Chrome", "browser_version": "120.0", "hostname": "shop.demo.example"},
+        },
+        "geo": {
+            "continent": "Americas",
+            "country": "United States",
+            "region": "Illinois",
+            "city": "Chicago",
+            "sub_continent": "Northern America",
+            "metro": "(not set)",
+        },
         "app_info": None,
         "traffic_source": {"name": "(organic)", "medium": traffic[1], "source": traffic[0]},
-        "stream_id": "1234567890", "platform": "WEB", "event_dimensions": None,
-        "ecommerce": ecommerce or {k: None for k in ("total_item_quantity", "purchase_revenue_in_usd", "purchase_revenue",
-                                                      "refund_value_in_usd", "refund_value", "shipping_value_in_usd",
-                                                      "shipping_value", "tax_value_in_usd", "tax_value", "unique_items",
-                                                      "transaction_id")},
+        "stream_id": "1234567890",
+        "platform": "WEB",
+        "event_dimensions": None,
+        "ecommerce": ecommerce
+        or {
+            k: None
+            for k in (
+                "total_item_quantity",
+                "purchase_revenue_in_usd",
+                "purchase_revenue",
+                "refund_value_in_usd",
+                "refund_value",
+                "shipping_value_in_usd",
+                "shipping_value",
+                "tax_value_in_usd",
+                "tax_value",
+                "unique_items",
+                "transaction_id",
+            )
+        },
         "items": items or [],
     }
 
@@ -197,15 +359,22 @@ def generate_day(day: dt.date, events: int = 2000, seed: int = 7, timezone: str 
         device = rng.choices(["desktop", "mobile", "tablet"], [0.7, 0.25, 0.05])[0]
         session: list[dict] = []
 
-        def add(name, params=(), **kw):
+        def add(name, params=(), **kw):  # called only within this session's own iteration
             nonlocal ts
             ts += rng.randint(2, 90) * 1_000_000
-            session.append(_event(day, ts, name, pseudo_id, session_id, list(params), user, traffic, device, **kw))
+            session.append(_event(day, ts, name, pseudo_id, session_id, list(params), user, traffic, device, **kw))  # noqa: B023
 
         engaged = rng.random() < 0.7
         page = f"{HOST}/"
-        add("session_start", [_param("page_location", page), _param("source", traffic[0]), _param("medium", traffic[1]),
-                              _param("session_engaged", engaged)])
+        add(
+            "session_start",
+            [
+                _param("page_location", page),
+                _param("source", traffic[0]),
+                _param("medium", traffic[1]),
+                _param("session_engaged", engaged),
+            ],
+        )
         add("page_view", [_param("page_location", page), _param("page_title", "Demo Supply Co.")])
         if rng.random() < 0.25:  # bounced: one page only
             emitted += len(session)
@@ -230,22 +399,45 @@ def generate_day(day: dt.date, events: int = 2000, seed: int = 7, timezone: str 
                 product = rng.choices(products, weights=season)[0]
             page = f"{HOST}/p/{product['item_id'].lower()}"
             add("page_view", [_param("page_location", page), _param("page_title", product["item_name"])])
-            add("view_item", [_param("page_location", page), _param("currency", "USD"), _param("value", product["price"])],
-                items=[_item(product)])
+            add(
+                "view_item",
+                [_param("page_location", page), _param("currency", "USD"), _param("value", product["price"])],
+                items=[_item(product)],
+            )
             if rng.random() < (0.45 if user else 0.2):
                 qty = rng.choice([1, 1, 2, 5, 10])
                 cart.append((product, qty))
-                add("add_to_cart", [_param("page_location", page), _param("currency", "USD"),
-                                    _param("value", round(product["price"] * qty, 2))], items=[_item(product, qty)])
+                add(
+                    "add_to_cart",
+                    [
+                        _param("page_location", page),
+                        _param("currency", "USD"),
+                        _param("value", round(product["price"] * qty, 2)),
+                    ],
+                    items=[_item(product, qty)],
+                )
         if cart and rng.random() < 0.35:
             revenue = round(sum(p["price"] * q for p, q in cart), 2)
             roll = rng.random()
             txn = "(not set)" if roll < 0.02 else None if roll < 0.03 else f"T{day:%Y%m%d}-{n_session:06d}"
-            ecommerce = {"total_item_quantity": str(sum(q for _, q in cart)), "purchase_revenue_in_usd": revenue,
-                         "purchase_revenue": revenue, "refund_value_in_usd": None, "refund_value": None,
-                         "shipping_value_in_usd": None, "shipping_value": None, "tax_value_in_usd": None,
-                         "tax_value": None, "unique_items": str(len(cart)), "transaction_id": txn}
-            params = [_param("page_location", f"{HOST}/checkout/complete"), _param("currency", "USD"), _param("value", revenue)]
+            ecommerce = {
+                "total_item_quantity": str(sum(q for _, q in cart)),
+                "purchase_revenue_in_usd": revenue,
+                "purchase_revenue": revenue,
+                "refund_value_in_usd": None,
+                "refund_value": None,
+                "shipping_value_in_usd": None,
+                "shipping_value": None,
+                "tax_value_in_usd": None,
+                "tax_value": None,
+                "unique_items": str(len(cart)),
+                "transaction_id": txn,
+            }
+            params = [
+                _param("page_location", f"{HOST}/checkout/complete"),
+                _param("currency", "USD"),
+                _param("value", revenue),
+            ]
             if txn:
                 params.append(_param("transaction_id", txn))
             items = [_item(p, q, revenue=True) for p, q in cart]
@@ -257,8 +449,15 @@ def generate_day(day: dt.date, events: int = 2000, seed: int = 7, timezone: str 
         yield from session
 
 
-def write_days(folder: Path, start: dt.date, days: int, events_per_day: int = 2000, seed: int = 7,
-               timezone: str = "America/Chicago", progress=print) -> list[Path]:
+def write_days(
+    folder: Path,
+    start: dt.date,
+    days: int,
+    events_per_day: int = 2000,
+    seed: int = 7,
+    timezone: str = "America/Chicago",
+    progress=print,
+) -> list[Path]:
     """Write `events_YYYYMMDD.ndjson` files; returns their paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -33,12 +33,25 @@ def write_files(folder: Path, seed: int = 7, extra_customers: int = 0) -> tuple[
     ws.append([c.header for c in LOCATION_COLUMNS])
     for b in people.branches:
         values = {
-            "warehouse_id": b.warehouse_id, "warehouse_code": b.code, "warehouse_name": b.name,
-            "address1": f"{100 + b.warehouse_id * 7} Industrial Pkwy", "city": b.city, "state": b.state, "zip": b.zip,
-            "country": "US", "email": b.email, "phone_number": f"+1-555-010-{b.warehouse_id:04d}",
-            "latitude": b.latitude, "longitude": b.longitude, "service_manager": b.rep_name,
-            "work_hour": "Mon-Fri 7:00-17:00", "branch_location_id": f"BL{b.warehouse_id:03d}", "status": "Open",
-            "is_active": "Y", "rep_name": b.rep_name, "rep_email": b.rep_email,
+            "warehouse_id": b.warehouse_id,
+            "warehouse_code": b.code,
+            "warehouse_name": b.name,
+            "address1": f"{100 + b.warehouse_id * 7} Industrial Pkwy",
+            "city": b.city,
+            "state": b.state,
+            "zip": b.zip,
+            "country": "US",
+            "email": b.email,
+            "phone_number": f"+1-555-010-{b.warehouse_id:04d}",
+            "latitude": b.latitude,
+            "longitude": b.longitude,
+            "service_manager": b.rep_name,
+            "work_hour": "Mon-Fri 7:00-17:00",
+            "branch_location_id": f"BL{b.warehouse_id:03d}",
+            "status": "Open",
+            "is_active": "Y",
+            "rep_name": b.rep_name,
+            "rep_email": b.rep_email,
         }
         ws.append([values.get(c.name) for c in LOCATION_COLUMNS])
     locations = folder / "Locations_List.xlsx"
@@ -51,18 +64,32 @@ def write_files(folder: Path, seed: int = 7, extra_customers: int = 0) -> tuple[
     customers = list(people.customers)
     for i in range(extra_customers):
         base = customers[i % len(people.customers)]
-        customers.append(base.__class__(**{**base.__dict__, "user_id": str(900001 + i),
-                                            "email": f"extra{i}@customers.example"}))
+        customers.append(
+            base.__class__(**{**base.__dict__, "user_id": str(900001 + i), "email": f"extra{i}@customers.example"})
+        )
     for n, c in enumerate(customers):
         company = companies[c.company_id]
         values = {
-            "user_id": c.user_id, "user_name": c.email, "first_name": c.first_name, "last_name": c.last_name,
-            "job_title": c.job_title, "user_erp_id": f"U{c.user_id}", "email": c.email, "office_phone": c.phone,
-            "city": "Chicago", "state": "IL", "country": "US",
+            "user_id": c.user_id,
+            "user_name": c.email,
+            "first_name": c.first_name,
+            "last_name": c.last_name,
+            "job_title": c.job_title,
+            "user_erp_id": f"U{c.user_id}",
+            "email": c.email,
+            "office_phone": c.phone,
+            "city": "Chicago",
+            "state": "IL",
+            "country": "US",
             "registered_date": registered + dt.timedelta(days=n % 700),
             "last_login_date": dt.date(2026, 11, 1) - dt.timedelta(days=n % 60),
-            "company_name": company.name, "company_id": company.company_id, "company_erp_id": company.erp_id,
-            "branch_code": c.branch, "role_name": "Customer", "site_name": "Demo Supply Co.", "is_active": "Y",
+            "company_name": company.name,
+            "company_id": company.company_id,
+            "company_erp_id": company.erp_id,
+            "branch_code": c.branch,
+            "role_name": "Customer",
+            "site_name": "Demo Supply Co.",
+            "is_active": "Y",
         }
         ws.append([values.get(col.name) for col in USER_COLUMNS])
     users = folder / "UserReport.xlsx"

@@ -24,10 +24,55 @@ BRANCHES = [
     ("DSM", "Des Moines", "Des Moines", "IA", "50309", 41.5868, -93.6250),
 ]
 
-_FIRST = ["Ava", "Ben", "Carla", "Dev", "Elena", "Frank", "Grace", "Hiro", "Ines", "Jon", "Kara", "Luis",
-          "Maya", "Nils", "Olga", "Paul", "Quinn", "Rosa", "Sam", "Tara", "Umar", "Vera", "Wes", "Yuki", "Zoe"]
-_LAST = ["Anders", "Brooks", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ivanov", "Jensen",
-         "Khan", "Lopez", "Miller", "Novak", "Owens", "Patel", "Reyes", "Schmidt", "Turner", "Weber"]
+_FIRST = [
+    "Ava",
+    "Ben",
+    "Carla",
+    "Dev",
+    "Elena",
+    "Frank",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jon",
+    "Kara",
+    "Luis",
+    "Maya",
+    "Nils",
+    "Olga",
+    "Paul",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wes",
+    "Yuki",
+    "Zoe",
+]
+_LAST = [
+    "Anders",
+    "Brooks",
+    "Chen",
+    "Diaz",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ivanov",
+    "Jensen",
+    "Khan",
+    "Lopez",
+    "Miller",
+    "Novak",
+    "Owens",
+    "Patel",
+    "Reyes",
+    "Schmidt",
+    "Turner",
+    "Weber",
+]
 _COMPANY = ["Plumbing", "Mechanical", "HVAC", "Electric", "Builders", "Contracting", "Facilities", "Supply"]
 _TITLES = ["Purchasing Manager", "Owner", "Project Manager", "Service Technician", "Estimator", "Buyer"]
 
@@ -80,25 +125,43 @@ def population(seed: int = 7, companies: int = 60, customers_per_company: int = 
     branches = []
     for i, (code, name, city, state, zip_, lat, lon) in enumerate(BRANCHES, start=1):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        branches.append(Branch(
-            code=code, warehouse_id=i, name=name, city=city, state=state, zip=zip_, latitude=lat, longitude=lon,
-            email=f"{code.lower()}@demo.example", rep_name=f"{first} {last}",
-            rep_email=f"{first}.{last}".lower() + "@demo.example",
-        ))
+        branches.append(
+            Branch(
+                code=code,
+                warehouse_id=i,
+                name=name,
+                city=city,
+                state=state,
+                zip=zip_,
+                latitude=lat,
+                longitude=lon,
+                email=f"{code.lower()}@demo.example",
+                rep_name=f"{first} {last}",
+                rep_email=f"{first}.{last}".lower() + "@demo.example",
+            )
+        )
     company_rows, customer_rows = [], []
     n = 100001
     for c in range(1, companies + 1):
         last = rng.choice(_LAST)
         branch = rng.choice(branches).code
-        company = Company(company_id=f"C{c:04d}", erp_id=f"ERP{c:05d}", name=f"{last} {rng.choice(_COMPANY)}", branch=branch)
+        company = Company(
+            company_id=f"C{c:04d}", erp_id=f"ERP{c:05d}", name=f"{last} {rng.choice(_COMPANY)}", branch=branch
+        )
         company_rows.append(company)
         for _ in range(rng.randint(1, customers_per_company * 2 - 1)):
             first, surname = rng.choice(_FIRST), rng.choice(_LAST)
-            customer_rows.append(Customer(
-                user_id=str(n), first_name=first, last_name=surname,
-                email=f"{first}.{surname}.{n}".lower() + "@customers.example",
-                job_title=rng.choice(_TITLES), company_id=company.company_id, branch=branch,
-                phone=f"+1-555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}",
-            ))
+            customer_rows.append(
+                Customer(
+                    user_id=str(n),
+                    first_name=first,
+                    last_name=surname,
+                    email=f"{first}.{surname}.{n}".lower() + "@customers.example",
+                    job_title=rng.choice(_TITLES),
+                    company_id=company.company_id,
+                    branch=branch,
+                    phone=f"+1-555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}",
+                )
+            )
             n += 1
     return Population(branches=branches, companies=company_rows, customers=customer_rows)

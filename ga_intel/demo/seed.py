@@ -53,9 +53,12 @@ def already_loaded(client, day: dt.date) -> str | None:
     settings = store.get(demo.DEMO_TENANT).bigquery
     table = client.get_table(f"{settings.project_id}.{settings.dataset_id}.events_{day:%Y%m%d}")
     with tenant_scope(demo.DEMO_TENANT) as conn:
-        row = conn.execute(sa.text(
-            "SELECT status, bq_modified_at FROM tenant_data.data_availability WHERE tenant_id = :t AND event_date = :d"),
-            {"t": demo.DEMO_TENANT, "d": day}).first()
+        row = conn.execute(
+            sa.text(
+                "SELECT status, bq_modified_at FROM tenant_data.data_availability WHERE tenant_id = :t AND event_date = :d"
+            ),
+            {"t": demo.DEMO_TENANT, "d": day},
+        ).first()
     if row and row.status in ("complete", "provisional") and row.bq_modified_at == table.modified:
         return "already loaded"
     return None
@@ -66,7 +69,6 @@ def seed_master_data(config, echo: Callable[[str], None]) -> None:
 
     from ga_intel.demo.master_data import write_files
     from ga_intel.orchestration.run import load_master_data
-
     from ga_intel.tenancy import folders
 
     folder = folders.resolve(config.id, config.folder.path)
@@ -85,10 +87,18 @@ def seed(echo: Callable[[str], None], stop: Callable[[], bool], dashboard_url: s
     seed_master_data(config, echo)
     days = demo_days(local_today(config.timezone))
     client = bq_client(config.bigquery)
-    echo(f"demo: {len(days)} days of synthetic GA4 data (about {EVENTS_PER_DAY} events a weekday, fewer at weekends) ...")
+    echo(
+        f"demo: {len(days)} days of synthetic GA4 data (about {EVENTS_PER_DAY} events a weekday, fewer at weekends) ..."
+    )
     ensure_export(client, days, echo)
-    failed = run_days(demo.DEMO_TENANT, days, echo=lambda line: echo("  " + line),
-                      skip=lambda d: already_loaded(client, d), stop=stop, trigger="make dev")
+    failed = run_days(
+        demo.DEMO_TENANT,
+        days,
+        echo=lambda line: echo("  " + line),
+        skip=lambda d: already_loaded(client, d),
+        stop=stop,
+        trigger="make dev",
+    )
     echo("demo: data loaded" + (f" ({failed} day(s) failed; see the Dagster UI)" if failed else ""))
     if dashboard_url and not stop():
         from ga_intel.demo import summary

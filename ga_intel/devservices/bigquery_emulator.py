@@ -28,8 +28,7 @@ def install_spatial_extension() -> None:
         raise GaIntelError("duckdb-extension-spatial holds no extension file", hint="run `make setup`")
     con = duckdb.connect()
     try:
-        installed = con.execute(
-            "SELECT installed FROM duckdb_extensions() WHERE extension_name = 'spatial'").fetchone()
+        installed = con.execute("SELECT installed FROM duckdb_extensions() WHERE extension_name = 'spatial'").fetchone()
         if not (installed and installed[0]):
             con.execute(f"INSTALL '{files[0]}'")
     finally:
@@ -39,8 +38,9 @@ def install_spatial_extension() -> None:
 class BigQueryEmulator:
     """`start()` / `stop()`; `.endpoint` is what a client's api_endpoint should be."""
 
-    def __init__(self, project: str, data_dir: Path | None = None, port: int | None = None,
-                 log_file: Path | None = None):
+    def __init__(
+        self, project: str, data_dir: Path | None = None, port: int | None = None, log_file: Path | None = None
+    ):
         self.project = project
         self.data_dir = data_dir
         self.port = port or ports.free_port()
@@ -52,28 +52,43 @@ class BigQueryEmulator:
         return f"http://127.0.0.1:{self.port}"
 
     def argv(self) -> list[str]:
-        argv = [sys.executable, "-m", "bqemulator", "start", "--rest-port", str(self.port),
-                "--grpc-port", str(ports.free_port()), "--project", self.project, "--log-level", "warning"]
+        argv = [
+            sys.executable,
+            "-m",
+            "bqemulator",
+            "start",
+            "--rest-port",
+            str(self.port),
+            "--grpc-port",
+            str(ports.free_port()),
+            "--project",
+            self.project,
+            "--log-level",
+            "warning",
+        ]
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             argv += ["--persistent", "--data-dir", str(self.data_dir)]
         return argv
 
-    def start(self, timeout: float = 60) -> "BigQueryEmulator":
+    def start(self, timeout: float = 60) -> BigQueryEmulator:
         install_spatial_extension()
         argv = self.argv()
         if self.log_file:
             with open(self.log_file, "ab") as out:  # the child keeps its own copy of the descriptor
                 self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         else:
-            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 code, self.proc = self.proc.returncode, None
-                raise GaIntelError(f"the BigQuery emulator exited with code {code} at start",
-                                   hint=f"see {self.log_file}" if self.log_file else None)
+                raise GaIntelError(
+                    f"the BigQuery emulator exited with code {code} at start",
+                    hint=f"see {self.log_file}" if self.log_file else None,
+                )
             try:
                 with urllib.request.urlopen(f"{self.endpoint}/bigquery/v2/projects/{self.project}/datasets", timeout=2):
                     return self
@@ -86,7 +101,7 @@ class BigQueryEmulator:
         stop_process(self.proc)
         self.proc = None
 
-    def __enter__(self) -> "BigQueryEmulator":
+    def __enter__(self) -> BigQueryEmulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:

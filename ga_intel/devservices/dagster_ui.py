@@ -18,9 +18,12 @@ def in_process_target(module: str = "ga_intel.definitions", attribute: str = "de
     from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
     from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 
-    return InProcessWorkspaceLoadTarget(InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(module_name=module, attribute=attribute, working_directory=str(REPO)),
-        location_name=location))
+    return InProcessWorkspaceLoadTarget(
+        InProcessCodeLocationOrigin(
+            LoadableTargetOrigin(module_name=module, attribute=attribute, working_directory=str(REPO)),
+            location_name=location,
+        )
+    )
 
 
 @contextmanager
@@ -35,8 +38,7 @@ def serve(instance, port: int | None = None, target=None, timeout: float = 60) -
     port = port or ports.free_port()
     with WorkspaceProcessContext(instance, target or in_process_target()) as context:
         app = create_app_from_workspace_process_context(context)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                               lifespan="off"))
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
         thread = threading.Thread(target=server.run, name="dagster-ui", daemon=True)
         thread.start()
         deadline = time.monotonic() + timeout

@@ -51,18 +51,25 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
         return cert_file, key_file
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     key_file.chmod(0o600)
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_file, key_file
@@ -114,12 +121,14 @@ class SmtpSink:
     def _authenticator(self, server, session, envelope, mechanism, auth_data):
         from aiosmtpd.smtp import AuthResult, LoginPassword
 
-        ok = (isinstance(auth_data, LoginPassword)
-              and hmac.compare_digest(auth_data.login, self.user.encode())
-              and hmac.compare_digest(auth_data.password, self.password.encode()))
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and hmac.compare_digest(auth_data.login, self.user.encode())
+            and hmac.compare_digest(auth_data.password, self.password.encode())
+        )
         return AuthResult(success=ok, handled=False)
 
-    def start(self) -> "SmtpSink":
+    def start(self) -> SmtpSink:
         from aiosmtpd.controller import Controller
 
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -129,8 +138,13 @@ class SmtpSink:
 
             self.port = ports.free_port()
         self._controller = Controller(
-            self._handler(), hostname="127.0.0.1", port=self.port, server_hostname="localhost",
-            tls_context=context, require_starttls=True, auth_require_tls=True,
+            self._handler(),
+            hostname="127.0.0.1",
+            port=self.port,
+            server_hostname="localhost",
+            tls_context=context,
+            require_starttls=True,
+            auth_require_tls=True,
             authenticator=self._authenticator,
         )
         self._controller.start()
@@ -146,7 +160,7 @@ class SmtpSink:
             self.messages.clear()
         self.on_message = None
 
-    def __enter__(self) -> "SmtpSink":
+    def __enter__(self) -> SmtpSink:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -161,13 +175,20 @@ def main() -> None:
     secret = parser.add_mutually_exclusive_group(required=True)
     secret.add_argument("--password", help="the AUTH password (visible in `ps`: for throwaway use)")
     secret.add_argument("--password-file", type=Path, help="file holding the AUTH password")
-    parser.add_argument("--reject", action="append", default=[], metavar="ADDRESS",
-                        help="answer 550 at RCPT for this address (repeatable)")
+    parser.add_argument(
+        "--reject",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="answer 550 at RCPT for this address (repeatable)",
+    )
     args = parser.parse_args()
     password = args.password if args.password is not None else args.password_file.read_text().strip()
     sink = SmtpSink(args.dir, args.user, password, port=args.port, reject=set(args.reject)).start()
-    print(f"SMTP sink on 127.0.0.1:{sink.port} (STARTTLS, AUTH as {args.user}); messages in {args.dir / 'messages'}",
-          flush=True)
+    print(
+        f"SMTP sink on 127.0.0.1:{sink.port} (STARTTLS, AUTH as {args.user}); messages in {args.dir / 'messages'}",
+        flush=True,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

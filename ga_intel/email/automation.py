@@ -20,8 +20,12 @@ from ga_intel.ga4.automation import partition_key
 
 email_job = dg.define_asset_job("email_job", selection=dg.AssetSelection.groups("email"))
 
-_IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-              dg.DagsterRunStatus.STARTED]
+_IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
 def _planned(tenant_id: str, day: dt.date) -> bool:
@@ -35,14 +39,16 @@ def _planned(tenant_id: str, day: dt.date) -> bool:
 
 
 def _in_flight(instance: dg.DagsterInstance, key: dg.MultiPartitionKey) -> bool:
-    runs = instance.get_runs(dg.RunsFilter(job_name=email_job.name, statuses=_IN_FLIGHT,
-                                           tags={"dagster/partition": str(key)}), limit=1)
+    runs = instance.get_runs(
+        dg.RunsFilter(job_name=email_job.name, statuses=_IN_FLIGHT, tags={"dagster/partition": str(key)}), limit=1
+    )
     return bool(runs)
 
 
 def _tasks_materialized(instance: dg.DagsterInstance, key: dg.MultiPartitionKey) -> bool:
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("tasks"), asset_partitions=[str(key)]), limit=1)
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("tasks"), asset_partitions=[str(key)]), limit=1
+    )
     return bool(records.records)
 
 
@@ -58,11 +64,15 @@ def _tenants(instance: dg.DagsterInstance, job_name: str, log, now: dt.datetime 
             yield config
 
 
-@dg.schedule(job=email_job, cron_schedule="0 * * * *", name="email_daily_schedule",
-             default_status=dg.DefaultScheduleStatus.RUNNING,
-             description="Hourly tick; sends yesterday's reports for each tenant whose local send hour it is.")
+@dg.schedule(
+    job=email_job,
+    cron_schedule="0 * * * *",
+    name="email_daily_schedule",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Hourly tick; sends yesterday's reports for each tenant whose local send hour it is.",
+)
 def email_daily_schedule(context: dg.ScheduleEvaluationContext):
-    now = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
+    now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
     requests = []
     for config in _tenants(context.instance, "email_daily_schedule", context.log, now):
         local = now.astimezone(ZoneInfo(config.timezone))
@@ -72,20 +82,27 @@ def email_daily_schedule(context: dg.ScheduleEvaluationContext):
         key = partition_key(config.id, day)
         if _planned(config.id, day) or _in_flight(context.instance, key):
             continue
-        requests.append(dg.RunRequest(run_key=f"email:{config.id}:{day}", partition_key=key,
-                                      tags={"ga_intel/trigger": "email_schedule"}))
+        requests.append(
+            dg.RunRequest(
+                run_key=f"email:{config.id}:{day}", partition_key=key, tags={"ga_intel/trigger": "email_schedule"}
+            )
+        )
     return requests or dg.SkipReason("no tenant is at its send hour with a report still to send")
 
 
-@dg.sensor(job=email_job, name="email_ready_sensor", minimum_interval_seconds=300,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Sends yesterday's reports once the tasks partition exists and the send hour has passed.")
+@dg.sensor(
+    job=email_job,
+    name="email_ready_sensor",
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Sends yesterday's reports once the tasks partition exists and the send hour has passed.",
+)
 def email_ready_sensor(context: dg.SensorEvaluationContext):
     from ga_intel.db import tenant_scope
     from ga_intel.email import content
     from ga_intel.email.deliver import deadline, report_day, send_time
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     requests, waiting = [], []
     for config in _tenants(context.instance, "email_ready_sensor", context.log, now):
         day = report_day(config, now)
@@ -106,8 +123,13 @@ def email_ready_sensor(context: dg.SensorEvaluationContext):
         else:
             waiting.append(f"{config.id}: {incomplete}")
             continue
-        requests.append(dg.RunRequest(run_key=f"email:{config.id}:{day}:{reason}", partition_key=key,
-                                      tags={"ga_intel/trigger": f"email_sensor_{reason}"}))
+        requests.append(
+            dg.RunRequest(
+                run_key=f"email:{config.id}:{day}:{reason}",
+                partition_key=key,
+                tags={"ga_intel/trigger": f"email_sensor_{reason}"},
+            )
+        )
     if requests:
         return requests
     return dg.SkipReason("; ".join(waiting) or "no report due")

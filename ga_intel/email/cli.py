@@ -26,8 +26,13 @@ def email() -> None:
 @click.option("--tenant", "tenant_id", required=True)
 @click.option("--branch", required=True, help="a branch code, or 'summary' for the tenant-wide summary")
 @click.option("--date", "date", required=True, help="the report's day (YYYY-MM-DD)")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="HTML file to write (default: report-<tenant>-<branch>-<date>.html); the .txt goes beside it")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="HTML file to write (default: report-<tenant>-<branch>-<date>.html); the .txt goes beside it",
+)
 @needs_database
 def email_preview(tenant_id: str, branch: str, date: str, out: Path | None) -> None:
     """Render a report to a file without sending anything."""
@@ -46,14 +51,23 @@ def _send(tenant_id: str, date: str, force: bool, retry_failed: bool) -> None:
     from ga_intel.email.deliver import send_day
     from ga_intel.errors import GaIntelError
 
-    outcome = send_day(tenant_id, _day(date), force=force, retry_failed=retry_failed,
-                       progress=lambda line: click.echo(f"  {line}", err=True))
+    outcome = send_day(
+        tenant_id,
+        _day(date),
+        force=force,
+        retry_failed=retry_failed,
+        progress=lambda line: click.echo(f"  {line}", err=True),
+    )
     click.echo(outcome.summary())
     if outcome.failed or outcome.state in ("waiting", "skipped_incomplete"):
-        hint = (f"retry with `ga-intel email retry --tenant {tenant_id} --date {date}`" if outcome.failed
-                else "use --force to send now with a 'data incomplete' note")
-        raise GaIntelError(f"{outcome.failed} delivery(ies) failed" if outcome.failed else f"not sent: {outcome.reason}",
-                           hint=hint)
+        hint = (
+            f"retry with `ga-intel email retry --tenant {tenant_id} --date {date}`"
+            if outcome.failed
+            else "use --force to send now with a 'data incomplete' note"
+        )
+        raise GaIntelError(
+            f"{outcome.failed} delivery(ies) failed" if outcome.failed else f"not sent: {outcome.reason}", hint=hint
+        )
 
 
 @email.command("send")
@@ -93,5 +107,7 @@ def email_status(tenant_id: str, date: str | None) -> None:
     for r in rows:
         detail = r["skip_reason"] or r["error"] or r["message_id"] or ""
         code = f" {r['smtp_code']}" if r["smtp_code"] and r["status"] == "failed" else ""
-        click.echo(f"{r['report_date']} {r['report_kind']:<7} {r['branch_code']:<8} {r['recipient'] or '-':<36} "
-                   f"{r['status']:<8}{code} x{r['attempts']}  {detail}")
+        click.echo(
+            f"{r['report_date']} {r['report_kind']:<7} {r['branch_code']:<8} {r['recipient'] or '-':<36} "
+            f"{r['status']:<8}{code} x{r['attempts']}  {detail}"
+        )

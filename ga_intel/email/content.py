@@ -118,7 +118,7 @@ class Report:
     currency: str
     day_figures: list[Figure]
     week_figures: list[Figure]
-    task_groups: list[TaskGroup]        # open tasks per type (counts)
+    task_groups: list[TaskGroup]  # open tasks per type (counts)
     rep_lists: list[RepList] = field(default_factory=list)  # branch only
     branches: list[dict] = field(default_factory=list)  # summary only
     data_incomplete: bool = False
@@ -137,12 +137,17 @@ class Report:
 
 # --- recipients -------------------------------------------------------------------------
 
+
 def branch_recipients(conn: Connection, config: TenantConfig, branch: str) -> list[Recipient]:
     """The branch's enabled reps and managers (sales-rep mapping), plus members who manage
     that branch in the dashboard. One entry per address."""
-    rows = conn.execute(sa.text(
-        "SELECT rep_email, rep_name, role FROM tenant_data.sales_reps WHERE branch_code = :b AND enabled "
-        "ORDER BY role DESC, rep_email"), {"b": branch}).all()
+    rows = conn.execute(
+        sa.text(
+            "SELECT rep_email, rep_name, role FROM tenant_data.sales_reps WHERE branch_code = :b AND enabled "
+            "ORDER BY role DESC, rep_email"
+        ),
+        {"b": branch},
+    ).all()
     found = {email: Recipient(email, name, role) for email, name, role in rows}
     for m in config.members:
         if m.role == "manager" and m.branch == branch and m.email not in found:
@@ -152,34 +157,48 @@ def branch_recipients(conn: Connection, config: TenantConfig, branch: str) -> li
 
 def summary_recipients(config: TenantConfig) -> list[Recipient]:
     """Tenant managers: members with the manager role and no branch of their own."""
-    return sorted((Recipient(m.email, m.email.split("@")[0], "manager") for m in config.members
-                   if m.role == "manager" and not m.branch), key=lambda r: r.email)
+    return sorted(
+        (
+            Recipient(m.email, m.email.split("@")[0], "manager")
+            for m in config.members
+            if m.role == "manager" and not m.branch
+        ),
+        key=lambda r: r.email,
+    )
 
 
 def branches(conn: Connection) -> list[tuple[str, str]]:
     """Every branch in the locations list: (code, name)."""
-    return [tuple(r) for r in conn.execute(sa.text(
-        "SELECT warehouse_code, warehouse_name FROM tenant_data.locations ORDER BY warehouse_code"))]
+    return [
+        tuple(r)
+        for r in conn.execute(
+            sa.text("SELECT warehouse_code, warehouse_name FROM tenant_data.locations ORDER BY warehouse_code")
+        )
+    ]
 
 
 # --- completeness -----------------------------------------------------------------------
 
+
 def completeness(conn: Connection, day: dt.date) -> str | None:
     """Why the day's data is not complete yet, or None when it is."""
-    availability = conn.execute(sa.text(
-        "SELECT status, source_table, message FROM tenant_data.data_availability WHERE event_date = :d"),
-        {"d": day}).first()
+    availability = conn.execute(
+        sa.text("SELECT status, source_table, message FROM tenant_data.data_availability WHERE event_date = :d"),
+        {"d": day},
+    ).first()
     if availability is None:
         return f"GA4 data for {day} has not been loaded"
     # A loaded daily table is what the morning report is for, even while GA4 may still
     # restate it ('provisional'); only an intraday stand-in is not the day yet.
     loaded = availability.status == "complete" or (
-        availability.status == "provisional" and not availability.source_table.startswith("events_intraday_"))
+        availability.status == "provisional" and not availability.source_table.startswith("events_intraday_")
+    )
     if not loaded:
         detail = f" ({availability.message})" if availability.message else ""
         return f"GA4 data for {day} is {availability.status}{detail}"
-    computed = conn.execute(sa.text(
-        "SELECT computed_at FROM tenant_data.daily_metrics WHERE event_date = :d"), {"d": day}).first()
+    computed = conn.execute(
+        sa.text("SELECT computed_at FROM tenant_data.daily_metrics WHERE event_date = :d"), {"d": day}
+    ).first()
     if computed is None:
         return f"metrics and tasks for {day} have not been computed"
     return None
@@ -187,9 +206,23 @@ def completeness(conn: Connection, day: dt.date) -> str | None:
 
 # --- figures ----------------------------------------------------------------------------
 
-_SUMS = ("revenue", "refunds", "net_revenue", "transactions", "purchasers", "sessions", "engaged_sessions",
-         "new_users", "converting_sessions", "carts_created", "carts_abandoned", "recovered_revenue",
-         "recovered_after_contact_revenue", "searches", "no_click_searches")
+_SUMS = (
+    "revenue",
+    "refunds",
+    "net_revenue",
+    "transactions",
+    "purchasers",
+    "sessions",
+    "engaged_sessions",
+    "new_users",
+    "converting_sessions",
+    "carts_created",
+    "carts_abandoned",
+    "recovered_revenue",
+    "recovered_after_contact_revenue",
+    "searches",
+    "no_click_searches",
+)
 
 
 def _sum(rows: list, start: dt.date, end: dt.date) -> dict | None:
@@ -228,8 +261,9 @@ def _figures(now: dict | None, before: dict | None) -> list[Figure]:
         ("Searches without a click", "percent", lambda s: _ratio(s["no_click_searches"], s["searches"])),
     ]
     lower_is_better = {"Abandoned carts", "Cart abandonment", "Searches without a click"}
-    return [Figure(label, pick(now, fn), pick(before, fn), kind, label not in lower_is_better)
-            for label, kind, fn in spec]
+    return [
+        Figure(label, pick(now, fn), pick(before, fn), kind, label not in lower_is_better) for label, kind, fn in spec
+    ]
 
 
 def figures(conn: Connection, tenant_id: str, day: dt.date, branch: str | None) -> tuple[list[Figure], list[Figure]]:
@@ -237,20 +271,25 @@ def figures(conn: Connection, tenant_id: str, day: dt.date, branch: str | None) 
     rows = conn.execute(_sql("figures"), {"tenant": tenant_id, "day": day, "branch": branch}).all()
     week = dt.timedelta(days=7)
     day_figs = _figures(_sum(rows, day, day), _sum(rows, day - week, day - week))
-    week_figs = _figures(_sum(rows, day - dt.timedelta(days=6), day),
-                         _sum(rows, day - dt.timedelta(days=13), day - week))
+    week_figs = _figures(
+        _sum(rows, day - dt.timedelta(days=6), day), _sum(rows, day - dt.timedelta(days=13), day - week)
+    )
     return day_figs, week_figs
 
 
 # --- tasks ------------------------------------------------------------------------------
 
+
 def _details(task_type: str, context: dict) -> list[str]:
     """The context a rep needs before calling: what was in the cart, what they searched."""
+
     def items(entries):
         out = []
         for i in entries or []:
             qty = i.get("quantity")
-            out.append(f"{i.get('item_name') or i.get('item_id')}" + (f" × {qty:g}" if isinstance(qty, (int, float)) else ""))
+            out.append(
+                f"{i.get('item_name') or i.get('item_id')}" + (f" × {qty:g}" if isinstance(qty, (int, float)) else "")
+            )
         return out
 
     if task_type in ("cart_recovery", "purchase_followup"):
@@ -260,18 +299,32 @@ def _details(task_type: str, context: dict) -> list[str]:
         none = set(context.get("no_result_terms") or [])
         return [f"“{t}”" + (" (no results)" if t in none else "") for t in terms]
     if task_type == "repeat_visitor":
-        return [f"{context.get('sessions')} sessions on {context.get('days')} days "
-                f"in the last {context.get('window_days')} days, no order"]
+        return [
+            f"{context.get('sessions')} sessions on {context.get('days')} days "
+            f"in the last {context.get('window_days')} days, no order"
+        ]
     return []
 
 
 def _line(r: dict) -> TaskLine:
     return TaskLine(
-        r["task_key"], r["title"], r["value"], r["priority"], r["due_date"], r["status"],
-        r["assigned_rep_name"] or r["assigned_rep_email"], r["company_name"], r["contact_name"],
-        r["contact_email"], r["contact_phone"], _details(r["task_type"], r["context"] or {}),
-        task_type=r["task_type"], type_label=TASK_TYPES.get(r["task_type"], r["task_type"]), is_new=r["is_new"],
-        days_overdue=r["days_overdue"])
+        r["task_key"],
+        r["title"],
+        r["value"],
+        r["priority"],
+        r["due_date"],
+        r["status"],
+        r["assigned_rep_name"] or r["assigned_rep_email"],
+        r["company_name"],
+        r["contact_name"],
+        r["contact_email"],
+        r["contact_phone"],
+        _details(r["task_type"], r["context"] or {}),
+        task_type=r["task_type"],
+        type_label=TASK_TYPES.get(r["task_type"], r["task_type"]),
+        is_new=r["is_new"],
+        days_overdue=r["days_overdue"],
+    )
 
 
 def work_day(day: dt.date) -> dt.date:
@@ -288,8 +341,14 @@ def rep_lists(conn: Connection, config: TenantConfig, day: dt.date, branch: str)
         email = r["assigned_rep_email"]
         key = (email or "").lower()
         if key not in lists:
-            lists[key] = RepList(r["assigned_rep_name"], email, r["list_size"], r["list_new"], [],
-                                 _links(config, branch, rep=key)["tasks"])
+            lists[key] = RepList(
+                r["assigned_rep_name"],
+                email,
+                r["list_size"],
+                r["list_new"],
+                [],
+                _links(config, branch, rep=key)["tasks"],
+            )
         lists[key].tasks.append(_line(r))
     return list(lists.values())
 
@@ -313,32 +372,66 @@ def _links(config: TenantConfig, branch: str | None, rep: str | None = None) -> 
     return {"dashboard": f"{base}/overview?{urlencode(query)}", "tasks": f"{base}/tasks?{urlencode(tasks_query)}"}
 
 
-def branch_report(conn: Connection, config: TenantConfig, day: dt.date, branch: str, branch_name: str,
-                  incomplete: str | None = None) -> Report:
+def branch_report(
+    conn: Connection, config: TenantConfig, day: dt.date, branch: str, branch_name: str, incomplete: str | None = None
+) -> Report:
     day_figs, week_figs = figures(conn, config.id, day, branch)
     lists = rep_lists(conn, config, day, branch)
     groups = _open_by_type(conn, config.id, work_day(day), branch)
     return Report(
-        config.id, config.name, "branch", branch, branch_name, day, config.ga4.reporting_currency,
-        day_figs, week_figs, groups, rep_lists=lists,
-        data_incomplete=incomplete is not None, incomplete_reason=incomplete, links=_links(config, branch))
+        config.id,
+        config.name,
+        "branch",
+        branch,
+        branch_name,
+        day,
+        config.ga4.reporting_currency,
+        day_figs,
+        week_figs,
+        groups,
+        rep_lists=lists,
+        data_incomplete=incomplete is not None,
+        incomplete_reason=incomplete,
+        links=_links(config, branch),
+    )
 
 
 def _open_by_type(conn: Connection, tenant_id: str, today: dt.date, branch: str | None) -> list[TaskGroup]:
     """Open work-list tasks per type: what is still actionable (horizon not passed)."""
-    totals = dict(conn.execute(sa.text(
-        "SELECT task_type, count(*) FROM tenant_data.tasks WHERE tenant_id = :tenant "
-        "AND status IN ('open', 'in_progress') AND horizon_date >= :today "
-        "AND (CAST(:branch AS text) IS NULL OR branch_code = :branch) GROUP BY task_type"),
-        {"tenant": tenant_id, "today": today, "branch": branch}).all())
+    totals = dict(
+        conn.execute(
+            sa.text(
+                "SELECT task_type, count(*) FROM tenant_data.tasks WHERE tenant_id = :tenant "
+                "AND status IN ('open', 'in_progress') AND horizon_date >= :today "
+                "AND (CAST(:branch AS text) IS NULL OR branch_code = :branch) GROUP BY task_type"
+            ),
+            {"tenant": tenant_id, "today": today, "branch": branch},
+        ).all()
+    )
     return [TaskGroup(t, label, totals[t], []) for t, label in TASK_TYPES.items() if totals.get(t)]
 
 
 def summary_report(conn: Connection, config: TenantConfig, day: dt.date, incomplete: str | None = None) -> Report:
     day_figs, week_figs = figures(conn, config.id, day, None)
-    rows = [dict(r) for r in conn.execute(_sql("branch_overview"),
-                                          {"tenant": config.id, "day": day, "today": work_day(day)}).mappings()]
+    rows = [
+        dict(r)
+        for r in conn.execute(
+            _sql("branch_overview"), {"tenant": config.id, "day": day, "today": work_day(day)}
+        ).mappings()
+    ]
     return Report(
-        config.id, config.name, "summary", SUMMARY, "All branches", day, config.ga4.reporting_currency,
-        day_figs, week_figs, _open_by_type(conn, config.id, work_day(day), None), branches=rows,
-        data_incomplete=incomplete is not None, incomplete_reason=incomplete, links=_links(config, None))
+        config.id,
+        config.name,
+        "summary",
+        SUMMARY,
+        "All branches",
+        day,
+        config.ga4.reporting_currency,
+        day_figs,
+        week_figs,
+        _open_by_type(conn, config.id, work_day(day), None),
+        branches=rows,
+        data_incomplete=incomplete is not None,
+        incomplete_reason=incomplete,
+        links=_links(config, None),
+    )

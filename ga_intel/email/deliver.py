@@ -19,7 +19,6 @@ import hashlib
 import logging
 import re
 import smtplib
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +66,7 @@ class Outcome:
 
 # --- timing rules -----------------------------------------------------------------------
 
+
 def report_day(config: TenantConfig, now: dt.datetime) -> dt.date:
     """The day a report sent `now` is about: yesterday in the tenant's timezone."""
     return now.astimezone(ZoneInfo(config.timezone)).date() - dt.timedelta(days=1)
@@ -89,6 +89,7 @@ def too_old(config: TenantConfig, day: dt.date, now: dt.datetime) -> bool:
 
 
 # --- SMTP with bounded retries ----------------------------------------------------------
+
 
 class Mailer:
     """One SMTP connection for a batch, reopened after a failure. Transient failures
@@ -142,8 +143,9 @@ class Mailer:
                 error = (exc.smtp_code, f"{exc.smtp_code} {_text(exc.smtp_error)}")
                 if not (400 <= exc.smtp_code < 500) or last:
                     return {**refused, **{r: error for r in todo}}
-                log.warning("SMTP answered %s; retrying (attempt %d of %d)", exc.smtp_code, attempt,
-                            settings.retry_attempts)
+                log.warning(
+                    "SMTP answered %s; retrying (attempt %d of %d)", exc.smtp_code, attempt, settings.retry_attempts
+                )
                 self._backoff(attempt)
                 continue
             except ServiceError as exc:  # from connecting: refused login, TLS, unreachable
@@ -153,12 +155,13 @@ class Mailer:
                 log.warning("%s; retrying (attempt %d of %d)", exc.message, attempt, settings.retry_attempts)
                 self._backoff(attempt)
                 continue
-            except (smtplib.SMTPServerDisconnected, socket.timeout, OSError) as exc:
+            except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
                 self._drop()
                 if last:
                     return {**refused, **{r: (None, f"connection lost: {exc}") for r in todo}}
-                log.warning("SMTP connection lost (%s); retrying (attempt %d of %d)", exc, attempt,
-                            settings.retry_attempts)
+                log.warning(
+                    "SMTP connection lost (%s); retrying (attempt %d of %d)", exc, attempt, settings.retry_attempts
+                )
                 self._backoff(attempt)
                 continue
             todo = [r for r, (code, _) in refused.items() if code is not None and 400 <= code < 500]
@@ -166,8 +169,12 @@ class Mailer:
                 return refused
             for r in todo:
                 refused.pop(r)
-            log.warning("%d recipient(s) deferred (4xx); retrying them (attempt %d of %d)", len(todo), attempt,
-                        settings.retry_attempts)
+            log.warning(
+                "%d recipient(s) deferred (4xx); retrying them (attempt %d of %d)",
+                len(todo),
+                attempt,
+                settings.retry_attempts,
+            )
             self._backoff(attempt)
         return refused
 
@@ -193,13 +200,14 @@ def display_name(name: str | None) -> str:
     return " ".join(_CONTROL.sub(" ", name or "").split())
 
 
-def build_message(config: TenantConfig, rendered: RenderedEmail, recipients: list[dict], report: Report,
-                  message_id: str) -> EmailMessage:
+def build_message(
+    config: TenantConfig, rendered: RenderedEmail, recipients: list[dict], report: Report, message_id: str
+) -> EmailMessage:
     msg = EmailMessage()
     msg["Subject"] = rendered.subject
     msg["From"] = Address(display_name(config.smtp.from_name), addr_spec=config.smtp.from_address)
     msg["To"] = [Address(display_name(r["recipient_name"]), addr_spec=r["recipient"]) for r in recipients]
-    msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+    msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-GA-Intel-Report"] = f"{config.id}; {report.kind}; {report.branch_code}; {report.day.isoformat()}"
@@ -219,6 +227,7 @@ def _message_id(config: TenantConfig, claimed: list[dict]) -> str:
 
 
 # --- the batch --------------------------------------------------------------------------
+
 
 def _plan(conn, config: TenantConfig, day: dt.date, incomplete: str | None) -> tuple[list[ledger.Planned], dict]:
     planned: list[ledger.Planned] = []
@@ -250,45 +259,69 @@ def _report_for(conn, config: TenantConfig, day: dt.date, kind: str, branch: str
     return content.branch_report(conn, config, day, branch, name, incomplete)
 
 
-def send_day(tenant_id: str, day: dt.date, *, now: dt.datetime | None = None, force: bool = False,
-             retry_failed: bool = False, run_id: str | None = None,
-             sleep: Callable[[float], None] = time.sleep,
-             progress: Callable[[str], None] | None = None) -> Outcome:
+def send_day(
+    tenant_id: str,
+    day: dt.date,
+    *,
+    now: dt.datetime | None = None,
+    force: bool = False,
+    retry_failed: bool = False,
+    run_id: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    progress: Callable[[str], None] | None = None,
+) -> Outcome:
     """Plan and send `tenant_id`'s reports for `day`. Safe to call any number of times.
 
     force: send even if email is disabled, the day is old or its data is incomplete.
     retry_failed: also re-send rows marked failed (an operator's explicit decision)."""
     from ga_intel.tenancy import store
 
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     config = store.get(tenant_id)
     settings = config.email
     if not settings.enabled and not force:
         return Outcome(tenant_id, day, "disabled", "email.enabled is false in the tenant settings")
     if too_old(config, day, now) and not force and not retry_failed:
-        return Outcome(tenant_id, day, "too_old", f"reports older than {settings.max_report_age_days} day(s) are not "
-                       "sent on their own (email.max_report_age_days); use --force to send anyway")
+        return Outcome(
+            tenant_id,
+            day,
+            "too_old",
+            f"reports older than {settings.max_report_age_days} day(s) are not "
+            "sent on their own (email.max_report_age_days); use --force to send anyway",
+        )
     with _day_lock(tenant_id, day):
         with tenant_scope(tenant_id) as conn:
             interrupted = ledger.recover_interrupted(conn, day)
             incomplete = content.completeness(conn, day)
         if interrupted:
-            log.warning("%d delivery(ies) of %s %s were interrupted by an earlier crash; marked failed",
-                        interrupted, tenant_id, day)
+            log.warning(
+                "%d delivery(ies) of %s %s were interrupted by an earlier crash; marked failed",
+                interrupted,
+                tenant_id,
+                day,
+            )
         if incomplete and not force:
             if settings.wait_for_complete_data and now < deadline(config, day):
-                return Outcome(tenant_id, day, "waiting", f"{incomplete}; waiting until "
-                               f"{deadline(config, day).isoformat()} (email.incomplete_deadline_hour)",
-                               interrupted=interrupted)
+                return Outcome(
+                    tenant_id,
+                    day,
+                    "waiting",
+                    f"{incomplete}; waiting until {deadline(config, day).isoformat()} (email.incomplete_deadline_hour)",
+                    interrupted=interrupted,
+                )
             if not settings.send_incomplete_after_deadline:
-                return Outcome(tenant_id, day, "skipped_incomplete", f"{incomplete}; "
-                               "email.send_incomplete_after_deadline is false", interrupted=interrupted)
+                return Outcome(
+                    tenant_id,
+                    day,
+                    "skipped_incomplete",
+                    f"{incomplete}; email.send_incomplete_after_deadline is false",
+                    interrupted=interrupted,
+                )
         with tenant_scope(tenant_id) as conn:
             planned_rows, reports = _plan(conn, config, day, incomplete)
             planned = ledger.plan(conn, tenant_id, day, planned_rows, run_id, incomplete is not None)
             groups = ledger.pending_groups(conn, day, include_failed=retry_failed)
-        outcome = Outcome(tenant_id, day, "done", incomplete, incomplete is not None, planned,
-                          interrupted=interrupted)
+        outcome = Outcome(tenant_id, day, "done", incomplete, incomplete is not None, planned, interrupted=interrupted)
         mailer = Mailer(config, sleep=sleep)
         try:
             for i, (kind, branch) in enumerate(groups, 1):
@@ -326,8 +359,7 @@ def _send_group(config, day, kind, branch, reports, incomplete, retry_failed, ru
     message = None
     if sendable:
         # The attempt the claim below records, so the Message-ID is the claimed rows'.
-        message, error = _try_build(config, rendered, [{**r, "attempts": r["attempts"] + 1} for r in sendable],
-                                    report)
+        message, error = _try_build(config, rendered, [{**r, "attempts": r["attempts"] + 1} for r in sendable], report)
         if message is None:
             unsendable.update({r["idempotency_key"]: error for r in sendable})
             sendable = []
@@ -336,17 +368,20 @@ def _send_group(config, day, kind, branch, reports, incomplete, retry_failed, ru
             for key, error in unsendable.items():
                 ledger.fail_unsent(conn, key, error, run_id)
         outcome.failed += len(unsendable)
-        log.warning("%s %s %s: %d message(s) could not be built; recorded as failed", config.id, kind, branch,
-                    len(unsendable))
+        log.warning(
+            "%s %s %s: %d message(s) could not be built; recorded as failed", config.id, kind, branch, len(unsendable)
+        )
     if not sendable:
         return
     with tenant_scope(config.id) as conn:
-        claimed = ledger.claim(conn, day, kind, branch, retry_failed, run_id,
-                               keys=[r["idempotency_key"] for r in sendable])
+        claimed = ledger.claim(
+            conn, day, kind, branch, retry_failed, run_id, keys=[r["idempotency_key"] for r in sendable]
+        )
     if not claimed:
         return  # another batch got there first
-    if [(r["idempotency_key"], r["attempts"]) for r in claimed] != \
-            [(r["idempotency_key"], r["attempts"] + 1) for r in sendable]:
+    if [(r["idempotency_key"], r["attempts"]) for r in claimed] != [
+        (r["idempotency_key"], r["attempts"] + 1) for r in sendable
+    ]:
         message, _ = _try_build(config, rendered, claimed, report)  # the same rows built once already
     by_address = {r["recipient"]: r for r in claimed}
     try:
@@ -358,8 +393,13 @@ def _send_group(config, day, kind, branch, reports, incomplete, retry_failed, ru
     with tenant_scope(config.id) as conn:
         for address, (code, error) in refused.items():
             ledger.mark_failed(conn, by_address[address]["idempotency_key"], code, error, rendered.subject)
-        ledger.mark_sent(conn, [r["idempotency_key"] for a, r in by_address.items() if a not in refused],
-                         message["Message-ID"] if message else "", rendered.subject, report.data_incomplete)
+        ledger.mark_sent(
+            conn,
+            [r["idempotency_key"] for a, r in by_address.items() if a not in refused],
+            message["Message-ID"] if message else "",
+            rendered.subject,
+            report.data_incomplete,
+        )
     outcome.sent += len(by_address) - len(refused)
     outcome.failed += len(refused)
 
@@ -370,11 +410,15 @@ def address_problem(address: str) -> str | None:
     if not address:
         return "no recipient address"
     if not address.isascii():
-        return (f"recipient address {address!r} has non-ASCII characters, which ga-intel does not send to; "
-                "fix it in the sales-rep mapping or the locations file")
+        return (
+            f"recipient address {address!r} has non-ASCII characters, which ga-intel does not send to; "
+            "fix it in the sales-rep mapping or the locations file"
+        )
     if _CONTROL.search(address) or not _MAILBOX.fullmatch(address):
-        return (f"recipient address {address!r} is not a single email address; "
-                "fix it in the sales-rep mapping or the locations file")
+        return (
+            f"recipient address {address!r} is not a single email address; "
+            "fix it in the sales-rep mapping or the locations file"
+        )
     return None
 
 
@@ -397,12 +441,16 @@ class _day_lock:
 
     def __enter__(self):
         self.conn = engine().connect()
-        got = self.conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), {"k": self.key}).scalar()
+        got = self.conn.execute(
+            sa.text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), {"k": self.key}
+        ).scalar()
         self.conn.commit()
         if not got:
             self.conn.close()
-            raise GaIntelError(f"another run is sending the {self.label} reports right now; nothing was done",
-                               hint="wait for it to finish (Dagster UI), then check `ga-intel email status`")
+            raise GaIntelError(
+                f"another run is sending the {self.label} reports right now; nothing was done",
+                hint="wait for it to finish (Dagster UI), then check `ga-intel email status`",
+            )
         return self
 
     def __exit__(self, *exc):

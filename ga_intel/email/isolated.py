@@ -41,8 +41,10 @@ def limits() -> tuple[float, int]:
         timeout = float(os.environ.get(TIMEOUT_VAR, "10"))
         memory = int(os.environ.get(MEMORY_VAR, "256"))
     except ValueError:
-        raise GaIntelError(f"{TIMEOUT_VAR} and {MEMORY_VAR} must be numbers",
-                           hint="e.g. GA_INTEL_TEMPLATE_TIMEOUT_SECONDS=10 GA_INTEL_TEMPLATE_MEMORY_MB=256") from None
+        raise GaIntelError(
+            f"{TIMEOUT_VAR} and {MEMORY_VAR} must be numbers",
+            hint="e.g. GA_INTEL_TEMPLATE_TIMEOUT_SECONDS=10 GA_INTEL_TEMPLATE_MEMORY_MB=256",
+        ) from None
     return timeout, memory
 
 
@@ -91,27 +93,33 @@ def run(fn: Callable, *args: Any) -> Any:
     timeout, memory_mb = limits()
     ctx = _ctx()
     receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(sender, fn, args, timeout, memory_mb), daemon=True,
-                       name="ga-intel-template")
+    proc = ctx.Process(
+        target=_child, args=(sender, fn, args, timeout, memory_mb), daemon=True, name="ga-intel-template"
+    )
     proc.start()
     sender.close()
-    cpu_limit = TemplateLimitError(f"the template needed more than {max(1, math.ceil(timeout))} s of CPU time "
-                                   "to render (the limit)",
-                                   hint=f"simplify its loops; the limit is the operator's {TIMEOUT_VAR}")
+    cpu_limit = TemplateLimitError(
+        f"the template needed more than {max(1, math.ceil(timeout))} s of CPU time to render (the limit)",
+        hint=f"simplify its loops; the limit is the operator's {TIMEOUT_VAR}",
+    )
     backstop = 5 * timeout + 5
     try:
         if not receiver.poll(backstop):
-            raise TemplateLimitError(f"the template did not finish rendering within {backstop:g} s",
-                                     hint=f"simplify it; the limit is the operator's {TIMEOUT_VAR}")
+            raise TemplateLimitError(
+                f"the template did not finish rendering within {backstop:g} s",
+                hint=f"simplify it; the limit is the operator's {TIMEOUT_VAR}",
+            )
         try:
             status, value = receiver.recv()
         except EOFError:
             proc.join(5)
             if proc.exitcode == -signal.SIGXCPU:
                 raise cpu_limit from None
-            raise TemplateLimitError(f"the template's render was stopped (exit {proc.exitcode}): it exceeded "
-                                     f"{memory_mb} MB of memory or its CPU time",
-                                     hint=f"the limits are the operator's {MEMORY_VAR} and {TIMEOUT_VAR}") from None
+            raise TemplateLimitError(
+                f"the template's render was stopped (exit {proc.exitcode}): it exceeded "
+                f"{memory_mb} MB of memory or its CPU time",
+                hint=f"the limits are the operator's {MEMORY_VAR} and {TIMEOUT_VAR}",
+            ) from None
     finally:
         receiver.close()
         if proc.is_alive():

@@ -24,7 +24,9 @@ def preview(tenant_id: str, branch: str, day: dt.date) -> RenderedEmail:
             names = dict(content.branches(conn))
             if branch not in names:
                 known = ", ".join(sorted(names)) or "none (load master data first)"
-                raise GaIntelError(f"branch {branch!r} is not in tenant {tenant_id!r}'s locations list",
-                                   hint=f"known branches: {known}; or 'summary' for the tenant-wide report")
+                raise GaIntelError(
+                    f"branch {branch!r} is not in tenant {tenant_id!r}'s locations list",
+                    hint=f"known branches: {known}; or 'summary' for the tenant-wide report",
+                )
             report = content.branch_report(conn, config, day, branch, names[branch], incomplete)
     return render(report, config.email)

@@ -80,13 +80,15 @@ def change_badge(fig: Figure) -> Markup:
 
 # --- environment ------------------------------------------------------------------------
 
+
 @cache
 def _env(text: bool = False) -> SandboxedEnvironment:
     env = BoundedEnvironment(
         loader=jinja2.PackageLoader("ga_intel.email", "templates"),
         autoescape=not text,
         undefined=jinja2.StrictUndefined,
-        trim_blocks=text, lstrip_blocks=text,
+        trim_blocks=text,
+        lstrip_blocks=text,
         keep_trailing_newline=True,
     )
     env.filters.update(money=money, figure=figure, change_badge=change_badge)
@@ -97,19 +99,32 @@ def _variables(report: Report, settings, subject: str | None = None) -> dict:
     revenue = next((f.value for f in report.day_figures if f.label == "Revenue"), None)
     audience = "the daily summary" if report.kind == "summary" else f"branch {report.branch_name}"
     variables = {
-        "kind": report.kind, "tenant_name": report.tenant_name, "tenant_id": report.tenant_id,
-        "branch_code": report.branch_code, "branch_name": report.branch_name,
-        "date": report.day.isoformat(), "date_short": report.day.strftime("%a %d %b"),
+        "kind": report.kind,
+        "tenant_name": report.tenant_name,
+        "tenant_id": report.tenant_id,
+        "branch_code": report.branch_code,
+        "branch_name": report.branch_name,
+        "date": report.day.isoformat(),
+        "date_short": report.day.strftime("%a %d %b"),
         "date_label": report.day.strftime("%A, %d %B %Y"),
-        "title": f"{report.branch_name} — daily report" if report.kind == "branch" else f"{report.tenant_name} — daily summary",
-        "currency": report.currency, "revenue": money(revenue, report.currency),
+        "title": f"{report.branch_name} — daily report"
+        if report.kind == "branch"
+        else f"{report.tenant_name} — daily summary",
+        "currency": report.currency,
+        "revenue": money(revenue, report.currency),
         "figures": list(zip(report.day_figures, report.week_figures)),
-        "day_figures": report.day_figures, "week_figures": report.week_figures,
-        "task_groups": report.task_groups, "rep_lists": report.rep_lists, "open_tasks": report.open_tasks,
+        "day_figures": report.day_figures,
+        "week_figures": report.week_figures,
+        "task_groups": report.task_groups,
+        "rep_lists": report.rep_lists,
+        "open_tasks": report.open_tasks,
         "branches": report.branches,
-        "data_incomplete": report.data_incomplete, "incomplete_reason": report.incomplete_reason,
-        "links": report.links, "audience": audience,
-        "logo_url": settings.logo_url, "primary_color": settings.primary_color,
+        "data_incomplete": report.data_incomplete,
+        "incomplete_reason": report.incomplete_reason,
+        "links": report.links,
+        "audience": audience,
+        "logo_url": settings.logo_url,
+        "primary_color": settings.primary_color,
     }
     variables["intro"] = _render_string(settings.intro, variables) if settings.intro else None
     variables["subject"] = subject or ""
@@ -147,8 +162,9 @@ def _render(report: Report, settings) -> RenderedEmail:
     variables["subject"] = subject
     html = render_bounded(_template(report.kind, settings), variables)
     html = clean_html(css_inline.inline(html))  # tenant templates' own markup is not trusted (finding 2)
-    text = render_bounded(_env(text=True).get_template("report.txt"),
-                          {**variables, "intro": _plain(variables["intro"])})
+    text = render_bounded(
+        _env(text=True).get_template("report.txt"), {**variables, "intro": _plain(variables["intro"])}
+    )
     return RenderedEmail(subject, html, text)
 
 
@@ -161,6 +177,7 @@ def _plain(html: str | None) -> str | None:
 
 
 # --- validation of tenant overrides -----------------------------------------------------
+
 
 def _blocks(env: SandboxedEnvironment, source: str, seen: int = 0) -> set[str]:
     """Block names a template defines itself or inherits through `{% extends %}`."""
@@ -176,21 +193,58 @@ def _blocks(env: SandboxedEnvironment, source: str, seen: int = 0) -> set[str]:
 def sample_report(kind: str) -> Report:
     """A report with every part filled, to test-render templates against."""
     day = dt.date(2026, 1, 15)
-    figs = [Figure("Revenue", 1234.5, 1000.0, "money"), Figure("Session conversion", 0.031, 0.025, "percent"),
-            Figure("Orders", 12, None, "count")]
-    task = TaskLine("cart:user:1:2026-01-15", "Recover the cart of Ada", Decimal("250.00"), 1, day, "open", "Rep One",
-                    "Acme Supply", "Ada Lovelace", "ada@example.com", "+1 555 0100", ["Hammer × 2"],
-                    task_type="cart_recovery", type_label="Cart recovery", is_new=True)
+    figs = [
+        Figure("Revenue", 1234.5, 1000.0, "money"),
+        Figure("Session conversion", 0.031, 0.025, "percent"),
+        Figure("Orders", 12, None, "count"),
+    ]
+    task = TaskLine(
+        "cart:user:1:2026-01-15",
+        "Recover the cart of Ada",
+        Decimal("250.00"),
+        1,
+        day,
+        "open",
+        "Rep One",
+        "Acme Supply",
+        "Ada Lovelace",
+        "ada@example.com",
+        "+1 555 0100",
+        ["Hammer × 2"],
+        task_type="cart_recovery",
+        type_label="Cart recovery",
+        is_new=True,
+    )
     groups = [TaskGroup("cart_recovery", "Cart recovery", 3, [])]
     lists = [RepList("Rep One", "rep.one@example.com", 3, 1, [task], "https://dash.example/tasks?rep=rep.one")]
-    branches = [{"branch_code": "B1", "branch_name": "North", "revenue": 1234.5, "transactions": 12, "sessions": 300,
-                 "carts_abandoned": 4, "open_tasks": 3}]
-    return Report("sample", "Sample Tenant", kind, "B1" if kind == "branch" else SUMMARY,
-                  "North" if kind == "branch" else "All branches", day, "USD", figs, figs, groups,
-                  rep_lists=lists if kind == "branch" else [],
-                  branches=branches if kind == "summary" else [], data_incomplete=True,
-                  incomplete_reason="GA4 data for 2026-01-15 is provisional",
-                  links={"dashboard": "https://dash.example/overview", "tasks": "https://dash.example/tasks"})
+    branches = [
+        {
+            "branch_code": "B1",
+            "branch_name": "North",
+            "revenue": 1234.5,
+            "transactions": 12,
+            "sessions": 300,
+            "carts_abandoned": 4,
+            "open_tasks": 3,
+        }
+    ]
+    return Report(
+        "sample",
+        "Sample Tenant",
+        kind,
+        "B1" if kind == "branch" else SUMMARY,
+        "North" if kind == "branch" else "All branches",
+        day,
+        "USD",
+        figs,
+        figs,
+        groups,
+        rep_lists=lists if kind == "branch" else [],
+        branches=branches if kind == "summary" else [],
+        data_incomplete=True,
+        incomplete_reason="GA4 data for 2026-01-15 is provisional",
+        links={"dashboard": "https://dash.example/overview", "tasks": "https://dash.example/tasks"},
+    )
 
 
 def check_overrides(settings, render_check: bool = True) -> None:
@@ -217,11 +271,15 @@ def check_overrides(settings, render_check: bool = True) -> None:
         except jinja2.TemplateSyntaxError as exc:
             raise ValueError(f"{field_name}: template syntax error on line {exc.lineno}: {exc.message}") from None
         except jinja2.TemplateNotFound as exc:
-            raise ValueError(f"{field_name}: extends unknown template {exc.name!r} "
-                             f"(the packaged ones are {', '.join(sorted(PACKAGED.values()))}, _base.html)") from None
+            raise ValueError(
+                f"{field_name}: extends unknown template {exc.name!r} "
+                f"(the packaged ones are {', '.join(sorted(PACKAGED.values()))}, _base.html)"
+            ) from None
         if missing:
-            raise ValueError(f"{field_name}: missing required block(s) {', '.join(sorted(missing))} "
-                             f"(a {kind} report must define {', '.join(sorted(REQUIRED_BLOCKS[kind]))})")
+            raise ValueError(
+                f"{field_name}: missing required block(s) {', '.join(sorted(missing))} "
+                f"(a {kind} report must define {', '.join(sorted(REQUIRED_BLOCKS[kind]))})"
+            )
     if not render_check:
         return
     for field_name in ("subject", "intro", *OVERRIDE_FIELD.values()):
@@ -239,8 +297,11 @@ def _render_problem(settings, field_name: str) -> str | None:
     if field_name in ("subject", "intro"):
         source = getattr(settings, field_name)
         try:
-            _render_string(source, _variables(sample_report("branch"), settings.model_copy(update={"intro": None})),
-                           text=field_name == "subject")
+            _render_string(
+                source,
+                _variables(sample_report("branch"), settings.model_copy(update={"intro": None})),
+                text=field_name == "subject",
+            )
         except jinja2.TemplateSyntaxError as exc:
             return f"{field_name}: template syntax error on line {exc.lineno}: {exc.message}"
         except LimitExceeded as exc:

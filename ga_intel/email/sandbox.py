@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-MAX_INT_BITS = 4096          # a 1,200-digit number is already far beyond any report figure
-MAX_SEQUENCE = 1_000_000     # characters (or items) one expression may build
-MAX_OUTPUT = 5_000_000       # characters one template may render
+MAX_INT_BITS = 4096  # a 1,200-digit number is already far beyond any report figure
+MAX_SEQUENCE = 1_000_000  # characters (or items) one expression may build
+MAX_OUTPUT = 5_000_000  # characters one template may render
 # A width or precision of five digits or more in a format spec: '%099999d', '{:>99999}'.
 _HUGE_FORMAT = re.compile(r"%[-#0 +]*(\*|\d{5,})|%[-#0 +]*\d*\.(\*|\d{5,})|\{[^{}]*:[^{}]*\d{5,}[^{}]*\}")
 
@@ -87,8 +87,15 @@ class BoundedEnvironment(SandboxedEnvironment):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.globals.pop("lipsum", None)  # lipsum(n=10**9)
-        for name, positions in (("center", (1,)), ("indent", (1,)), ("wordwrap", (1,)), ("replace", ()),
-                                ("join", ()), ("string", ()), ("list", ())):
+        for name, positions in (
+            ("center", (1,)),
+            ("indent", (1,)),
+            ("wordwrap", (1,)),
+            ("replace", ()),
+            ("join", ()),
+            ("string", ()),
+            ("list", ()),
+        ):
             self.filters[name] = _bounded_filter(self.filters[name], *positions)
         self.filters["format"] = _bounded_filter(self.filters["format"], format_arg=0)
 

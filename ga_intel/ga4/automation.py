@@ -48,23 +48,29 @@ def refresh_requests(tenants: list[tuple[str, str]], now: dt.datetime) -> list[d
         today = local.date()
         for back in range(1, RESTATEMENT_DAYS + 2):
             day = today - dt.timedelta(days=back)
-            requests.append(dg.RunRequest(
-                run_key=f"ga4-refresh:{tenant_id}:{day}:{today}",
-                partition_key=partition_key(tenant_id, day),
-                tags={"ga_intel/trigger": "daily_refresh", **FRESH_TAGS},
-            ))
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"ga4-refresh:{tenant_id}:{day}:{today}",
+                    partition_key=partition_key(tenant_id, day),
+                    tags={"ga_intel/trigger": "daily_refresh", **FRESH_TAGS},
+                )
+            )
     return requests
 
 
-@dg.schedule(job=ga4_job, cron_schedule="15 * * * *", name="ga4_daily_refresh",
-             default_status=dg.DefaultScheduleStatus.RUNNING,
-             description="Hourly tick; each tenant's yesterday + 3 restated days once its local morning has come.")
+@dg.schedule(
+    job=ga4_job,
+    cron_schedule="15 * * * *",
+    name="ga4_daily_refresh",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Hourly tick; each tenant's yesterday + 3 restated days once its local morning has come.",
+)
 def ga4_daily_refresh(context: dg.ScheduleEvaluationContext):
     from ga_intel.orchestration.tenant_configs import each_config
     from ga_intel.tenancy import store
 
     tenants = [(t.tenant_id, t.timezone) for t in store.list_tenants()]
-    now = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
+    now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
     # One tenant at a time: a tenant whose settings cannot be loaded is alerted and
     # skipped, and every other tenant still gets its runs.
     configs = list(each_config([t for t, _ in tenants], "ga4_daily_refresh", context.log, now))
@@ -82,10 +88,13 @@ def intraday_requests(configs, now: dt.datetime) -> list[dg.RunRequest]:
         if not config.ga4.load_intraday:
             continue
         local = now.astimezone(ZoneInfo(config.timezone))
-        requests.append(dg.RunRequest(
-            run_key=f"ga4-intraday:{config.id}:{local.date()}:{local:%H}",
-            partition_key=partition_key(config.id, local.date()),
-            tags={"ga_intel/trigger": "intraday", **FRESH_TAGS}))
+        requests.append(
+            dg.RunRequest(
+                run_key=f"ga4-intraday:{config.id}:{local.date()}:{local:%H}",
+                partition_key=partition_key(config.id, local.date()),
+                tags={"ga_intel/trigger": "intraday", **FRESH_TAGS},
+            )
+        )
     return requests
 
 
@@ -94,9 +103,13 @@ def changed_tables(seen: dict[str, str], current: dict[str, str]) -> list[str]:
     return sorted(day for day, modified in current.items() if seen.get(day) != modified)
 
 
-@dg.sensor(job=ga4_job, name="ga4_export_sensor", minimum_interval_seconds=300,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Requests the tenant × day partitions whose events_YYYYMMDD table landed or changed.")
+@dg.sensor(
+    job=ga4_job,
+    name="ga4_export_sensor",
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests the tenant × day partitions whose events_YYYYMMDD table landed or changed.",
+)
 def ga4_export_sensor(context: dg.SensorEvaluationContext):
     from ga_intel.connectors.bigquery import client, daily_tables
     from ga_intel.orchestration.tenant_configs import each_config
@@ -138,9 +151,13 @@ def ga4_export_sensor(context: dg.SensorEvaluationContext):
         for day in fresh + catchup[:MAX_CATCHUP_PER_TENANT_TICK]:
             date = dt.datetime.strptime(day, "%Y%m%d").date()
             lane = FRESH_TAGS if day >= recent_from else CATCHUP_TAGS
-            requests.append(dg.RunRequest(run_key=f"ga4-table:{tenant_id}:{day}:{current[day]}",
-                                          partition_key=partition_key(tenant_id, date),
-                                          tags={"ga_intel/trigger": "export_sensor", **lane}))
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"ga4-table:{tenant_id}:{day}:{current[day]}",
+                    partition_key=partition_key(tenant_id, date),
+                    tags={"ga_intel/trigger": "export_sensor", **lane},
+                )
+            )
         for day in deferred:
             current.pop(day)
         if deferred:

@@ -19,8 +19,7 @@ def ga4() -> None:
 @click.option("--project", required=True, help="BigQuery project")
 @click.option("--dataset", required=True, help="dataset to load into (created if missing)")
 @click.option("--endpoint", help="an emulator's URL (anonymous credentials)")
-@click.option("--credentials", type=click.Path(exists=True, path_type=Path),
-              help="service-account key JSON")
+@click.option("--credentials", type=click.Path(exists=True, path_type=Path), help="service-account key JSON")
 def load_cmd(folder: Path, project: str, dataset: str, endpoint: str | None, credentials: Path | None) -> None:
     """Load every events_YYYYMMDD.ndjson in FOLDER as a daily export table."""
     from ga_intel.connectors.bigquery import client as bigquery_client
@@ -35,12 +34,17 @@ def load_cmd(folder: Path, project: str, dataset: str, endpoint: str | None, cre
 
     # The same settings checks, client and credential errors as the pipeline.
     try:
-        settings = BigQuerySettings(project_id=project, dataset_id=dataset, api_endpoint=endpoint,
-                                    service_account=credentials.read_text() if credentials else None)
+        settings = BigQuerySettings(
+            project_id=project,
+            dataset_id=dataset,
+            api_endpoint=endpoint,
+            service_account=credentials.read_text() if credentials else None,
+        )
     except ValidationError as exc:
         first = exc.errors()[0]
         option = {"project_id": "--project", "dataset_id": "--dataset", "api_endpoint": "--endpoint"}.get(
-            str(first["loc"][0]) if first["loc"] else "", "--credentials")
+            str(first["loc"][0]) if first["loc"] else "", "--credentials"
+        )
         raise GaIntelError(f"{option}: {first['msg'].removeprefix('Value error, ')}") from None
     client = bigquery_client(settings)
     loaded = load_folder(client, f"{project}.{dataset}", folder, progress=click.echo)

@@ -28,25 +28,61 @@ from ga_intel.tenancy.tenant_file import BigQuerySettings, Ga4Settings
 log = logging.getLogger(__name__)
 
 # The output tables, in load order; each has sql/<name>.sql.
-TABLES = ("sessions", "unsessioned_events", "purchases", "purchase_items", "refunds", "cart_adds", "searches",
-          "item_views", "page_views")
+TABLES = (
+    "sessions",
+    "unsessioned_events",
+    "purchases",
+    "purchase_items",
+    "refunds",
+    "cart_adds",
+    "searches",
+    "item_views",
+    "page_views",
+)
 # One row of what the queries dropped or cleaned (sql/day_quality.sql): checks, not a table.
 QUALITY = "day_quality"
 
 # Columns (and nested fields) the queries read; a table without one of them is not a GA4
 # export table, or one too old to read.
 REQUIRED = {
-    "event_date": None, "event_timestamp": None, "event_name": None, "event_params": None,
-    "event_bundle_sequence_id": None, "event_value_in_usd": None, "user_id": None, "user_pseudo_id": None,
-    "user_properties": None, "device": {"category"}, "geo": {"country"}, "stream_id": None,
-    "ecommerce": {"transaction_id", "purchase_revenue", "purchase_revenue_in_usd", "refund_value",
-                  "refund_value_in_usd", "total_item_quantity"},
-    "items": {"item_id", "item_name", "item_brand", "item_category", "price", "price_in_usd", "quantity",
-              "item_revenue", "item_revenue_in_usd"},
+    "event_date": None,
+    "event_timestamp": None,
+    "event_name": None,
+    "event_params": None,
+    "event_bundle_sequence_id": None,
+    "event_value_in_usd": None,
+    "user_id": None,
+    "user_pseudo_id": None,
+    "user_properties": None,
+    "device": {"category"},
+    "geo": {"country"},
+    "stream_id": None,
+    "ecommerce": {
+        "transaction_id",
+        "purchase_revenue",
+        "purchase_revenue_in_usd",
+        "refund_value",
+        "refund_value_in_usd",
+        "total_item_quantity",
+    },
+    "items": {
+        "item_id",
+        "item_name",
+        "item_brand",
+        "item_category",
+        "price",
+        "price_in_usd",
+        "quantity",
+        "item_revenue",
+        "item_revenue_in_usd",
+    },
 }
 # Optional columns -> the render option that says the table has them.
-OPTIONAL = {"is_active_user": "has_is_active_user", "session_traffic_source_last_click": "has_last_click",
-            "collected_traffic_source": "has_collected_source"}
+OPTIONAL = {
+    "is_active_user": "has_is_active_user",
+    "session_traffic_source_last_click": "has_last_click",
+    "collected_traffic_source": "has_collected_source",
+}
 
 
 def export_features(schema, table_name: str = "the export table") -> dict[str, bool]:
@@ -64,15 +100,16 @@ def export_features(schema, table_name: str = "the export table") -> dict[str, b
         raise GaIntelError(
             f"{table_name} lacks the GA4 export column(s) {', '.join(missing)}; nothing was loaded for this day",
             hint="point bigquery.dataset_id at the GA4 export dataset (analytics_<property id>); "
-                 "a table made by hand must have the export's schema (ga_intel/ga4/schema/events_schema.json)",
+            "a table made by hand must have the export's schema (ga_intel/ga4/schema/events_schema.json)",
         )
     return {option: column in fields for column, option in OPTIONAL.items()}
 
 
 def query_text(table: str, settings: BigQuerySettings, features: dict[str, bool] | None = None) -> str:
     options = {option: False for option in OPTIONAL.values()} | (features or {})
-    return sqlfiles.render(f"ga_intel/ga4/sql/{table}.sql", dataset=f"{settings.project_id}.{settings.dataset_id}",
-                           **options)
+    return sqlfiles.render(
+        f"ga_intel/ga4/sql/{table}.sql", dataset=f"{settings.project_id}.{settings.dataset_id}", **options
+    )
 
 
 def table_suffix(day: dt.date, intraday: bool = False) -> str:
@@ -139,8 +176,10 @@ def read_path(settings: BigQuerySettings, storage_client=None) -> ReadPath:
         client = storage_client(settings)
     except ImportError as exc:
         path = ReadPath("storage", "")
-        path.fall_back(f"google-cloud-bigquery-storage cannot be imported ({exc}); install it with "
-                       "`uv add google-cloud-bigquery-storage`")
+        path.fall_back(
+            f"google-cloud-bigquery-storage cannot be imported ({exc}); install it with "
+            "`uv add google-cloud-bigquery-storage`"
+        )
         return path
     return ReadPath("storage", "Google's endpoint: Arrow record batches, streams read in parallel", client)
 
@@ -154,14 +193,24 @@ class TableStream:
     batches: Iterator
 
 
-def stream(client, table: str, day: dt.date, settings: BigQuerySettings, ga4: Ga4Settings, timezone: str,
-           features: dict[str, bool] | None = None, page_size: int = 50_000, intraday: bool = False,
-           path: ReadPath | None = None) -> TableStream:
+def stream(
+    client,
+    table: str,
+    day: dt.date,
+    settings: BigQuerySettings,
+    ga4: Ga4Settings,
+    timezone: str,
+    features: dict[str, bool] | None = None,
+    page_size: int = 50_000,
+    intraday: bool = False,
+    path: ReadPath | None = None,
+) -> TableStream:
     from google.cloud import bigquery
 
-    job = client.query(query_text(table, settings, features),
-                       job_config=bigquery.QueryJobConfig(
-                           query_parameters=query_parameters(day, ga4, timezone, intraday)))
+    job = client.query(
+        query_text(table, settings, features),
+        job_config=bigquery.QueryJobConfig(query_parameters=query_parameters(day, ga4, timezone, intraday)),
+    )
     path = path or ReadPath("rest", "no read path given")
     # For the Storage API ask for no first page: a page of JSON rows in the response
     # would make the library page the rest over REST too when it holds a third of them.
@@ -182,8 +231,10 @@ def arrow_batches(rows, path: ReadPath, again) -> Iterator:
         try:
             first = next(batches, None)  # CreateReadSession happens here
         except (gexc.PermissionDenied, gexc.Forbidden) as exc:
-            path.fall_back(f"permission denied on CreateReadSession ({getattr(exc, 'message', exc)}); grant the "
-                           "service account BigQuery Read Session User (roles/bigquery.readSessionUser)")
+            path.fall_back(
+                f"permission denied on CreateReadSession ({getattr(exc, 'message', exc)}); grant the "
+                "service account BigQuery Read Session User (roles/bigquery.readSessionUser)"
+            )
             rows = again()
         else:
             if first is not None:
@@ -229,13 +280,21 @@ def _url_search_terms(batches, ga4: Ga4Settings):
 _TRANSFORMS = {"searches": _url_search_terms}
 
 
-def quality(client, day: dt.date, settings: BigQuerySettings, ga4: Ga4Settings, timezone: str,
-            features: dict[str, bool] | None = None, intraday: bool = False) -> dict[str, int]:
+def quality(
+    client,
+    day: dt.date,
+    settings: BigQuerySettings,
+    ga4: Ga4Settings,
+    timezone: str,
+    features: dict[str, bool] | None = None,
+    intraday: bool = False,
+) -> dict[str, int]:
     """The day's one row of sql/day_quality.sql: exported events, duplicates dropped, bad values nulled."""
     from google.cloud import bigquery
 
-    job = client.query(query_text(QUALITY, settings, features),
-                       job_config=bigquery.QueryJobConfig(
-                           query_parameters=query_parameters(day, ga4, timezone, intraday)))
+    job = client.query(
+        query_text(QUALITY, settings, features),
+        job_config=bigquery.QueryJobConfig(query_parameters=query_parameters(day, ga4, timezone, intraday)),
+    )
     rows = list(job.result())
     return {k: int(v or 0) for k, v in rows[0].items()} if rows else {}

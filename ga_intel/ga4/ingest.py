@@ -31,11 +31,11 @@ class DayResult:
     bq_modified_at: dt.datetime | None = None
     rows_expected: dict[str, int] = field(default_factory=dict)
     rows_written: dict[str, int] = field(default_factory=dict)
-    events_in_sessions: int | None = None   # session parts' events
-    unsessioned_events: int | None = None   # cookieless / no ga_session_id (sql/unsessioned_events.sql)
+    events_in_sessions: int | None = None  # session parts' events
+    unsessioned_events: int | None = None  # cookieless / no ga_session_id (sql/unsessioned_events.sql)
     quality: dict[str, int] = field(default_factory=dict)  # sql/day_quality.sql
     features: dict[str, bool] = field(default_factory=dict)  # optional export columns present
-    read_api: str | None = None          # storage | rest (extract.read_path)
+    read_api: str | None = None  # storage | rest (extract.read_path)
     read_api_reason: str | None = None
     message: str | None = None
 
@@ -56,7 +56,7 @@ INTRADAY_DAYS = 1  # today and yesterday: older days either have their daily tab
 
 
 def local_today(timezone: str, now: dt.datetime | None = None) -> dt.date:
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
@@ -82,16 +82,19 @@ def ingest_day(config: TenantConfig, client, day: dt.date, run_id: str | None = 
             client.get_dataset(f"{settings.project_id}.{settings.dataset_id}", timeout=BQ_TIMEOUT_SECONDS)
         except Exception as exc:
             raise explain(exc, settings) from None
-        result.message = (f"{settings.project_id}.{settings.dataset_id}.{name} does not exist: GA4 has not exported "
-                          f"this day (yet), or the export stopped")
+        result.message = (
+            f"{settings.project_id}.{settings.dataset_id}.{name} does not exist: GA4 has not exported "
+            f"this day (yet), or the export stopped"
+        )
         if config.ga4.load_intraday and (local_today(config.timezone) - day).days <= INTRADAY_DAYS:
             table = _table(client, settings, source_table(day, intraday=True))
             intraday = table is not None
         if not intraday:
             with tenant_scope(config.id) as conn:
                 lock_partition(conn, "ga4", config.id, day)
-                warehouse.record_availability(conn, config.id, day, source_table=name, status="missing",
-                                              run_id=run_id, message=result.message)
+                warehouse.record_availability(
+                    conn, config.id, day, source_table=name, status="missing", run_id=run_id, message=result.message
+                )
             return result
         # A stand-in until the daily table lands; the sensor then reloads the day from it.
         name = result.source_table = source_table(day, intraday=True)
@@ -103,27 +106,40 @@ def ingest_day(config: TenantConfig, client, day: dt.date, run_id: str | None = 
     path = extract.read_path(settings)
     try:
         # Start every query first: BigQuery runs them side by side while we read.
-        streams = [extract.stream(client, t, day, settings, config.ga4, config.timezone, result.features,
-                                  intraday=intraday, path=path) for t in extract.TABLES]
-        result.quality = extract.quality(client, day, settings, config.ga4, config.timezone, result.features,
-                                         intraday=intraday)
+        streams = [
+            extract.stream(
+                client, t, day, settings, config.ga4, config.timezone, result.features, intraday=intraday, path=path
+            )
+            for t in extract.TABLES
+        ]
+        result.quality = extract.quality(
+            client, day, settings, config.ga4, config.timezone, result.features, intraday=intraday
+        )
     except Exception as exc:
         raise explain(exc, settings) from None
     result.status = "provisional" if intraday else status_for(day, config.timezone)
     try:
-        store_day(config, day, streams, result, run_id=run_id, log=log,
-                  message=result.message if intraday else None)
+        store_day(config, day, streams, result, run_id=run_id, log=log, message=result.message if intraday else None)
     finally:
         # After the reads: a refused read session changes the path on the way.
         result.read_api, result.read_api_reason = path.api, path.reason
     if log:
-        log(f"{config.id} {day}: results read over {'the Storage Read API' if path.api == 'storage' else 'REST'} "
-            f"({path.reason})")
+        log(
+            f"{config.id} {day}: results read over {'the Storage Read API' if path.api == 'storage' else 'REST'} "
+            f"({path.reason})"
+        )
     return result
 
 
-def store_day(config: TenantConfig, day: dt.date, streams, result: DayResult, run_id: str | None = None, log=None,
-              message: str | None = None) -> DayResult:
+def store_day(
+    config: TenantConfig,
+    day: dt.date,
+    streams,
+    result: DayResult,
+    run_id: str | None = None,
+    log=None,
+    message: str | None = None,
+) -> DayResult:
     """Our side of a day: replace its rows with the streams' Arrow batches, count the events
     they account for and record the day's availability, in one transaction; then refresh
     the planner's statistics. `ga-intel bench replay` calls this with batches from files."""
@@ -139,17 +155,27 @@ def store_day(config: TenantConfig, day: dt.date, streams, result: DayResult, ru
             if log:
                 log(f"{config.id} {day}: {s.table} {result.rows_written[s.table]} rows")
         in_sessions, unsessioned = conn.execute(
-            sa.text("SELECT (SELECT coalesce(sum(event_count), 0) FROM tenant_data.sessions "
-                    "        WHERE tenant_id = :tenant AND event_date = :day), "
-                    "       (SELECT coalesce(sum(events), 0) FROM tenant_data.unsessioned_events "
-                    "        WHERE tenant_id = :tenant AND event_date = :day)"),
+            sa.text(
+                "SELECT (SELECT coalesce(sum(event_count), 0) FROM tenant_data.sessions "
+                "        WHERE tenant_id = :tenant AND event_date = :day), "
+                "       (SELECT coalesce(sum(events), 0) FROM tenant_data.unsessioned_events "
+                "        WHERE tenant_id = :tenant AND event_date = :day)"
+            ),
             {"tenant": config.id, "day": day},
         ).one()
         result.events_in_sessions, result.unsessioned_events = int(in_sessions), int(unsessioned)
         warehouse.record_availability(
-            conn, config.id, day, source_table=result.source_table, status=result.status,
-            bq_modified_at=result.bq_modified_at, bq_row_count=result.bq_row_count, rows_written=result.rows_written,
-            run_id=run_id, message=message, quality=result.quality,
+            conn,
+            config.id,
+            day,
+            source_table=result.source_table,
+            status=result.status,
+            bq_modified_at=result.bq_modified_at,
+            bq_row_count=result.bq_row_count,
+            rows_written=result.rows_written,
+            run_id=run_id,
+            message=message,
+            quality=result.quality,
         )
     from ga_intel.db.bulk import refresh_statistics
 
@@ -165,8 +191,11 @@ def _table(client, settings, name: str):
     from ga_intel.connectors.bigquery import explain
 
     try:
-        return client.get_table(f"{settings.project_id}.{settings.dataset_id}.{name}",
-                                retry=Retry(timeout=BQ_TIMEOUT_SECONDS), timeout=BQ_TIMEOUT_SECONDS)
+        return client.get_table(
+            f"{settings.project_id}.{settings.dataset_id}.{name}",
+            retry=Retry(timeout=BQ_TIMEOUT_SECONDS),
+            timeout=BQ_TIMEOUT_SECONDS,
+        )
     except gexc.NotFound:
         return None
     except ServiceError:

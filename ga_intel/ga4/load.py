@@ -72,8 +72,9 @@ def load_day(client, dataset: str, day: str, source, *, replace: bool = True) ->
             chunk += fh.readline()  # end on a line boundary
             if first:
                 modern = _is_modern(chunk.split(b"\n", 1)[0])
-            total += _load_part(client, dataset, day, io.BytesIO(chunk), source, replace=replace and first,
-                                modern=modern)
+            total += _load_part(
+                client, dataset, day, io.BytesIO(chunk), source, replace=replace and first, modern=modern
+            )
             first = False
         if first:  # an empty file: still a daily table, with no events
             from google.cloud import bigquery
@@ -97,17 +98,21 @@ def _load_part(client, dataset: str, day: str, fh, source, *, replace: bool, mod
         client.delete_table(table_id, not_found_ok=True)
     client.create_table(bigquery.Table(table_id, schema=export_schema(modern)), exists_ok=True)
     config = bigquery.LoadJobConfig(
-        schema=export_schema(modern), source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
-        write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE if replace else bigquery.WriteDisposition.WRITE_APPEND,
+        schema=export_schema(modern),
+        source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
+        write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE
+        if replace
+        else bigquery.WriteDisposition.WRITE_APPEND,
     )
     try:
         job = client.load_table_from_file(fh, table_id, job_config=config, rewind=True)
         job.result()
     except gexc.BadRequest as exc:
         where = f" ({source})" if isinstance(source, (str, Path)) else ""
-        raise GaIntelError(f"BigQuery rejected events_{day}{where}: {exc.message}",
-                           hint="the file must be a GA4 export in NDJSON (bq extract --destination_format "
-                                "NEWLINE_DELIMITED_JSON)") from None
+        raise GaIntelError(
+            f"BigQuery rejected events_{day}{where}: {exc.message}",
+            hint="the file must be a GA4 export in NDJSON (bq extract --destination_format NEWLINE_DELIMITED_JSON)",
+        ) from None
     return job.output_rows or 0
 
 

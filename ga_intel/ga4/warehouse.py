@@ -38,8 +38,7 @@ def _csv(batch: pa.RecordBatch) -> io.BytesIO:
     return buf
 
 
-def copy_batches(conn: Connection, table: str, batches: Iterable[pa.RecordBatch], tenant_id: str,
-                 day: dt.date) -> int:
+def copy_batches(conn: Connection, table: str, batches: Iterable[pa.RecordBatch], tenant_id: str, day: dt.date) -> int:
     """Load batches into tenant_data.<table> (through `db.bulk`'s staging table); returns
     rows written. The next batch's CSV is written (by Arrow, outside the GIL) while the
     current one streams to the server."""
@@ -71,13 +70,26 @@ def copy_batches(conn: Connection, table: str, batches: Iterable[pa.RecordBatch]
 
 def delete_day(conn: Connection, tables: Iterable[str], tenant_id: str, day: dt.date) -> None:
     for table in tables:
-        conn.execute(sa.text(f"DELETE FROM {SCHEMA}.{table} WHERE tenant_id = :t AND event_date = :d"),
-                     {"t": tenant_id, "d": day})
+        conn.execute(
+            sa.text(f"DELETE FROM {SCHEMA}.{table} WHERE tenant_id = :t AND event_date = :d"),
+            {"t": tenant_id, "d": day},
+        )
 
 
-def record_availability(conn: Connection, tenant_id: str, day: dt.date, *, source_table: str, status: str,
-                        bq_modified_at=None, bq_row_count=None, rows_written=None, run_id=None,
-                        message=None, quality=None) -> None:
+def record_availability(
+    conn: Connection,
+    tenant_id: str,
+    day: dt.date,
+    *,
+    source_table: str,
+    status: str,
+    bq_modified_at=None,
+    bq_row_count=None,
+    rows_written=None,
+    run_id=None,
+    message=None,
+    quality=None,
+) -> None:
     conn.execute(
         sa.text(
             f"""
@@ -92,14 +104,24 @@ def record_availability(conn: Connection, tenant_id: str, day: dt.date, *, sourc
               quality = EXCLUDED.quality, updated_at = now()
             """
         ),
-        {"t": tenant_id, "d": day, "src": source_table, "status": status, "mod": bq_modified_at,
-         "cnt": bq_row_count, "rows": json.dumps(rows_written or {}), "run": run_id, "msg": message,
-         "quality": json.dumps(quality or {})},
+        {
+            "t": tenant_id,
+            "d": day,
+            "src": source_table,
+            "status": status,
+            "mod": bq_modified_at,
+            "cnt": bq_row_count,
+            "rows": json.dumps(rows_written or {}),
+            "run": run_id,
+            "msg": message,
+            "quality": json.dumps(quality or {}),
+        },
     )
 
 
-def mark_failed(conn: Connection, tenant_id: str, day: dt.date, source_table: str, run_id: str | None,
-                message: str) -> None:
+def mark_failed(
+    conn: Connection, tenant_id: str, day: dt.date, source_table: str, run_id: str | None, message: str
+) -> None:
     """Record a failed load without touching the day's data (or its last good status
     figures, other than the status itself)."""
     conn.execute(

@@ -38,13 +38,18 @@ TASK_TYPES = {
     "repeat_visitor": "Repeat visitors",
 }
 STATUS_LABELS = {
-    "open": "Open", "in_progress": "In progress", "done": "Done", "dismissed": "Dismissed",
-    "recovered": "Recovered", "expired": "Expired", "stale": "Stale",
+    "open": "Open",
+    "in_progress": "In progress",
+    "done": "Done",
+    "dismissed": "Dismissed",
+    "recovered": "Recovered",
+    "expired": "Expired",
+    "stale": "Stale",
 }
 STATUSES = tuple(STATUS_LABELS)
 PERSON_STATUSES = ("open", "in_progress", "done", "dismissed")  # what a person may set
-WORK_LIST_STATUSES = ("open", "in_progress")                      # what a work list shows
-ACCOUNT_REVENUE_DAYS = 90                                         # the score's account revenue
+WORK_LIST_STATUSES = ("open", "in_progress")  # what a work list shows
+ACCOUNT_REVENUE_DAYS = 90  # the score's account revenue
 
 
 @dataclass
@@ -52,7 +57,7 @@ class TaskRun:
     upserted: dict[str, int] = field(default_factory=dict)  # per type, created or refreshed
     created_stale: int = 0
     withdrawn: int = 0
-    waiting: int = 0          # carts whose window the loaded data does not cover yet
+    waiting: int = 0  # carts whose window the loaded data does not cover yet
     skipped_cooldown: int = 0
     skipped_open_repeat: int = 0
     recovered: int = 0
@@ -72,23 +77,37 @@ def local_today(config: TenantConfig) -> dt.date:
     return dt.datetime.now(ZoneInfo(config.timezone)).date()
 
 
-def compute(conn: Connection, tenant_id: str, day: dt.date, config: TenantConfig,
-            today: dt.date | None = None) -> TaskRun:
+def compute(
+    conn: Connection, tenant_id: str, day: dt.date, config: TenantConfig, today: dt.date | None = None
+) -> TaskRun:
     rules = config.rules
     today = today or local_today(config)
     run = TaskRun()
     back = dt.timedelta(days=max(cart_days_back(config), ACCOUNT_REVENUE_DAYS - 1, rules.repeat_visitor_days - 1))
     params = {
-        "tenant": tenant_id, "day": day, "today": today, "timezone": config.timezone, **rule_params(config),
-        "cart_days_back": cart_days_back(config), "cooldown": rules.cart_cooldown_days,
-        "purchases_from": day - back, "purchases_to": day + dt.timedelta(days=window_days(config)),
-        **{f"horizon_{short}": rules.horizon_days(task_type) for short, task_type in (
-            ("cart", "cart_recovery"), ("purchase", "purchase_followup"), ("search", "search_followup"),
-            ("repeat", "repeat_visitor"))},
+        "tenant": tenant_id,
+        "day": day,
+        "today": today,
+        "timezone": config.timezone,
+        **rule_params(config),
+        "cart_days_back": cart_days_back(config),
+        "cooldown": rules.cart_cooldown_days,
+        "purchases_from": day - back,
+        "purchases_to": day + dt.timedelta(days=window_days(config)),
+        **{
+            f"horizon_{short}": rules.horizon_days(task_type)
+            for short, task_type in (
+                ("cart", "cart_recovery"),
+                ("purchase", "purchase_followup"),
+                ("search", "search_followup"),
+                ("repeat", "repeat_visitor"),
+            )
+        },
     }
     conn.execute(sa.text("CREATE TEMP TABLE task_candidates ON COMMIT DROP AS " + _sql("task_candidates")), params)
-    for decision, task_type, n in conn.execute(sa.text(
-            "SELECT decision, task_type, count(*) FROM task_candidates GROUP BY 1, 2")):
+    for decision, task_type, n in conn.execute(
+        sa.text("SELECT decision, task_type, count(*) FROM task_candidates GROUP BY 1, 2")
+    ):
         if decision == "create":
             run.upserted[task_type] = n
         else:
@@ -97,23 +116,38 @@ def compute(conn: Connection, tenant_id: str, day: dt.date, config: TenantConfig
                 setattr(run, attr[decision], getattr(run, attr[decision]) + n)
     # A cart bought inside its window is not a task: withdraw one made before the purchase
     # was loaded, unless a person has already acted on it.
-    run.withdrawn = conn.execute(sa.text(
-        "DELETE FROM tenant_data.tasks t USING task_candidates c "
-        "WHERE t.tenant_id = :tenant AND t.task_key = c.task_key AND c.decision = 'withdraw' "
-        "AND t.status IN ('open', 'stale') AND t.status_set_by IS NULL"), {"tenant": tenant_id}).rowcount
+    run.withdrawn = conn.execute(
+        sa.text(
+            "DELETE FROM tenant_data.tasks t USING task_candidates c "
+            "WHERE t.tenant_id = :tenant AND t.task_key = c.task_key AND c.decision = 'withdraw' "
+            "AND t.status IN ('open', 'stale') AND t.status_set_by IS NULL"
+        ),
+        {"tenant": tenant_id},
+    ).rowcount
     run.created_stale = conn.execute(sa.text(_UPSERT), {"tenant": tenant_id, "day": day, "today": today}).scalar() or 0
     conn.execute(sa.text("DROP TABLE task_candidates"))
     span = dt.timedelta(days=window_days(config) + rules.recovery_window_days + 1)
-    recovered = conn.execute(sa.text(_sql("recover_carts")), {
-        "tenant": tenant_id, "currency": config.ga4.reporting_currency, "recovery_days": rules.recovery_window_days,
-        "tasks_from": day - span, "tasks_to": day + span,
-        "purchases_from": day - span, "purchases_to": day + span * 2}).all()
+    recovered = conn.execute(
+        sa.text(_sql("recover_carts")),
+        {
+            "tenant": tenant_id,
+            "currency": config.ga4.reporting_currency,
+            "recovery_days": rules.recovery_window_days,
+            "tasks_from": day - span,
+            "tasks_to": day + span,
+            "purchases_from": day - span,
+            "purchases_to": day + span * 2,
+        },
+    ).all()
     run.recovered = sum(1 for on, _ in recovered if on is not None)
     run.recovered_days = {d for row in recovered for d in row if d is not None}
-    run.expired = conn.execute(sa.text(
-        "UPDATE tenant_data.tasks SET status = 'expired', status_set_by = 'ga-intel', status_set_at = now(), "
-        "updated_at = now() WHERE tenant_id = :tenant AND status = 'open' AND horizon_date < :today"),
-        {"tenant": tenant_id, "today": today}).rowcount
+    run.expired = conn.execute(
+        sa.text(
+            "UPDATE tenant_data.tasks SET status = 'expired', status_set_by = 'ga-intel', status_set_at = now(), "
+            "updated_at = now() WHERE tenant_id = :tenant AND status = 'open' AND horizon_date < :today"
+        ),
+        {"tenant": tenant_id, "today": today},
+    ).rowcount
     return run
 
 
@@ -161,12 +195,15 @@ def set_status(conn: Connection, tenant_id: str, task_key: str, status: str, by:
     after contact is told apart from recovery on its own by it."""
     if status not in PERSON_STATUSES:
         raise GaIntelError(f"status must be one of {', '.join(PERSON_STATUSES)}, not {status!r}")
-    found = conn.execute(sa.text(
-        "UPDATE tenant_data.tasks SET status = :s, status_set_by = :by, status_set_at = now(), "
-        "note = COALESCE(:note, note), updated_at = now(), "
-        "first_touched_at = CASE WHEN :s IN ('in_progress', 'done') THEN COALESCE(first_touched_at, now()) "
-        "                        ELSE first_touched_at END "
-        "WHERE tenant_id = :t AND task_key = :k RETURNING 1"),
-        {"s": status, "by": by, "note": note, "t": tenant_id, "k": task_key}).first()
+    found = conn.execute(
+        sa.text(
+            "UPDATE tenant_data.tasks SET status = :s, status_set_by = :by, status_set_at = now(), "
+            "note = COALESCE(:note, note), updated_at = now(), "
+            "first_touched_at = CASE WHEN :s IN ('in_progress', 'done') THEN COALESCE(first_touched_at, now()) "
+            "                        ELSE first_touched_at END "
+            "WHERE tenant_id = :t AND task_key = :k RETURNING 1"
+        ),
+        {"s": status, "by": by, "note": note, "t": tenant_id, "k": task_key},
+    ).first()
     if not found:
         raise GaIntelError(f"no task {task_key!r} for tenant {tenant_id!r}")

@@ -16,12 +16,25 @@ def sql(scope: str = "TRUE") -> str:
     return sqlfiles.render("ga_intel/insights/sql/work_list.sql", scope=scope)
 
 
-def params(tenant_id: str, today: dt.date, *, new_since: dt.date | None = None, branch: str | None = None,
-           rep: str | None = None, cap: int | None = None) -> dict:
+def params(
+    tenant_id: str,
+    today: dt.date,
+    *,
+    new_since: dt.date | None = None,
+    branch: str | None = None,
+    rep: str | None = None,
+    cap: int | None = None,
+) -> dict:
     """Bound parameters: tasks new since `new_since` (default `today`) come first; `rep` is
     an email, '' for unassigned tasks, None for anyone's; `cap` tasks per assignee."""
-    return {"tenant": tenant_id, "today": today, "new_since": new_since or today, "branch": branch,
-            "rep": rep.lower() if rep else rep, "cap": cap}
+    return {
+        "tenant": tenant_id,
+        "today": today,
+        "new_since": new_since or today,
+        "branch": branch,
+        "rep": rep.lower() if rep else rep,
+        "cap": cap,
+    }
 
 
 def rows(conn: Connection, tenant_id: str, today: dt.date, **kwargs) -> list[dict]:

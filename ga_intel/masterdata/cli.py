@@ -27,8 +27,9 @@ def reps_list(tenant_id: str) -> None:
         click.echo("no sales reps yet: load master data, or add one with `ga-intel reps set`")
     for r in rows:
         state = "" if r["enabled"] else "  (disabled)"
-        click.echo(f"{r['branch_code']:<10} {r['rep_email']:<40} {r['rep_name']:<25} {r['role']:<8} "
-                   f"{r['source']}{state}")
+        click.echo(
+            f"{r['branch_code']:<10} {r['rep_email']:<40} {r['rep_name']:<25} {r['role']:<8} {r['source']}{state}"
+        )
 
 
 @reps.command("set")
@@ -36,8 +37,13 @@ def reps_list(tenant_id: str) -> None:
 @click.option("--branch", required=True)
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["rep", "manager"]), default="rep", show_default=True,
-              help="managers get the branch report too, but are never assigned tasks")
+@click.option(
+    "--role",
+    type=click.Choice(["rep", "manager"]),
+    default="rep",
+    show_default=True,
+    help="managers get the branch report too, but are never assigned tasks",
+)
 @click.option("--disabled", is_flag=True)
 @needs_database
 def reps_set(tenant_id: str, branch: str, email: str, name: str, role: str, disabled: bool) -> None:
@@ -61,8 +67,10 @@ def reps_remove(tenant_id: str, branch: str, email: str) -> None:
 
     store.get(tenant_id)
     if not remove_rep(tenant_id, branch, email):
-        raise GaIntelError(f"tenant {tenant_id!r} has no rep {email} for branch {branch}",
-                           hint=f"`ga-intel reps list --tenant {tenant_id}` shows the mapping")
+        raise GaIntelError(
+            f"tenant {tenant_id!r} has no rep {email} for branch {branch}",
+            hint=f"`ga-intel reps list --tenant {tenant_id}` shows the mapping",
+        )
     click.echo(f"removed {email} from {branch}")
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Column:
-    name: str          # canonical name, the database column
-    header: str        # default header in the file
+    name: str  # canonical name, the database column
+    header: str  # default header in the file
     required: bool = False
     kind: str = "text"  # text | email | date | bool | number
 

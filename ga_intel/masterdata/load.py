@@ -52,6 +52,7 @@ class FetchedFile:
 class Changes:
     """Rows added, updated and removed by one load, by their key (customer id, branch
     code, branch + rep email); `total` is the count after the load."""
+
     added: int = 0
     updated: int = 0
     removed: int = 0
@@ -113,10 +114,12 @@ def fetch(session_factory, config: TenantConfig, log=None, progress=None) -> dic
                 data = session.read(name, max_bytes=limit + 1)
                 if len(data) != info.size:
                     # Being (re)written while we read it: try again shortly.
-                    raise ServiceError("master data", f"{name} changed while it was read "
-                                       f"({info.size:,} bytes listed, {len(data):,} read)", transient=True)
-                out[kind] = FetchedFile(kind, name, data, info.size,
-                                        dt.datetime.fromtimestamp(info.mtime, dt.timezone.utc))
+                    raise ServiceError(
+                        "master data",
+                        f"{name} changed while it was read ({info.size:,} bytes listed, {len(data):,} read)",
+                        transient=True,
+                    )
+                out[kind] = FetchedFile(kind, name, data, info.size, dt.datetime.fromtimestamp(info.mtime, dt.UTC))
         return out
 
     return with_retries(attempt, f"fetching master data for {config.id}", log)
@@ -125,9 +128,11 @@ def fetch(session_factory, config: TenantConfig, log=None, progress=None) -> dic
 def settings_fingerprint(user_cols: list[cols.Column], loc_cols: list[cols.Column]) -> str:
     """What besides the bytes decides what a file loads as: the resolved column mapping
     and the reader version."""
-    payload = {"reader": READER_VERSION,
-               "users": [(c.name, c.header) for c in user_cols],
-               "locations": [(c.name, c.header) for c in loc_cols]}
+    payload = {
+        "reader": READER_VERSION,
+        "users": [(c.name, c.header) for c in user_cols],
+        "locations": [(c.name, c.header) for c in loc_cols],
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -137,13 +142,21 @@ def stale_reason(session_factory, config: TenantConfig) -> str | None:
     the files' listing is read, never their bytes."""
     source = config.sftp or config.folder
     names = {"users": source.user_file, "locations": source.locations_file}
-    fingerprint = settings_fingerprint(cols.resolve("users", config.master_data.user_columns),
-                                       cols.resolve("locations", config.master_data.location_columns))
+    fingerprint = settings_fingerprint(
+        cols.resolve("users", config.master_data.user_columns),
+        cols.resolve("locations", config.master_data.location_columns),
+    )
     with tenant_scope(config.id) as conn:
-        last = {r.kind: r for r in conn.execute(sa.text(
-            "SELECT DISTINCT ON (kind) kind, file_name, mtime, size_bytes, settings_sha256 "
-            "FROM tenant_data.master_data_files WHERE tenant_id = :t ORDER BY kind, loaded_at DESC"),
-            {"t": config.id})}
+        last = {
+            r.kind: r
+            for r in conn.execute(
+                sa.text(
+                    "SELECT DISTINCT ON (kind) kind, file_name, mtime, size_bytes, settings_sha256 "
+                    "FROM tenant_data.master_data_files WHERE tenant_id = :t ORDER BY kind, loaded_at DESC"
+                ),
+                {"t": config.id},
+            )
+        }
     if set(last) != set(names):
         return "master data was never loaded"
     if any(r.settings_sha256 != fingerprint for r in last.values()):
@@ -151,7 +164,7 @@ def stale_reason(session_factory, config: TenantConfig) -> str | None:
     with session_factory() as session:
         for kind, name in names.items():
             info = session.stat(name)
-            mtime = dt.datetime.fromtimestamp(info.mtime, dt.timezone.utc)
+            mtime = dt.datetime.fromtimestamp(info.mtime, dt.UTC)
             row = last[kind]
             if row.file_name != name or row.size_bytes != info.size or abs((row.mtime - mtime).total_seconds()) > 1e-3:
                 return f"{name} changed since the last load"
@@ -162,27 +175,38 @@ def _snapshot(conn: Connection, table: str, key: list[str], values: list[str]) -
     """key -> a hash of the row's values: what a load compares to count its changes."""
     keys = ", ".join(key)
     row = ", ".join(values)
-    return {tuple(r[:-1]): r[-1] for r in conn.execute(sa.text(
-        f"SELECT {keys}, md5(ROW({row})::text) FROM tenant_data.{table}"))}
+    return {
+        tuple(r[:-1]): r[-1]
+        for r in conn.execute(sa.text(f"SELECT {keys}, md5(ROW({row})::text) FROM tenant_data.{table}"))
+    }
 
 
 def _changes(before: dict[tuple, str], after: dict[tuple, str]) -> Changes:
-    return Changes(added=sum(k not in before for k in after), removed=sum(k not in after for k in before),
-                   updated=sum(k in before and before[k] != h for k, h in after.items()), total=len(after))
+    return Changes(
+        added=sum(k not in before for k in after),
+        removed=sum(k not in after for k in before),
+        updated=sum(k in before and before[k] != h for k, h in after.items()),
+        total=len(after),
+    )
 
 
 def last_versions(conn: Connection, tenant_id: str) -> dict[str, tuple[str, str | None]]:
     """kind -> (file sha256, settings sha256) of the version in place."""
-    rows = conn.execute(sa.text(
-        "SELECT DISTINCT ON (kind) kind, sha256, settings_sha256 FROM tenant_data.master_data_files "
-        "WHERE tenant_id = :t ORDER BY kind, loaded_at DESC"), {"t": tenant_id}).all()
+    rows = conn.execute(
+        sa.text(
+            "SELECT DISTINCT ON (kind) kind, sha256, settings_sha256 FROM tenant_data.master_data_files "
+            "WHERE tenant_id = :t ORDER BY kind, loaded_at DESC"
+        ),
+        {"t": tenant_id},
+    ).all()
     return {kind: (sha, settings_sha) for kind, sha, settings_sha in rows}
 
 
 def reps_by_branch(conn: Connection, tenant_id: str) -> dict[str, int]:
-    rows = conn.execute(sa.text(
-        "SELECT branch_code, count(*) FROM tenant_data.sales_reps WHERE tenant_id = :t AND enabled GROUP BY 1"),
-        {"t": tenant_id}).all()
+    rows = conn.execute(
+        sa.text("SELECT branch_code, count(*) FROM tenant_data.sales_reps WHERE tenant_id = :t AND enabled GROUP BY 1"),
+        {"t": tenant_id},
+    ).all()
     return dict(rows)
 
 
@@ -213,23 +237,32 @@ def _insert(conn: Connection, table: str, tenant_id: str, records: list[dict], n
 def seed_reps(conn: Connection, tenant_id: str, locations: list[dict]) -> int:
     """Rep mapping rows from the locations file (source 'file'); a person's manual edits
     for the same branch and email win, and file rows that left the file go."""
-    conn.execute(sa.text("DELETE FROM tenant_data.sales_reps WHERE tenant_id = :t AND source = 'file'"),
-                 {"t": tenant_id})
+    conn.execute(
+        sa.text("DELETE FROM tenant_data.sales_reps WHERE tenant_id = :t AND source = 'file'"), {"t": tenant_id}
+    )
     seeded = 0
     for loc in locations:
         if not loc.get("rep_email"):
             continue
-        result = conn.execute(sa.text(
-            "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, enabled, source) "
-            "VALUES (:t, :b, :e, :n, true, 'file') ON CONFLICT (tenant_id, branch_code, rep_email) DO NOTHING"),
-            {"t": tenant_id, "b": loc["warehouse_code"], "e": loc["rep_email"],
-             "n": loc.get("rep_name") or loc["rep_email"]})
+        result = conn.execute(
+            sa.text(
+                "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, enabled, source) "
+                "VALUES (:t, :b, :e, :n, true, 'file') ON CONFLICT (tenant_id, branch_code, rep_email) DO NOTHING"
+            ),
+            {
+                "t": tenant_id,
+                "b": loc["warehouse_code"],
+                "e": loc["rep_email"],
+                "n": loc.get("rep_name") or loc["rep_email"],
+            },
+        )
         seeded += result.rowcount
     return seeded
 
 
-def load(config: TenantConfig, files: dict[str, FetchedFile], run_id: str | None = None,
-         force: bool = False, progress=None) -> LoadResult:
+def load(
+    config: TenantConfig, files: dict[str, FetchedFile], run_id: str | None = None, force: bool = False, progress=None
+) -> LoadResult:
     tenant_id = config.id
     result = LoadResult(changed=False, files=files)
     with tenant_scope(tenant_id) as conn:
@@ -265,9 +298,11 @@ def load(config: TenantConfig, files: dict[str, FetchedFile], run_id: str | None
             raise MasterDataInvalid(report)
         _say(progress, "replacing customers, branches and file reps in one transaction")
         # Keys and compared values, so a reordered file counts no change (source_row differs).
-        shapes = {"users": (["user_id"], [c.name for c in user_cols]),
-                  "locations": (["warehouse_code"], [c.name for c in loc_cols]),
-                  "sales_reps": (["branch_code", "rep_email"], ["rep_name", "role", "enabled"])}
+        shapes = {
+            "users": (["user_id"], [c.name for c in user_cols]),
+            "locations": (["warehouse_code"], [c.name for c in loc_cols]),
+            "sales_reps": (["branch_code", "rep_email"], ["rep_name", "role", "enabled"]),
+        }
         before = {t: _snapshot(conn, t, *shape) for t, shape in shapes.items()}
         conn.execute(sa.text("DELETE FROM tenant_data.users WHERE tenant_id = :t"), {"t": tenant_id})
         conn.execute(sa.text("DELETE FROM tenant_data.locations WHERE tenant_id = :t"), {"t": tenant_id})
@@ -276,12 +311,25 @@ def load(config: TenantConfig, files: dict[str, FetchedFile], run_id: str | None
         result.reps_seeded = seed_reps(conn, tenant_id, locations)
         result.changes = {t: _changes(before[t], _snapshot(conn, t, *shape)) for t, shape in shapes.items()}
         for kind, f in files.items():
-            conn.execute(sa.text(
-                "INSERT INTO tenant_data.master_data_files "
-                "(tenant_id, kind, file_name, mtime, size_bytes, sha256, settings_sha256, rows_loaded, warnings, "
-                "run_id) VALUES (:t, :k, :n, :m, :s, :h, :fp, :r, :w, :run)"),
-                {"t": tenant_id, "k": kind, "n": f.name, "m": f.mtime, "s": f.size, "h": f.sha256, "fp": fingerprint,
-                 "r": result.rows[kind], "w": len(report.warnings) if kind == "users" else 0, "run": run_id})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO tenant_data.master_data_files "
+                    "(tenant_id, kind, file_name, mtime, size_bytes, sha256, settings_sha256, rows_loaded, warnings, "
+                    "run_id) VALUES (:t, :k, :n, :m, :s, :h, :fp, :r, :w, :run)"
+                ),
+                {
+                    "t": tenant_id,
+                    "k": kind,
+                    "n": f.name,
+                    "m": f.mtime,
+                    "s": f.size,
+                    "h": f.sha256,
+                    "fp": fingerprint,
+                    "r": result.rows[kind],
+                    "w": len(report.warnings) if kind == "users" else 0,
+                    "run": run_id,
+                },
+            )
         result.changed = True
     from ga_intel.db.bulk import refresh_statistics
 

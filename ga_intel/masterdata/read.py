@@ -19,7 +19,6 @@ from ga_intel import settings
 from ga_intel.errors import GaIntelError
 from ga_intel.masterdata.columns import Column, normalize
 
-
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -30,9 +29,9 @@ class FileProblem(GaIntelError):
 @dataclass
 class Sheet:
     file_name: str
-    header_row: int                      # 1-based spreadsheet row of the header
-    columns: dict[str, str]              # canonical name -> header as written in the file
-    rows: list[tuple[int, dict]]         # (spreadsheet row number, canonical name -> value)
+    header_row: int  # 1-based spreadsheet row of the header
+    columns: dict[str, str]  # canonical name -> header as written in the file
+    rows: list[tuple[int, dict]]  # (spreadsheet row number, canonical name -> value)
     extra_headers: list[str] = field(default_factory=list)
 
 
@@ -60,14 +59,16 @@ _ROW_MARKS = (b"<row", b":row")
 def _row_marks(data: bytes) -> int:
     return sum(data.count(mark) for mark in _ROW_MARKS)
 
+
 _CHUNK = 1024 * 1024
 
 
 def _over(what: str, variable: str) -> FileProblem:
     # The setting is in the message itself: the load's problem list keeps messages only.
-    return FileProblem(f"{what}, over the limit for a master-data file (the operator's {variable}; "
-                       f"docs/MASTER_DATA.md)",
-                       hint=f"ask the tenant for a smaller file, or, if files this size are expected, raise {variable}")
+    return FileProblem(
+        f"{what}, over the limit for a master-data file (the operator's {variable}; docs/MASTER_DATA.md)",
+        hint=f"ask the tenant for a smaller file, or, if files this size are expected, raise {variable}",
+    )
 
 
 def check_file_size(size: int, file_name: str) -> None:
@@ -110,11 +111,16 @@ def check_size(data: bytes, file_name: str) -> None:
                 if expanded > limits.max_expanded_bytes or rows > limits.max_rows:
                     break
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
-        raise FileProblem(f"{file_name} cannot be read as xlsx: {type(exc).__name__}: {str(exc)[:200]}",
-                          hint="open it in Excel and save it again as .xlsx") from None
+        raise FileProblem(
+            f"{file_name} cannot be read as xlsx: {type(exc).__name__}: {str(exc)[:200]}",
+            hint="open it in Excel and save it again as .xlsx",
+        ) from None
     if expanded > limits.max_expanded_bytes:
-        raise _over(f"{file_name} expands to more than {limits.max_expanded_bytes:,} bytes when unzipped "
-                    f"({len(data):,} bytes zipped)", "GA_INTEL_MASTER_DATA_MAX_EXPANDED_MB")
+        raise _over(
+            f"{file_name} expands to more than {limits.max_expanded_bytes:,} bytes when unzipped "
+            f"({len(data):,} bytes zipped)",
+            "GA_INTEL_MASTER_DATA_MAX_EXPANDED_MB",
+        )
     if rows > limits.max_rows:
         raise _over(f"{file_name} has more than {limits.max_rows:,} rows", "GA_INTEL_MASTER_DATA_MAX_ROWS")
 
@@ -123,14 +129,18 @@ def read_xlsx(data: bytes, file_name: str, columns: list[Column]) -> Sheet:
     if not data:
         raise FileProblem(f"{file_name} is empty (0 bytes)", hint="ask the tenant to upload the export again")
     if not data.startswith(b"PK"):
-        raise FileProblem(f"{file_name} is not an xlsx file (an xlsx is a zip archive)",
-                          hint="export the report as Excel .xlsx, not CSV or .xls")
+        raise FileProblem(
+            f"{file_name} is not an xlsx file (an xlsx is a zip archive)",
+            hint="export the report as Excel .xlsx, not CSV or .xls",
+        )
     check_size(data, file_name)
     try:
         frame = pd.read_excel(io.BytesIO(data), engine="calamine", header=None, dtype=object)
     except Exception as exc:
-        raise FileProblem(f"{file_name} cannot be read as xlsx: {type(exc).__name__}: {str(exc)[:200]}",
-                          hint="open it in Excel and save it again as .xlsx") from None
+        raise FileProblem(
+            f"{file_name} cannot be read as xlsx: {type(exc).__name__}: {str(exc)[:200]}",
+            hint="open it in Excel and save it again as .xlsx",
+        ) from None
     wanted = {normalize(c.header): c.name for c in columns}
     header_index = None
     for i, values in enumerate(frame.itertuples(index=False)):
@@ -141,9 +151,11 @@ def read_xlsx(data: bytes, file_name: str, columns: list[Column]) -> Sheet:
         if i > 20:
             break
     if header_index is None:
-        raise FileProblem(f"{file_name} has no header row with any of the expected columns "
-                          f"({', '.join(c.header for c in columns if c.required)})",
-                          hint="check the file, or the column mapping in the tenant's master_data settings")
+        raise FileProblem(
+            f"{file_name} has no header row with any of the expected columns "
+            f"({', '.join(c.header for c in columns if c.required)})",
+            hint="check the file, or the column mapping in the tenant's master_data settings",
+        )
     headers = [_cell(v) for v in frame.iloc[header_index]]
     positions: dict[str, int] = {}
     found: dict[str, str] = {}
@@ -158,7 +170,7 @@ def read_xlsx(data: bytes, file_name: str, columns: list[Column]) -> Sheet:
         elif not name:
             extra.append(str(header))
     rows = []
-    for offset, values in enumerate(frame.iloc[header_index + 1:].itertuples(index=False)):
+    for offset, values in enumerate(frame.iloc[header_index + 1 :].itertuples(index=False)):
         cells = {name: _cell(values[pos]) for name, pos in positions.items()}
         if all(v is None for v in cells.values()):
             continue  # blank row

@@ -12,9 +12,16 @@ from ga_intel.tenancy.tenant_file import _email
 
 def list_reps(tenant_id: str) -> list[dict]:
     with tenant_scope(tenant_id) as conn:
-        rows = conn.execute(sa.text(
-            "SELECT branch_code, rep_email, rep_name, role, enabled, source, updated_at FROM tenant_data.sales_reps "
-            "ORDER BY branch_code, rep_email")).mappings().all()
+        rows = (
+            conn.execute(
+                sa.text(
+                    "SELECT branch_code, rep_email, rep_name, role, enabled, source, updated_at FROM tenant_data.sales_reps "
+                    "ORDER BY branch_code, rep_email"
+                )
+            )
+            .mappings()
+            .all()
+        )
     return [dict(r) for r in rows]
 
 
@@ -33,25 +40,35 @@ def set_rep(tenant_id: str, branch: str, email: str, name: str, enabled: bool = 
     if not branch.strip() or not name.strip():
         raise GaIntelError("branch and name must not be empty")
     with tenant_scope(tenant_id) as conn:
-        known = conn.execute(sa.text("SELECT 1 FROM tenant_data.locations WHERE warehouse_code = :b"),
-                             {"b": branch}).first()
+        known = conn.execute(
+            sa.text("SELECT 1 FROM tenant_data.locations WHERE warehouse_code = :b"), {"b": branch}
+        ).first()
         any_locations = conn.execute(sa.text("SELECT 1 FROM tenant_data.locations LIMIT 1")).first()
         if any_locations and not known:
-            raise GaIntelError(f"branch {branch!r} is not in tenant {tenant_id!r}'s locations list",
-                               hint="`ga-intel reps list` and the Locations page show the branches")
-        conn.execute(sa.text(
-            "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, role, enabled, source) "
-            "VALUES (:t, :b, :e, :n, :r, :en, 'manual') ON CONFLICT (tenant_id, branch_code, rep_email) DO UPDATE SET "
-            "rep_name = EXCLUDED.rep_name, role = EXCLUDED.role, enabled = EXCLUDED.enabled, source = 'manual', "
-            "updated_at = now()"),
-            {"t": tenant_id, "b": branch.strip(), "e": email, "n": name.strip(), "r": role, "en": enabled})
+            raise GaIntelError(
+                f"branch {branch!r} is not in tenant {tenant_id!r}'s locations list",
+                hint="`ga-intel reps list` and the Locations page show the branches",
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, role, enabled, source) "
+                "VALUES (:t, :b, :e, :n, :r, :en, 'manual') ON CONFLICT (tenant_id, branch_code, rep_email) DO UPDATE SET "
+                "rep_name = EXCLUDED.rep_name, role = EXCLUDED.role, enabled = EXCLUDED.enabled, source = 'manual', "
+                "updated_at = now()"
+            ),
+            {"t": tenant_id, "b": branch.strip(), "e": email, "n": name.strip(), "r": role, "en": enabled},
+        )
 
 
 def remove_rep(tenant_id: str, branch: str, email: str) -> bool:
     with tenant_scope(tenant_id) as conn:
-        return conn.execute(sa.text(
-            "DELETE FROM tenant_data.sales_reps WHERE branch_code = :b AND rep_email = lower(:e)"),
-            {"b": branch, "e": email.strip()}).rowcount > 0
+        return (
+            conn.execute(
+                sa.text("DELETE FROM tenant_data.sales_reps WHERE branch_code = :b AND rep_email = lower(:e)"),
+                {"b": branch, "e": email.strip()},
+            ).rowcount
+            > 0
+        )
 
 
 def customers_without_rep(tenant_id: str, examples: int = 10) -> tuple[int, list[str]]:
@@ -59,14 +76,18 @@ def customers_without_rep(tenant_id: str, examples: int = 10) -> tuple[int, list
     rep for their branch. Read from the tables, so manual edits count, and a run whose
     files were unchanged still reports the current state."""
     with tenant_scope(tenant_id) as conn:
-        uncovered = ("FROM tenant_data.users u WHERE u.rep_email IS NULL AND NOT EXISTS ("
-                     "SELECT 1 FROM tenant_data.sales_reps r WHERE r.branch_code = u.branch_code AND r.enabled AND r.role = 'rep')")
+        uncovered = (
+            "FROM tenant_data.users u WHERE u.rep_email IS NULL AND NOT EXISTS ("
+            "SELECT 1 FROM tenant_data.sales_reps r WHERE r.branch_code = u.branch_code AND r.enabled AND r.role = 'rep')"
+        )
         count = conn.execute(sa.text(f"SELECT count(*) {uncovered}")).scalar()
-        rows = conn.execute(sa.text(
-            f"SELECT u.user_id, u.branch_code, u.source_row {uncovered} ORDER BY u.source_row LIMIT :n"),
-            {"n": examples}).all()
-    return count, [f"customer {uid} (row {row}) has no sales rep (none for branch {branch})"
-                   for uid, branch, row in rows]
+        rows = conn.execute(
+            sa.text(f"SELECT u.user_id, u.branch_code, u.source_row {uncovered} ORDER BY u.source_row LIMIT :n"),
+            {"n": examples},
+        ).all()
+    return count, [
+        f"customer {uid} (row {row}) has no sales rep (none for branch {branch})" for uid, branch, row in rows
+    ]
 
 
 def apply_edits(tenant_id: str, upserts: list[dict], removals: list[tuple[str, str]]) -> None:
@@ -91,17 +112,30 @@ def apply_edits(tenant_id: str, upserts: list[dict], removals: list[tuple[str, s
             elif branches and branch not in branches:
                 problems.append(f"row {i}: branch {branch!r} is not in the locations list")
             else:
-                cleaned.append({"t": tenant_id, "b": branch, "e": email, "n": name, "r": role,
-                                "en": row.get("enabled") is None or bool(row.get("enabled"))})
+                cleaned.append(
+                    {
+                        "t": tenant_id,
+                        "b": branch,
+                        "e": email,
+                        "n": name,
+                        "r": role,
+                        "en": row.get("enabled") is None or bool(row.get("enabled")),
+                    }
+                )
         if problems:
             raise GaIntelError("nothing was saved: " + "; ".join(problems))
         for branch, email in removals:
-            conn.execute(sa.text("DELETE FROM tenant_data.sales_reps WHERE branch_code = :b AND rep_email = :e"),
-                         {"b": branch, "e": email})
+            conn.execute(
+                sa.text("DELETE FROM tenant_data.sales_reps WHERE branch_code = :b AND rep_email = :e"),
+                {"b": branch, "e": email},
+            )
         for params in cleaned:
-            conn.execute(sa.text(
-                "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, role, enabled, source) "
-                "VALUES (:t, :b, :e, :n, :r, :en, 'manual') ON CONFLICT (tenant_id, branch_code, rep_email) DO UPDATE "
-                "SET rep_name = EXCLUDED.rep_name, role = EXCLUDED.role, enabled = EXCLUDED.enabled, source = 'manual', "
-                "updated_at = now()"),
-                params)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, role, enabled, source) "
+                    "VALUES (:t, :b, :e, :n, :r, :en, 'manual') ON CONFLICT (tenant_id, branch_code, rep_email) DO UPDATE "
+                    "SET rep_name = EXCLUDED.rep_name, role = EXCLUDED.role, enabled = EXCLUDED.enabled, source = 'manual', "
+                    "updated_at = now()"
+                ),
+                params,
+            )

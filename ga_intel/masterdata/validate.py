@@ -25,7 +25,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.file + (f" row {self.row}" if self.row else "") + (f", column {self.column!r}" if self.column else "")
+        where = (
+            self.file + (f" row {self.row}" if self.row else "") + (f", column {self.column!r}" if self.column else "")
+        )
         return f"{where}: {self.message}"
 
 
@@ -85,8 +87,7 @@ def clean(sheet: Sheet, columns: list[Column], id_column: str, report: Report) -
     """Typed records of one sheet; problems go to `report`."""
     for c in columns:
         if c.required and c.name not in sheet.columns:
-            report.problems.append(Problem(sheet.file_name, sheet.header_row, c.header,
-                                           "required column is missing"))
+            report.problems.append(Problem(sheet.file_name, sheet.header_row, c.header, "required column is missing"))
     if any(p.file == sheet.file_name and p.message == "required column is missing" for p in report.problems):
         return []
     by_name = {c.name: c for c in columns}
@@ -114,8 +115,9 @@ def clean(sheet: Sheet, columns: list[Column], id_column: str, report: Report) -
     return records
 
 
-def cross_check(users: list[dict], locations: list[dict], users_sheet: Sheet, report: Report,
-                reps_by_branch: dict[str, int]) -> None:
+def cross_check(
+    users: list[dict], locations: list[dict], users_sheet: Sheet, report: Report, reps_by_branch: dict[str, int]
+) -> None:
     """Each customer's branch exists; warnings for customers nobody covers."""
     branches = {loc["warehouse_code"] for loc in locations}
     # GA4's default_branch_id may carry the warehouse id rather than its code.
@@ -129,8 +131,15 @@ def cross_check(users: list[dict], locations: list[dict], users_sheet: Sheet, re
         if branch not in branches and branch in code_of_id:
             branch = user["branch_code"] = code_of_id[branch]
         if branch not in branches:
-            report.problems.append(Problem(users_sheet.file_name, user["_row"], header,
-                                           f"branch {branch!r} is not in the locations list"))
+            report.problems.append(
+                Problem(users_sheet.file_name, user["_row"], header, f"branch {branch!r} is not in the locations list")
+            )
         elif not user.get("rep_email") and not reps_by_branch.get(branch):
-            report.warnings.append(Problem(users_sheet.file_name, user["_row"], None,
-                                           f"customer {user['user_id']} has no sales rep (none for branch {branch})"))
+            report.warnings.append(
+                Problem(
+                    users_sheet.file_name,
+                    user["_row"],
+                    None,
+                    f"customer {user['user_id']} has no sales rep (none for branch {branch})",
+                )
+            )

@@ -68,8 +68,9 @@ def _step_failure(context: dg.RunFailureSensorContext) -> dg.DagsterEvent | None
     return None
 
 
-def record_and_alert(tenant_id: str, run: dg.DagsterRun, cls_name: str, message: str,
-                     failed_at: dt.datetime, log=None) -> str:
+def record_and_alert(
+    tenant_id: str, run: dg.DagsterRun, cls_name: str, message: str, failed_at: dt.datetime, log=None
+) -> str:
     """Record the failure; send the day's alert for its type unless one went out already.
     Returns what happened, for the sensor's log."""
     from ga_intel.logs import redact
@@ -85,12 +86,27 @@ def record_and_alert(tenant_id: str, run: dg.DagsterRun, cls_name: str, message:
     kind = failure_type(run.job_name, cls_name, message)
     partition = run.tags.get("dagster/partition")
     dagster = os.environ.get("GA_INTEL_DAGSTER_URL", "http://127.0.0.1:3000").rstrip("/")
-    body = (f"A ga-intel run for {name} ({tenant_id}) failed.\n\n"
-            f"Job:        {run.job_name}\nPartition:  {partition or '-'}\nFailed at:  {failed_at:%Y-%m-%d %H:%M %Z}\n"
-            f"Run:        {dagster}/runs/{run.run_id}\n\nError:\n{message}\n\n{FOOTER}")
-    return _record_and_send(tenant_id, name, timezone, sender, run.run_id, run.job_name, partition,
-                            kind, message, failed_at, admins, f"{run.job_name} failed ({kind.split('/', 1)[1]})",
-                            body, unsendable=unsendable)
+    body = (
+        f"A ga-intel run for {name} ({tenant_id}) failed.\n\n"
+        f"Job:        {run.job_name}\nPartition:  {partition or '-'}\nFailed at:  {failed_at:%Y-%m-%d %H:%M %Z}\n"
+        f"Run:        {dagster}/runs/{run.run_id}\n\nError:\n{message}\n\n{FOOTER}"
+    )
+    return _record_and_send(
+        tenant_id,
+        name,
+        timezone,
+        sender,
+        run.run_id,
+        run.job_name,
+        partition,
+        kind,
+        message,
+        failed_at,
+        admins,
+        f"{run.job_name} failed ({kind.split('/', 1)[1]})",
+        body,
+        unsendable=unsendable,
+    )
 
 
 def _reach(tenant_id: str):
@@ -116,40 +132,88 @@ def settings_failure(tenant_id: str, job_name: str, message: str, now: dt.dateti
     name, timezone, admins, sender, unsendable = _reach(tenant_id)
     kind = f"{job_name}/settings"
     day = now.astimezone(ZoneInfo(timezone)).date()
-    body = (f"ga-intel could not read the settings of {name} ({tenant_id}), so {job_name} skipped this tenant "
-            f"at {now:%Y-%m-%d %H:%M %Z}. Nothing of yours is loaded or sent until they are fixed.\n\n"
-            f"Error:\n{message}\n\nFix the settings on the dashboard's Settings page (or ask your operator: "
-            f"`ga-intel tenant check {tenant_id}`).\n\n{FOOTER}")
-    return _record_and_send(tenant_id, name, timezone, sender, f"{job_name}:settings:{day}", job_name, None, kind,
-                            message, now, admins, f"{job_name} skipped your tenant: settings cannot be read", body,
-                            unsendable=unsendable)
+    body = (
+        f"ga-intel could not read the settings of {name} ({tenant_id}), so {job_name} skipped this tenant "
+        f"at {now:%Y-%m-%d %H:%M %Z}. Nothing of yours is loaded or sent until they are fixed.\n\n"
+        f"Error:\n{message}\n\nFix the settings on the dashboard's Settings page (or ask your operator: "
+        f"`ga-intel tenant check {tenant_id}`).\n\n{FOOTER}"
+    )
+    return _record_and_send(
+        tenant_id,
+        name,
+        timezone,
+        sender,
+        f"{job_name}:settings:{day}",
+        job_name,
+        None,
+        kind,
+        message,
+        now,
+        admins,
+        f"{job_name} skipped your tenant: settings cannot be read",
+        body,
+        unsendable=unsendable,
+    )
 
 
-FOOTER = ("You get at most one alert per failure type per day; later failures of this type today are listed on "
-          "the dashboard's Data page. What to do: docs/RUNBOOK.md.\n")
+FOOTER = (
+    "You get at most one alert per failure type per day; later failures of this type today are listed on "
+    "the dashboard's Data page. What to do: docs/RUNBOOK.md.\n"
+)
 
 
-def _record_and_send(tenant_id: str, name: str, timezone: str, sender, run_id: str, job_name: str,
-                     partition: str | None, kind: str, message: str, failed_at: dt.datetime, admins: list[str],
-                     subject: str, body: str, unsendable: str | None = None) -> str:
+def _record_and_send(
+    tenant_id: str,
+    name: str,
+    timezone: str,
+    sender,
+    run_id: str,
+    job_name: str,
+    partition: str | None,
+    kind: str,
+    message: str,
+    failed_at: dt.datetime,
+    admins: list[str],
+    subject: str,
+    body: str,
+    unsendable: str | None = None,
+) -> str:
     """Record one failure in `pipeline_failures`; claim the day's alert for its type
     (the `pipeline_alerts` row, inserted before sending) and send it to `admins`."""
     from ga_intel.db import tenant_scope
 
     day = failed_at.astimezone(ZoneInfo(timezone)).date()
     with tenant_scope(tenant_id) as conn:
-        conn.execute(sa.text("""
+        conn.execute(
+            sa.text("""
             INSERT INTO tenant_data.pipeline_failures (tenant_id, run_id, job_name, partition_key, failure_type,
                 message, failed_at, alert_date)
             VALUES (:t, :run, :job, :p, :kind, :msg, :at, :day) ON CONFLICT (tenant_id, run_id) DO NOTHING"""),
-            {"t": tenant_id, "run": run_id, "job": job_name, "p": partition, "kind": kind, "msg": message,
-             "at": failed_at, "day": day})
-        claimed = conn.execute(sa.text("""
+            {
+                "t": tenant_id,
+                "run": run_id,
+                "job": job_name,
+                "p": partition,
+                "kind": kind,
+                "msg": message,
+                "at": failed_at,
+                "day": day,
+            },
+        )
+        claimed = conn.execute(
+            sa.text("""
             INSERT INTO tenant_data.pipeline_alerts (tenant_id, alert_date, failure_type, first_run_id, recipients,
                 status)
             VALUES (:t, :day, :kind, :run, :to, :status) ON CONFLICT DO NOTHING RETURNING 1"""),
-            {"t": tenant_id, "day": day, "kind": kind, "run": run_id, "to": admins,
-             "status": "sending" if admins else "no_recipients"}).first()
+            {
+                "t": tenant_id,
+                "day": day,
+                "kind": kind,
+                "run": run_id,
+                "to": admins,
+                "status": "sending" if admins else "no_recipients",
+            },
+        ).first()
     if not claimed:
         return f"{tenant_id}: {kind} already alerted on {day}"
     if not admins:
@@ -159,10 +223,13 @@ def _record_and_send(tenant_id: str, name: str, timezone: str, sender, run_id: s
     else:
         status, error = _send(sender, name, f"[ga-intel] {name}: {subject}", body, admins)
     with tenant_scope(tenant_id) as conn:
-        conn.execute(sa.text(
-            "UPDATE tenant_data.pipeline_alerts SET status = :s, error = :e, "
-            "sent_at = CASE WHEN :s = 'sent' THEN now() END WHERE alert_date = :day AND failure_type = :kind"),
-            {"s": status, "e": error, "day": day, "kind": kind})
+        conn.execute(
+            sa.text(
+                "UPDATE tenant_data.pipeline_alerts SET status = :s, error = :e, "
+                "sent_at = CASE WHEN :s = 'sent' THEN now() END WHERE alert_date = :day AND failure_type = :kind"
+            ),
+            {"s": status, "e": error, "day": day, "kind": kind},
+        )
     return f"{tenant_id}: {kind} alert {status}" + (f" ({error})" if error else "")
 
 
@@ -185,10 +252,12 @@ def _send(sender, name: str, subject: str, body: str, admins: list[str]) -> tupl
     return "sent", None
 
 
-@dg.run_failure_sensor(name="tenant_failure_alerts", default_status=dg.DefaultSensorStatus.RUNNING,
-                       minimum_interval_seconds=60,
-                       description="Records each tenant's failed runs and emails its admins once per failure "
-                                   "type per day.")
+@dg.run_failure_sensor(
+    name="tenant_failure_alerts",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Records each tenant's failed runs and emails its admins once per failure type per day.",
+)
 def tenant_failure_alerts(context: dg.RunFailureSensorContext):
     from ga_intel.tenancy import store
 
@@ -199,6 +268,5 @@ def tenant_failure_alerts(context: dg.RunFailureSensorContext):
         return
     cls_name, message = innermost_error(_step_failure(context), context.failure_event.message)
     record = context.instance.get_run_record_by_id(run.run_id)
-    failed_at = (record.end_time and dt.datetime.fromtimestamp(record.end_time, dt.timezone.utc)) \
-        or dt.datetime.now(dt.timezone.utc)
+    failed_at = (record.end_time and dt.datetime.fromtimestamp(record.end_time, dt.UTC)) or dt.datetime.now(dt.UTC)
     context.log.info(record_and_alert(tenant_id, run, cls_name, message, failed_at))

@@ -24,20 +24,25 @@ def executor():
     if kind in ("", "default"):
         return None
     if kind != "celery":
-        raise GaIntelError(f"{EXECUTOR_ENV}={kind!r} is not an executor ga-intel knows",
-                           hint=f"unset {EXECUTOR_ENV} (steps run on the run's machine) or set it to celery")
+        raise GaIntelError(
+            f"{EXECUTOR_ENV}={kind!r} is not an executor ga-intel knows",
+            hint=f"unset {EXECUTOR_ENV} (steps run on the run's machine) or set it to celery",
+        )
     import yaml
     from dagster_celery import celery_executor
 
     path = Path(os.environ.get(CELERY_CONFIG_ENV) or DEFAULT_CELERY_CONFIG)
     if not path.is_file():
-        raise GaIntelError(f"{CELERY_CONFIG_ENV} names {path}, which does not exist",
-                           hint="point it at the executor YAML the Celery workers start from "
-                                "(deploy/celery/celery.yaml)")
+        raise GaIntelError(
+            f"{CELERY_CONFIG_ENV} names {path}, which does not exist",
+            hint="point it at the executor YAML the Celery workers start from (deploy/celery/celery.yaml)",
+        )
     config = ((yaml.safe_load(path.read_text()) or {}).get("execution") or {}).get("config")
     if not isinstance(config, dict):
-        raise GaIntelError(f"{path} has no execution.config block",
-                           hint="the file is run config for the Celery executor (deploy/celery/celery.yaml)")
+        raise GaIntelError(
+            f"{path} has no execution.config block",
+            hint="the file is run config for the Celery executor (deploy/celery/celery.yaml)",
+        )
     return celery_executor.configured(config, name="celery")
 
 

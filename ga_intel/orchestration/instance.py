@@ -27,8 +27,10 @@ def dagster_home() -> Path:
 
 def storage_env() -> dict[str, str]:
     """What a process needs in its environment to open the instance (DAGSTER_HOME, storage URL)."""
-    return {"DAGSTER_HOME": str(dagster_home()),
-            "GA_INTEL_DAGSTER_STORAGE_URL": settings.database_urls().dagster.render_as_string(hide_password=False)}
+    return {
+        "DAGSTER_HOME": str(dagster_home()),
+        "GA_INTEL_DAGSTER_STORAGE_URL": settings.database_urls().dagster.render_as_string(hide_password=False),
+    }
 
 
 def get(*, prepare: bool = True) -> dg.DagsterInstance:
@@ -41,9 +43,11 @@ def get(*, prepare: bool = True) -> dg.DagsterInstance:
         else:
             home = settings.home() / "dagster_home"
             if not (home / "dagster.yaml").exists():
-                raise GaIntelError(f"no Dagster instance at {home}",
-                                   hint="start it once with `make dev`, or set DAGSTER_HOME")
+                raise GaIntelError(
+                    f"no Dagster instance at {home}", hint="start it once with `make dev`, or set DAGSTER_HOME"
+                )
             os.environ["DAGSTER_HOME"] = str(home)
-            os.environ.setdefault("GA_INTEL_DAGSTER_STORAGE_URL",
-                                  settings.database_urls().dagster.render_as_string(hide_password=False))
+            os.environ.setdefault(
+                "GA_INTEL_DAGSTER_STORAGE_URL", settings.database_urls().dagster.render_as_string(hide_password=False)
+            )
     return dg.DagsterInstance.get()

@@ -22,9 +22,7 @@ PARTITION_START = os.environ.get(START_ENV, DEFAULT_START_DATE)
 tenant_partitions = dg.DynamicPartitionsDefinition(name=TENANT_DIMENSION)
 # end_offset=1: today is a partition too, for tenants that load GA4's intraday table as a
 # provisional stand-in (ga4.load_intraday). Nothing else requests today.
-daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=PARTITION_START, end_offset=1
-)
+daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITION_START, end_offset=1)
 tenant_day_partitions = dg.MultiPartitionsDefinition(
     {TENANT_DIMENSION: tenant_partitions, DATE_DIMENSION: daily_partitions}
 )

@@ -48,8 +48,16 @@ def is_transient(exc: BaseException) -> bool:
     try:
         from google.api_core import exceptions as gexc
 
-        if isinstance(exc, (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.TooManyRequests,
-                            gexc.DeadlineExceeded, gexc.RetryError)):
+        if isinstance(
+            exc,
+            (
+                gexc.ServiceUnavailable,
+                gexc.InternalServerError,
+                gexc.TooManyRequests,
+                gexc.DeadlineExceeded,
+                gexc.RetryError,
+            ),
+        ):
             return True
     except ImportError:  # pragma: no cover - google-cloud is a dependency
         pass
@@ -65,8 +73,7 @@ def transient_only() -> Iterator[None]:
     except dg.Failure as failure:
         if failure.allow_retries is False:
             raise
-        raise dg.Failure(description=failure.description, metadata=failure.metadata, allow_retries=False) \
-            from failure
+        raise dg.Failure(description=failure.description, metadata=failure.metadata, allow_retries=False) from failure
     except (dg.RetryRequested, GeneratorExit, KeyboardInterrupt):
         raise
     except Exception as exc:

@@ -25,23 +25,38 @@ def days(start: dt.date, end: dt.date) -> list[dt.date]:
         raise GaIntelError(
             f"--date {start} is before {START_ENV} ({PARTITION_START}), the first day ga-intel has partitions for",
             hint=f"set {START_ENV}={start} in the environment of every ga-intel process (this command, the "
-                 f"Dagster webserver and daemon; restart them), e.g. `{START_ENV}={start} ga-intel run ...`")
+            f"Dagster webserver and daemon; restart them), e.g. `{START_ENV}={start} ga-intel run ...`",
+        )
     last = dt.date.fromisoformat(daily_partitions.get_last_partition_key())
     if end > last:
-        raise GaIntelError(f"{'--to' if end != start else '--date'} {end} is after today ({last}, UTC): "
-                           "there is no data for it yet")
+        raise GaIntelError(
+            f"{'--to' if end != start else '--date'} {end} is after today ({last}, UTC): there is no data for it yet"
+        )
     return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def run_partitions(tenant_id: str, start: dt.date, end: dt.date, instance: dg.DagsterInstance | None = None,
-                   echo: Callable[[str], None] = print, as_of: dt.date | None = None) -> int:
+def run_partitions(
+    tenant_id: str,
+    start: dt.date,
+    end: dt.date,
+    instance: dg.DagsterInstance | None = None,
+    echo: Callable[[str], None] = print,
+    as_of: dt.date | None = None,
+) -> int:
     """Materialize every tenant × day asset for each day; returns the number of failed days."""
     return run_days(tenant_id, days(start, end), instance, echo, as_of=as_of)
 
 
-def run_days(tenant_id: str, todo: list[dt.date], instance: dg.DagsterInstance | None = None,
-             echo: Callable[[str], None] = print, skip: Callable[[dt.date], str | None] | None = None,
-             stop: Callable[[], bool] | None = None, trigger: str = "cli", as_of: dt.date | None = None) -> int:
+def run_days(
+    tenant_id: str,
+    todo: list[dt.date],
+    instance: dg.DagsterInstance | None = None,
+    echo: Callable[[str], None] = print,
+    skip: Callable[[dt.date], str | None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    trigger: str = "cli",
+    as_of: dt.date | None = None,
+) -> int:
     """Materialize the tenant × day assets for each day in `todo`, in order.
 
     `skip(day)` may return a reason to leave a day alone (e.g. already loaded); `stop()`
@@ -63,11 +78,17 @@ def run_days(tenant_id: str, todo: list[dt.date], instance: dg.DagsterInstance |
             continue
         key = dg.MultiPartitionKey({TENANT_DIMENSION: tenant_id, DATE_DIMENSION: day.isoformat()})
         result = dg.materialize(
-            _tenant_day_assets(defs), partition_key=key, instance=instance,
-            resources=defs.resources, raise_on_error=False, tags={"ga_intel/trigger": trigger},
+            _tenant_day_assets(defs),
+            partition_key=key,
+            instance=instance,
+            resources=defs.resources,
+            raise_on_error=False,
+            tags={"ga_intel/trigger": trigger},
             # The full event log goes to the instance (Dagster UI); the terminal gets one line a day.
-            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}},
-                        **({"ops": {"insights_day": {"config": {"as_of": as_of.isoformat()}}}} if as_of else {})},
+            run_config={
+                "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+                **({"ops": {"insights_day": {"config": {"as_of": as_of.isoformat()}}}} if as_of else {}),
+            },
         )
         checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
         status = "ok" if result.success else "FAILED"
@@ -93,8 +114,13 @@ class _Echo(logging.Handler):
         self.echo(f"  {record.getMessage()}")
 
 
-def load_master_data(tenant_id: str, instance: dg.DagsterInstance | None = None,
-                     echo: Callable[[str], None] = print, force: bool = False, trigger: str = "cli") -> bool:
+def load_master_data(
+    tenant_id: str,
+    instance: dg.DagsterInstance | None = None,
+    echo: Callable[[str], None] = print,
+    force: bool = False,
+    trigger: str = "cli",
+) -> bool:
     """Materialize the tenant's master-data asset in-process (what the hourly schedule
     runs), echoing its progress and then what changed; returns whether it succeeded."""
     from ga_intel.masterdata.assets import PROGRESS_LOG, master_data
@@ -108,10 +134,17 @@ def load_master_data(tenant_id: str, instance: dg.DagsterInstance | None = None,
     PROGRESS_LOG.addHandler(handler)
     try:
         result = dg.materialize(
-            [master_data], instance=instance, resources=build_resources(), partition_key=tenant_id,
-            raise_on_error=False, tags={"ga_intel/trigger": trigger},
-            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}},
-                        **({"ops": {"master_data": {"config": {"force": True}}}} if force else {})})
+            [master_data],
+            instance=instance,
+            resources=build_resources(),
+            partition_key=tenant_id,
+            raise_on_error=False,
+            tags={"ga_intel/trigger": trigger},
+            run_config={
+                "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+                **({"ops": {"master_data": {"config": {"force": True}}}} if force else {}),
+            },
+        )
     finally:
         PROGRESS_LOG.removeHandler(handler)
     if not result.success:
@@ -121,24 +154,31 @@ def load_master_data(tenant_id: str, instance: dg.DagsterInstance | None = None,
         return False
     meta = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("master_data")}
     if "unchanged" in meta.get("users", {}):
-        echo(f"{tenant_id}: master-data files and column mapping unchanged since the last load; nothing to do "
-             "(--force reloads)")
+        echo(
+            f"{tenant_id}: master-data files and column mapping unchanged since the last load; nothing to do "
+            "(--force reloads)"
+        )
     else:
         echo(f"{tenant_id}: master data loaded")
         for key, label in MASTER_DATA_LABELS:
             m = {k: v.value for k, v in meta[key].items()}
-            echo(f"  {label:<10} {m['added']:,} added, {m['updated']:,} updated, {m['removed']:,} removed "
-                 f"({m['rows']:,} now)")
+            echo(
+                f"  {label:<10} {m['added']:,} added, {m['updated']:,} updated, {m['removed']:,} removed "
+                f"({m['rows']:,} now)"
+            )
     for check in result.get_asset_check_evaluations():
         if not check.passed:
             examples = check.metadata["examples"].value.splitlines()
-            echo(f"  warning: {check.metadata['customers_without_rep'].value:,} customer(s) have no sales rep, "
-                 f"e.g. {examples[0]}; `ga-intel reps set` adds one")
+            echo(
+                f"  warning: {check.metadata['customers_without_rep'].value:,} customer(s) have no sales rep, "
+                f"e.g. {examples[0]}; `ga-intel reps set` adds one"
+            )
     return True
 
 
-def ensure_master_data(tenant_id: str, instance: dg.DagsterInstance | None = None,
-                       echo: Callable[[str], None] = print) -> None:
+def ensure_master_data(
+    tenant_id: str, instance: dg.DagsterInstance | None = None, echo: Callable[[str], None] = print
+) -> None:
     """Before `ga-intel run`: load the master data when it was never loaded or its files
     (size, modification time) or column mapping changed since the last load, and say so.
     Tasks need customers; without this a first run would find none."""

@@ -17,9 +17,9 @@ import urllib.request
 from ga_intel.errors import ServiceError
 
 DAGSTER_URL_ENV = "GA_INTEL_DAGSTER_URL"
-LOCATION = "ga_intel"        # workspace.yaml
+LOCATION = "ga_intel"  # workspace.yaml
 REPOSITORY = "__repository__"  # a Definitions object's repository
-JOB = "ga4_job"              # a day's GA4 tables, then its metrics and tasks
+JOB = "ga4_job"  # a day's GA4 tables, then its metrics and tasks
 
 _LAUNCH = """
 mutation Launch($params: ExecutionParams!) {
@@ -48,20 +48,33 @@ def refresh_day(tenant_id: str, day: dt.date, trigger: str = "api") -> str:
 
     key = partition_key(tenant_id, day)
     tags = {**tenant_day_partitions.get_tags_for_partition_key(key), "ga_intel/trigger": trigger, **FRESH_TAGS}
-    params = {"selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": JOB},
-              "runConfigData": {}, "mode": "default",
-              "executionMetadata": {"tags": [{"key": k, "value": str(v)} for k, v in tags.items()]}}
-    request = urllib.request.Request(f"{dagster_url()}/graphql", headers={"Content-Type": "application/json"},
-                                     data=json.dumps({"query": _LAUNCH, "variables": {"params": params}}).encode())
+    params = {
+        "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": JOB},
+        "runConfigData": {},
+        "mode": "default",
+        "executionMetadata": {"tags": [{"key": k, "value": str(v)} for k, v in tags.items()]},
+    }
+    request = urllib.request.Request(
+        f"{dagster_url()}/graphql",
+        headers={"Content-Type": "application/json"},
+        data=json.dumps({"query": _LAUNCH, "variables": {"params": params}}).encode(),
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             payload = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise ServiceError("dagster", f"the webserver at {dagster_url()} did not take the run ({exc})",
-                           hint=f"start it (`make dev`) or set {DAGSTER_URL_ENV}", transient=True) from None
+        raise ServiceError(
+            "dagster",
+            f"the webserver at {dagster_url()} did not take the run ({exc})",
+            hint=f"start it (`make dev`) or set {DAGSTER_URL_ENV}",
+            transient=True,
+        ) from None
     result = (payload.get("data") or {}).get("launchRun") or {}
     if result.get("__typename") == "LaunchRunSuccess":
         return result["run"]["runId"]
-    message = result.get("message") or "; ".join(e["message"] for e in result.get("errors", [])) \
+    message = (
+        result.get("message")
+        or "; ".join(e["message"] for e in result.get("errors", []))
         or str(payload.get("errors") or result)
+    )
     raise ServiceError("dagster", f"the run was refused: {message[:300]}")

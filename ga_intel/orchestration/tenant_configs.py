@@ -23,8 +23,9 @@ def _message(exc: Exception) -> str:
     return redact(text)[:2000]
 
 
-def each_config(tenant_ids: Iterable[str], job_name: str, log, now: dt.datetime | None = None,
-                alert: bool = True) -> Iterator[TenantConfig]:
+def each_config(
+    tenant_ids: Iterable[str], job_name: str, log, now: dt.datetime | None = None, alert: bool = True
+) -> Iterator[TenantConfig]:
     """The settings of each of `tenant_ids` that load; the others are logged, alerted and
     skipped. `log`: a Dagster context's logger (or anything with `.warning`)."""
     from ga_intel.orchestration.alerts import settings_failure
@@ -40,8 +41,7 @@ def each_config(tenant_ids: Iterable[str], job_name: str, log, now: dt.datetime 
             log.warning(f"{job_name}: skipped tenant {tenant_id}: its settings cannot be loaded: {message}")
             if alert:
                 try:
-                    log.info(settings_failure(tenant_id, job_name, message,
-                                              now or dt.datetime.now(dt.timezone.utc)))
+                    log.info(settings_failure(tenant_id, job_name, message, now or dt.datetime.now(dt.UTC)))
                 except Exception as alert_exc:  # noqa: BLE001 - the alert is best effort; the log line stands
                     log.warning(f"{job_name}: could not alert tenant {tenant_id}'s admins: {_message(alert_exc)}")
             continue

@@ -9,8 +9,16 @@ import pandas as pd
 from ga_intel import reads
 
 NOT_LOADED = "not loaded"  # a day without a data_availability row was never loaded
-COLUMNS = ("status", "source_table", "bq_modified_at", "bq_row_count", "rows_written", "run_id", "message",
-           "updated_at")
+COLUMNS = (
+    "status",
+    "source_table",
+    "bq_modified_at",
+    "bq_row_count",
+    "rows_written",
+    "run_id",
+    "message",
+    "updated_at",
+)
 
 
 def availability(tenant_id: str, start: dt.date, end: dt.date, fetch: reads.Fetch = reads.fetch) -> pd.DataFrame:

@@ -82,17 +82,22 @@ def with_rates(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     if "event_date" in df:
         df["event_date"] = pd.to_datetime(df["event_date"])
-    pairs = {"aov": ("revenue", "transactions"), "conversion_rate": ("converting_sessions", "sessions"),
-             "engagement_rate": ("engaged_sessions", "sessions"),
-             "abandonment_rate": ("carts_abandoned", "carts_created"), "no_click_rate": ("no_click_searches", "searches")}
+    pairs = {
+        "aov": ("revenue", "transactions"),
+        "conversion_rate": ("converting_sessions", "sessions"),
+        "engagement_rate": ("engaged_sessions", "sessions"),
+        "abandonment_rate": ("carts_abandoned", "carts_created"),
+        "no_click_rate": ("no_click_searches", "searches"),
+    }
     for name, (num, den) in pairs.items():
         if num in df and den in df:
             df[name] = [ratio(n, d) for n, d in zip(df[num], df[den])]
     return df
 
 
-def daily(tenant_id: str, start: dt.date, end: dt.date, branch: str | None = None,
-          fetch: reads.Fetch = reads.fetch) -> pd.DataFrame:
+def daily(
+    tenant_id: str, start: dt.date, end: dt.date, branch: str | None = None, fetch: reads.Fetch = reads.fetch
+) -> pd.DataFrame:
     """One row per day with figures (tenant, or `branch`): the stored counts plus their rates."""
     df = fetch(tenant_id, "metrics_daily", start=start, end=end, branch=branch)
     return df if df.empty else with_rates(df)
@@ -112,12 +117,14 @@ def branches(tenant_id: str, start: dt.date, end: dt.date, fetch: reads.Fetch = 
     summary = with_rates(summary)
     summary["branch_name"] = [
         name if isinstance(name, str) and name else (UNATTRIBUTED_NAME if code == UNATTRIBUTED else code)
-        for code, name in zip(summary["branch_code"], summary["branch_name"])]
+        for code, name in zip(summary["branch_code"], summary["branch_name"])
+    ]
     return summary
 
 
-def users(tenant_id: str, start: dt.date, end: dt.date, branch: str | None = None,
-          fetch: reads.Fetch = reads.fetch) -> int | None:
+def users(
+    tenant_id: str, start: dt.date, end: dt.date, branch: str | None = None, fetch: reads.Fetch = reads.fetch
+) -> int | None:
     """Distinct active users over [start, end]: the days' sketches merged."""
     from ga_intel.insights import users as hll
 
@@ -194,8 +201,14 @@ def search_periods(start: dt.date, end: dt.date) -> dict[str, list[dt.date]]:
     return out
 
 
-def search_terms(tenant_id: str, start: dt.date, end: dt.date, branch: str | None = None,
-                 top: int = 100, fetch: reads.Fetch = reads.fetch) -> pd.DataFrame:
+def search_terms(
+    tenant_id: str,
+    start: dt.date,
+    end: dt.date,
+    branch: str | None = None,
+    top: int = 100,
+    fetch: reads.Fetch = reads.fetch,
+) -> pd.DataFrame:
     """Per term (those in some table's top `top`): searches, the no-result / no-click /
     converting counts, and their shares (sql/search_terms.sql):
 
@@ -203,8 +216,7 @@ def search_terms(tenant_id: str, start: dt.date, end: dt.date, branch: str | Non
     - no-click share = no_click_sessions / sessions
     - cart share = cart_sessions / sessions; purchase share = purchase_sessions / sessions
     """
-    df = fetch(tenant_id, "search_terms", start=start, end=end, branch=branch, top=top,
-                    **search_periods(start, end))
+    df = fetch(tenant_id, "search_terms", start=start, end=end, branch=branch, top=top, **search_periods(start, end))
     if df.empty:
         return df
     df = df.copy()

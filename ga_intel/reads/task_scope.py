@@ -68,8 +68,11 @@ def describe(person: Person) -> str:
     if person.role == "admin":
         return "every task of the tenant (admin)"
     if person.role == "manager":
-        return (f"the tasks of branch **{person.branch}** (manager)" if person.branch
-                else "every task of the tenant (manager)")
+        return (
+            f"the tasks of branch **{person.branch}** (manager)"
+            if person.branch
+            else "every task of the tenant (manager)"
+        )
     return f"the tasks assigned to **{person.email}** (rep)"
 
 
@@ -81,9 +84,13 @@ def change_status(person: Person, task_key: str, status: str, note: str | None, 
     from ga_intel.insights import tasks
 
     with tenant_scope(person.tenant_id) as conn:
-        mine = conn.execute(sa.text(f"SELECT 1 FROM tenant_data.tasks WHERE task_key = :task_key AND {SCOPE} "
-                                    "FOR UPDATE"), {"task_key": task_key, **params(person)}).first()
+        mine = conn.execute(
+            sa.text(f"SELECT 1 FROM tenant_data.tasks WHERE task_key = :task_key AND {SCOPE} FOR UPDATE"),
+            {"task_key": task_key, **params(person)},
+        ).first()
         if mine is None:
-            raise NotInScope(f"task {task_key!r} is not in your work list",
-                             hint="you can change only " + describe(person).replace("**", ""))
+            raise NotInScope(
+                f"task {task_key!r} is not in your work list",
+                hint="you can change only " + describe(person).replace("**", ""),
+            )
         tasks.set_status(conn, person.tenant_id, task_key, status, by=by or person.email, note=note or None)

@@ -28,28 +28,56 @@ class After:
     @classmethod
     def of(cls, row: dict) -> After:
         value = row.get("value")
-        return cls(int(row["priority"]), row["due_date"], None if value is None or pd.isna(value) else float(value),
-                   str(row["task_key"]))
+        return cls(
+            int(row["priority"]),
+            row["due_date"],
+            None if value is None or pd.isna(value) else float(value),
+            str(row["task_key"]),
+        )
 
     def params(self) -> dict:
         # The SQL sorts by -value with no value last (coalesce(-value, 1e15)).
-        return {"after_priority": self.priority, "after_due": self.due_date,
-                "after_value": 1e15 if self.value is None else -self.value, "after_key": self.task_key}
+        return {
+            "after_priority": self.priority,
+            "after_due": self.due_date,
+            "after_value": 1e15 if self.value is None else -self.value,
+            "after_key": self.task_key,
+        }
 
 
 NO_AFTER = {"after_priority": None, "after_due": None, "after_value": None, "after_key": None}
 
 
-def task_list(person: task_scope.Person, start: dt.date, end: dt.date, *, types: tuple[str, ...] = (),
-              statuses: tuple[str, ...] = WORK_LIST_STATUSES, branch: str | None = None, rep: str | None = None,
-              limit: int = 500, after: After | None = None, task_key: str | None = None,
-              fetch: reads.Fetch = reads.fetch) -> pd.DataFrame:
+def task_list(
+    person: task_scope.Person,
+    start: dt.date,
+    end: dt.date,
+    *,
+    types: tuple[str, ...] = (),
+    statuses: tuple[str, ...] = WORK_LIST_STATUSES,
+    branch: str | None = None,
+    rep: str | None = None,
+    limit: int = 500,
+    after: After | None = None,
+    task_key: str | None = None,
+    fetch: reads.Fetch = reads.fetch,
+) -> pd.DataFrame:
     """`person`'s tasks created in [start, end] (scope in the SQL), by priority, due date and
     value, at most `limit`, after `after`. `rep`: an email, '' for unassigned, None anyone's."""
-    return fetch(person.tenant_id, task_scope.scoped_sql("tasks_list"), start=start, end=end,
-                 types=list(types or TASK_TYPES), statuses=list(statuses or STATUSES), branch=branch,
-                 rep=rep.lower() if rep else rep, limit=limit, task_key=task_key,
-                 **(after.params() if after else NO_AFTER), **task_scope.params(person))
+    return fetch(
+        person.tenant_id,
+        task_scope.scoped_sql("tasks_list"),
+        start=start,
+        end=end,
+        types=list(types or TASK_TYPES),
+        statuses=list(statuses or STATUSES),
+        branch=branch,
+        rep=rep.lower() if rep else rep,
+        limit=limit,
+        task_key=task_key,
+        **(after.params() if after else NO_AFTER),
+        **task_scope.params(person),
+    )
 
 
 def one(person: task_scope.Person, task_key: str, fetch: reads.Fetch = reads.fetch) -> dict | None:
@@ -61,7 +89,7 @@ def one(person: task_scope.Person, task_key: str, fetch: reads.Fetch = reads.fet
 @dataclass(frozen=True)
 class DailyList:
     tasks: pd.DataFrame  # ranked (insights/sql/work_list.sql), at most `cap` per assignee
-    today: dt.date       # the tenant's local date: what is new, overdue and past its horizon
+    today: dt.date  # the tenant's local date: what is new, overdue and past its horizon
     cap: int
 
 
@@ -73,8 +101,13 @@ def tenant_rules(tenant_id: str) -> tuple[str, int]:
     return config.timezone, config.rules.daily_list_cap
 
 
-def daily_list(person: task_scope.Person, rep: str | None, branch: str | None = None,
-               fetch: reads.Fetch = reads.fetch, rules: tuple[str, int] | None = None) -> DailyList:
+def daily_list(
+    person: task_scope.Person,
+    rep: str | None,
+    branch: str | None = None,
+    fetch: reads.Fetch = reads.fetch,
+    rules: tuple[str, int] | None = None,
+) -> DailyList:
     """The ranked list for today (the same query as the email's lists) within `person`'s
     scope: `rep` an email, '' the unassigned, None anyone's; `branch` narrows it."""
     from zoneinfo import ZoneInfo
@@ -83,8 +116,12 @@ def daily_list(person: task_scope.Person, rep: str | None, branch: str | None = 
 
     timezone, cap = rules or tenant_rules(person.tenant_id)
     today = dt.datetime.now(ZoneInfo(timezone)).date()
-    frame = fetch(person.tenant_id, work_list.sql(scope=task_scope.SCOPE),
-                  **work_list.params(person.tenant_id, today, new_since=today - dt.timedelta(days=1),
-                                     branch=branch, rep=rep, cap=cap),
-                  **task_scope.params(person))
+    frame = fetch(
+        person.tenant_id,
+        work_list.sql(scope=task_scope.SCOPE),
+        **work_list.params(
+            person.tenant_id, today, new_since=today - dt.timedelta(days=1), branch=branch, rep=rep, cap=cap
+        ),
+        **task_scope.params(person),
+    )
     return DailyList(frame, today, cap)

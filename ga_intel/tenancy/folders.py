@@ -46,7 +46,8 @@ def resolve(tenant_id: str, path: str | None) -> Path:
     refused = FolderOutsideRoot(
         f"folder.path {path!r} is outside tenant {tenant_id!r}'s drop folder {base}",
         hint=f"the operator puts the tenant's files in {base} (or a folder inside it) and sets it with "
-             f"`ga-intel tenant set-folder {tenant_id} [PATH]`")
+        f"`ga-intel tenant set-folder {tenant_id} [PATH]`",
+    )
     if not _inside(lexical, str(base)):
         raise refused
     real_root = os.path.realpath(root())

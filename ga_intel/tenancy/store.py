@@ -57,6 +57,7 @@ class TenantNotFound(GaIntelError):
 
 # --- the key check -----------------------------------------------------------------
 
+
 def _verify_key(conn: Connection) -> None:
     """Raise SecretKeyError unless our key decrypts the database's canary; plant one if
     the database has none yet. Locks the row, so a concurrent rotation waits for us."""
@@ -69,6 +70,7 @@ def _verify_key(conn: Connection) -> None:
 
 
 # --- (de)serialising sections ----------------------------------------------------------
+
 
 def _split(section: str, model) -> tuple[dict, dict]:
     secrets = secret_fields(SECTIONS[section])
@@ -94,9 +96,12 @@ def _write_sections(conn: Connection, config: TenantConfig) -> None:
         )
     # A member who stays keeps their sign-in binding (finding 3); one removed loses it.
     bound = {
-        r["email"]: r for r in conn.execute(
-            sa.text("SELECT email, oidc_issuer, oidc_subject, bound_at FROM control.tenant_members "
-                    "WHERE tenant_id = :t AND oidc_subject IS NOT NULL"),
+        r["email"]: r
+        for r in conn.execute(
+            sa.text(
+                "SELECT email, oidc_issuer, oidc_subject, bound_at FROM control.tenant_members "
+                "WHERE tenant_id = :t AND oidc_subject IS NOT NULL"
+            ),
             {"t": config.id},
         ).mappings()
     }
@@ -104,10 +109,19 @@ def _write_sections(conn: Connection, config: TenantConfig) -> None:
     for m in config.members:
         b = bound.get(m.email) or {}
         conn.execute(
-            sa.text("INSERT INTO control.tenant_members (tenant_id, email, role, branch_scope, oidc_issuer, oidc_subject, "
-                    "bound_at) VALUES (:t, :e, :r, :b, :i, :s, :at)"),
-            {"t": config.id, "e": m.email, "r": m.role, "b": m.branch,
-             "i": b.get("oidc_issuer"), "s": b.get("oidc_subject"), "at": b.get("bound_at")},
+            sa.text(
+                "INSERT INTO control.tenant_members (tenant_id, email, role, branch_scope, oidc_issuer, oidc_subject, "
+                "bound_at) VALUES (:t, :e, :r, :b, :i, :s, :at)"
+            ),
+            {
+                "t": config.id,
+                "e": m.email,
+                "r": m.role,
+                "b": m.branch,
+                "i": b.get("oidc_issuer"),
+                "s": b.get("oidc_subject"),
+                "at": b.get("bound_at"),
+            },
         )
 
 
@@ -118,6 +132,7 @@ def _json(value: Any) -> str:
 
 
 # --- public API -------------------------------------------------------------------------
+
 
 def add(config: TenantConfig) -> None:
     """Store a new tenant; a duplicate id is an error and changes nothing."""
@@ -143,7 +158,9 @@ def update(config: TenantConfig) -> None:
     with control() as conn:
         _verify_key(conn)
         found = conn.execute(
-            sa.text("UPDATE control.tenants SET name = :n, timezone = :z, updated_at = now() WHERE tenant_id = :t RETURNING 1"),
+            sa.text(
+                "UPDATE control.tenants SET name = :n, timezone = :z, updated_at = now() WHERE tenant_id = :t RETURNING 1"
+            ),
             {"t": config.id, "n": config.name, "z": config.timezone},
         ).scalar()
         if not found:
@@ -179,18 +196,33 @@ def list_tenants() -> list[TenantSummary]:
 def get(tenant_id: str) -> TenantConfig:
     """A tenant's full settings with secrets decrypted (in memory only)."""
     with control() as conn:
-        tenant = conn.execute(
-            sa.text("SELECT tenant_id, name, timezone FROM control.tenants WHERE tenant_id = :t"), {"t": tenant_id}
-        ).mappings().first()
+        tenant = (
+            conn.execute(
+                sa.text("SELECT tenant_id, name, timezone FROM control.tenants WHERE tenant_id = :t"), {"t": tenant_id}
+            )
+            .mappings()
+            .first()
+        )
         if tenant is None:
             raise TenantNotFound(tenant_id)
-        sections = conn.execute(
-            sa.text("SELECT section, config, secrets FROM control.tenant_settings WHERE tenant_id = :t"), {"t": tenant_id}
-        ).mappings().all()
-        members = conn.execute(
-            sa.text("SELECT email, role, branch_scope FROM control.tenant_members WHERE tenant_id = :t ORDER BY email"),
-            {"t": tenant_id},
-        ).mappings().all()
+        sections = (
+            conn.execute(
+                sa.text("SELECT section, config, secrets FROM control.tenant_settings WHERE tenant_id = :t"),
+                {"t": tenant_id},
+            )
+            .mappings()
+            .all()
+        )
+        members = (
+            conn.execute(
+                sa.text(
+                    "SELECT email, role, branch_scope FROM control.tenant_members WHERE tenant_id = :t ORDER BY email"
+                ),
+                {"t": tenant_id},
+            )
+            .mappings()
+            .all()
+        )
     ring = crypto.keyring()
     data: dict[str, Any] = {"id": tenant["tenant_id"], "name": tenant["name"], "timezone": tenant["timezone"]}
     for row in sections:
@@ -207,12 +239,21 @@ def contact(tenant_id: str) -> tuple[str, str, list[str]]:
     """(name, timezone, admin emails) from the plain control rows: what an alert about a
     tenant whose settings cannot be decrypted or validated still needs."""
     with control() as conn:
-        tenant = conn.execute(sa.text("SELECT name, timezone FROM control.tenants WHERE tenant_id = :t"),
-                              {"t": tenant_id}).first()
+        tenant = conn.execute(
+            sa.text("SELECT name, timezone FROM control.tenants WHERE tenant_id = :t"), {"t": tenant_id}
+        ).first()
         if tenant is None:
             raise TenantNotFound(tenant_id)
-        admins = conn.execute(sa.text("SELECT email FROM control.tenant_members WHERE tenant_id = :t "
-                                      "AND role = 'admin' ORDER BY email"), {"t": tenant_id}).scalars().all()
+        admins = (
+            conn.execute(
+                sa.text(
+                    "SELECT email FROM control.tenant_members WHERE tenant_id = :t AND role = 'admin' ORDER BY email"
+                ),
+                {"t": tenant_id},
+            )
+            .scalars()
+            .all()
+        )
     return tenant.name, tenant.timezone, list(admins)
 
 
@@ -220,8 +261,14 @@ def section(tenant_id: str, name: str):
     """One settings section, decrypted and validated alone (None if the tenant has none),
     for reaching a tenant whose other sections are broken."""
     with control() as conn:
-        row = conn.execute(sa.text("SELECT config, secrets FROM control.tenant_settings WHERE tenant_id = :t "
-                                   "AND section = :s"), {"t": tenant_id, "s": name}).mappings().first()
+        row = (
+            conn.execute(
+                sa.text("SELECT config, secrets FROM control.tenant_settings WHERE tenant_id = :t AND section = :s"),
+                {"t": tenant_id, "s": name},
+            )
+            .mappings()
+            .first()
+        )
     if row is None:
         return None
     values = dict(row["config"])
@@ -278,9 +325,17 @@ def update_section(tenant_id: str, section: str, values: dict[str, Any] | None) 
         old, now = getattr(current, section), getattr(new, section)
         changed = [f for f in ENDPOINT_FIELDS[section] if old is None or getattr(old, f) != getattr(now, f)]
         if changed and old is not None and kept:
-            raise TenantFileError(source, [(
-                f"{section}.{name}", f"{', '.join(changed)} changed: enter the {name.replace('_', ' ')} again "
-                f"(the stored one is never sent to a new {' or '.join(changed)})") for name in kept])
+            raise TenantFileError(
+                source,
+                [
+                    (
+                        f"{section}.{name}",
+                        f"{', '.join(changed)} changed: enter the {name.replace('_', ' ')} again "
+                        f"(the stored one is never sent to a new {' or '.join(changed)})",
+                    )
+                    for name in kept
+                ],
+            )
         if changed:
             _check_target(source, section, now)
     update(new)
@@ -304,8 +359,9 @@ def _check_target(source: str, section: str, settings) -> None:
             targets.check_host(section, getattr(settings, field), getattr(settings, port), field=field)
     except ServiceError as exc:
         if not exc.transient:
-            raise TenantFileError(source, [(f"{section}.{field}", exc.message.removeprefix(f"{section}: ")
-                                            + f" ({exc.hint})")]) from None
+            raise TenantFileError(
+                source, [(f"{section}.{field}", exc.message.removeprefix(f"{section}: ") + f" ({exc.hint})")]
+            ) from None
 
 
 def _keep_operator_fields(tenant_id: str, section: str, merged: dict[str, Any], old) -> None:
@@ -317,8 +373,10 @@ def _keep_operator_fields(tenant_id: str, section: str, merged: dict[str, Any], 
         given = merged.get(name)
         if given not in (None, "") and given != stored:
             how = "`ga-intel tenant set-folder`" if section == "folder" else "the tenant file"
-            raise TenantFileError(f"{section} settings of tenant {tenant_id!r}", [(
-                f"{section}.{name}", f"this path is set by the platform operator ({how}), not in the dashboard")])
+            raise TenantFileError(
+                f"{section} settings of tenant {tenant_id!r}",
+                [(f"{section}.{name}", f"this path is set by the platform operator ({how}), not in the dashboard")],
+            )
         merged[name] = stored
 
 
@@ -337,8 +395,10 @@ def set_folder(tenant_id: str, path: str | None, create: bool = False) -> str:
     except folders.FolderOutsideRoot as exc:
         raise TenantFileError(f"tenant {tenant_id!r}", [("folder.path", f"{exc.message}; {exc.hint}")]) from None
     if not real.is_dir():
-        raise TenantFileError(f"tenant {tenant_id!r}", [("folder.path", f"folder {str(real)!r} does not exist "
-                                                         "(create it, or pass --create)")])
+        raise TenantFileError(
+            f"tenant {tenant_id!r}",
+            [("folder.path", f"folder {str(real)!r} does not exist (create it, or pass --create)")],
+        )
     data = _unwrap(current.model_dump(mode="python"))
     data["folder"] = {**(data.get("folder") or {}), "path": folders.relative(tenant_id, path)}
     data.pop("sftp", None)  # one master-data source
@@ -364,7 +424,7 @@ class IdentityMismatch(GaIntelError):
         super().__init__(
             f"{email} is already bound to another sign-in account",
             hint="sign in with the account you first used; if you really moved, ask your tenant's admin to "
-                 "remove you from Members, save, and add you again (that clears the binding)",
+            "remove you from Members, save, and add you again (that clears the binding)",
         )
 
 
@@ -378,18 +438,28 @@ def members_for(email: str, issuer: str | None = None, subject: str | None = Non
     if (issuer is None) != (subject is None) or (issuer is not None and not (issuer.strip() and subject.strip())):
         raise ValueError("members_for needs both issuer and subject, or neither")
     with control() as conn:
-        rows = conn.execute(
-            sa.text("SELECT tenant_id, email, role, branch_scope, oidc_issuer, oidc_subject FROM control.tenant_members "
-                    "WHERE email = lower(:e) ORDER BY tenant_id FOR UPDATE"),
-            {"e": email.strip()},
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                sa.text(
+                    "SELECT tenant_id, email, role, branch_scope, oidc_issuer, oidc_subject FROM control.tenant_members "
+                    "WHERE email = lower(:e) ORDER BY tenant_id FOR UPDATE"
+                ),
+                {"e": email.strip()},
+            )
+            .mappings()
+            .all()
+        )
         if issuer is not None:
-            if any(r["oidc_subject"] is not None and (r["oidc_issuer"], r["oidc_subject"]) != (issuer, subject)
-                   for r in rows):
+            if any(
+                r["oidc_subject"] is not None and (r["oidc_issuer"], r["oidc_subject"]) != (issuer, subject)
+                for r in rows
+            ):
                 raise IdentityMismatch(email.strip().lower())
             conn.execute(
-                sa.text("UPDATE control.tenant_members SET oidc_issuer = :i, oidc_subject = :s, bound_at = now() "
-                        "WHERE email = lower(:e) AND oidc_subject IS NULL"),
+                sa.text(
+                    "UPDATE control.tenant_members SET oidc_issuer = :i, oidc_subject = :s, bound_at = now() "
+                    "WHERE email = lower(:e) AND oidc_subject IS NULL"
+                ),
                 {"e": email.strip(), "i": issuer, "s": subject},
             )
         return [(r["tenant_id"], Member(email=r["email"], role=r["role"], branch=r["branch_scope"])) for r in rows]
@@ -413,7 +483,9 @@ def remove(tenant_id: str) -> dict[str, int]:
     Returns rows deleted per tenant table."""
     with control() as conn:
         _verify_key(conn)
-        found = conn.execute(sa.text("DELETE FROM control.tenants WHERE tenant_id = :t RETURNING 1"), {"t": tenant_id}).scalar()
+        found = conn.execute(
+            sa.text("DELETE FROM control.tenants WHERE tenant_id = :t RETURNING 1"), {"t": tenant_id}
+        ).scalar()
         if not found:
             raise TenantNotFound(tenant_id)
         tables = tenant_tables(conn)
@@ -421,12 +493,15 @@ def remove(tenant_id: str) -> dict[str, int]:
         enter_tenant(conn, tenant_id)
         deleted = {}
         for table in tables:
-            result = conn.execute(sa.text(f'DELETE FROM {rls.TENANT_SCHEMA}."{table}" WHERE tenant_id = :t'), {"t": tenant_id})
+            result = conn.execute(
+                sa.text(f'DELETE FROM {rls.TENANT_SCHEMA}."{table}" WHERE tenant_id = :t'), {"t": tenant_id}
+            )
             deleted[table] = result.rowcount
         return deleted
 
 
 # --- key rotation -----------------------------------------------------------------------
+
 
 def _rotate_webhook_secrets(conn: Connection, ring: crypto.Keyring) -> int:
     """Webhook signing secrets (tenant_data.webhook_endpoints), in the rotation's transaction.
@@ -438,17 +513,19 @@ def _rotate_webhook_secrets(conn: Connection, ring: crypto.Keyring) -> int:
     count = 0
     for tenant_id in conn.execute(sa.text("SELECT tenant_id FROM control.tenants ORDER BY tenant_id")).scalars().all():
         enter_tenant(conn, tenant_id)
-        rows = conn.execute(sa.text(
-            "SELECT endpoint_id, secret FROM tenant_data.webhook_endpoints FOR UPDATE")).all()
+        rows = conn.execute(sa.text("SELECT endpoint_id, secret FROM tenant_data.webhook_endpoints FOR UPDATE")).all()
         for endpoint_id, token in rows:
             try:
                 new_token = ring.rotate(token)
             except InvalidToken:
                 raise SecretKeyError(
                     f"cannot decrypt tenant {tenant_id!r} webhook {endpoint_id} secret with the keys from {ring.source}",
-                    hint="nothing was re-encrypted; restore the key that encrypted it and retry") from None
-            conn.execute(sa.text("UPDATE tenant_data.webhook_endpoints SET secret = :x WHERE endpoint_id = :e"),
-                         {"x": new_token, "e": endpoint_id})
+                    hint="nothing was re-encrypted; restore the key that encrypted it and retry",
+                ) from None
+            conn.execute(
+                sa.text("UPDATE tenant_data.webhook_endpoints SET secret = :x WHERE endpoint_id = :e"),
+                {"x": new_token, "e": endpoint_id},
+            )
             count += 1
     conn.execute(sa.text("SELECT set_config('app.tenant_id', '', true)"))
     conn.execute(sa.text("RESET ROLE"))
@@ -491,7 +568,9 @@ def _rotate(from_file: bool) -> int:
         with control() as conn:
             _verify_key(conn)  # also locks the key check row: one rotation at a time
             rows = conn.execute(
-                sa.text("SELECT tenant_id, section, secrets FROM control.tenant_settings WHERE secrets IS NOT NULL FOR UPDATE")
+                sa.text(
+                    "SELECT tenant_id, section, secrets FROM control.tenant_settings WHERE secrets IS NOT NULL FOR UPDATE"
+                )
             ).all()
             for tenant_id, section, token in rows:
                 try:
@@ -502,7 +581,9 @@ def _rotate(from_file: bool) -> int:
                         hint="nothing was re-encrypted; restore the key that encrypted them and retry",
                     ) from None
                 conn.execute(
-                    sa.text("UPDATE control.tenant_settings SET secrets = :x, updated_at = now() WHERE tenant_id = :t AND section = :s"),
+                    sa.text(
+                        "UPDATE control.tenant_settings SET secrets = :x, updated_at = now() WHERE tenant_id = :t AND section = :s"
+                    ),
                     {"x": new_token, "t": tenant_id, "s": section},
                 )
                 count += 1

@@ -42,7 +42,11 @@ _DATABASE_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s]*@", re.I)  # scheme://u
 # a letter; legacy domain-scoped ids carry an "example.com:" prefix.
 GCP_PROJECT_PATTERN = r"^(?:[a-z][a-z0-9.-]{0,62}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$"
 HOST_KEY_TYPES = {
-    "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
 }
 
 
@@ -75,12 +79,14 @@ class BigQuerySettings(_Section):
     def _project(cls, value: str) -> str:
         # It becomes part of request URLs and SQL identifiers: only GCP's own form passes.
         if not re.match(GCP_PROJECT_PATTERN, value):
-            raise ValueError("not a GCP project id: 6-30 lowercase letters, digits and hyphens, starting with a "
-                             "letter and not ending with a hyphen (e.g. 'acme-analytics')")
+            raise ValueError(
+                "not a GCP project id: 6-30 lowercase letters, digits and hyphens, starting with a "
+                "letter and not ending with a hyphen (e.g. 'acme-analytics')"
+            )
         return value
 
     @model_validator(mode="after")
-    def _credentials(self, info: ValidationInfo) -> "BigQuerySettings":
+    def _credentials(self, info: ValidationInfo) -> BigQuerySettings:
         if self.service_account_file:
             if self.service_account:
                 raise ValueError("give service_account or service_account_file, not both")
@@ -156,7 +162,7 @@ class SftpSettings(_Section):
         return value.rstrip("/") or "/"
 
     @model_validator(mode="after")
-    def _auth(self) -> "SftpSettings":
+    def _auth(self) -> SftpSettings:
         if self.private_key_file:
             if self.private_key:
                 raise ValueError("give private_key or private_key_file, not both")
@@ -175,8 +181,11 @@ class FolderSettings(_Section):
     """A folder on the platform's host, inside `<GA_INTEL_FOLDER_ROOT>/<tenant id>`
     (see tenancy/folders.py). Only the operator sets `path`."""
 
-    path: str | None = Field(default=None, description="inside the tenant's drop folder; empty means the drop "
-                             "folder itself; set by the operator (`ga-intel tenant set-folder`)")
+    path: str | None = Field(
+        default=None,
+        description="inside the tenant's drop folder; empty means the drop "
+        "folder itself; set by the operator (`ga-intel tenant set-folder`)",
+    )
     user_file: str = Field(default="UserReport.xlsx", pattern=_FILE_NAME.pattern)
     locations_file: str = Field(default="Locations_List.xlsx", pattern=_FILE_NAME.pattern)
 
@@ -203,7 +212,7 @@ class SmtpSettings(_Section):
     _from = field_validator("from_address")(classmethod(lambda cls, v: _email(v)))
 
     @model_validator(mode="after")
-    def _consistent(self, info: ValidationInfo) -> "SmtpSettings":
+    def _consistent(self, info: ValidationInfo) -> SmtpSettings:
         if self.password and not self.user_name:
             raise ValueError("password is set but user_name is not")
         if self.use_ssl and self.use_tls:
@@ -224,14 +233,23 @@ class Ga4Settings(_Section):
     branch_key: str = "default_branch_id"
     no_results_event: str | None = "no_search_results"
     no_results_param: str = "no_search_results_term"
-    load_intraday: bool = Field(default=False, description="while a recent day's daily table is missing, load its "
-                                "events_intraday_ table instead, marked provisional (replaced once the daily lands)")
-    search_query_param: str = Field(default="q", pattern=r"^[A-Za-z0-9_\-]{1,64}$",  # literal in a regex
-                                    description="the page URL's query parameter holding the search term, read when a "
-                                    "search event has no search_term parameter")
-    reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$",
-                                    description="ISO 4217 code every figure is reported in; amounts in other "
-                                    "currencies are converted with GA4's own *_in_usd values (docs/METRICS.md)")
+    load_intraday: bool = Field(
+        default=False,
+        description="while a recent day's daily table is missing, load its "
+        "events_intraday_ table instead, marked provisional (replaced once the daily lands)",
+    )
+    search_query_param: str = Field(
+        default="q",
+        pattern=r"^[A-Za-z0-9_\-]{1,64}$",  # literal in a regex
+        description="the page URL's query parameter holding the search term, read when a "
+        "search event has no search_term parameter",
+    )
+    reporting_currency: str = Field(
+        default="USD",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code every figure is reported in; amounts in other "
+        "currencies are converted with GA4's own *_in_usd values (docs/METRICS.md)",
+    )
 
 
 class RuleSettings(_Section):
@@ -249,18 +267,22 @@ class RuleSettings(_Section):
     purchase_followup_horizon_days: int = Field(default=7, ge=0, le=90)
     search_followup_horizon_days: int = Field(default=7, ge=0, le=90)
     repeat_visitor_horizon_days: int = Field(default=7, ge=0, le=90)
-    recovery_window_days: int = Field(default=7, ge=1, le=90, description="days after a cart's window in which buying "
-                                      "one of its items recovers it")
-    daily_list_cap: int = Field(default=25, ge=1, le=500, description="tasks per rep in the daily email and the "
-                                "dashboard's 'my list for today'")
+    recovery_window_days: int = Field(
+        default=7, ge=1, le=90, description="days after a cart's window in which buying one of its items recovers it"
+    )
+    daily_list_cap: int = Field(
+        default=25, ge=1, le=500, description="tasks per rep in the daily email and the dashboard's 'my list for today'"
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _replaced(cls, data: Any) -> Any:
         if isinstance(data, dict) and "task_expiry_days" in data:
-            raise ValueError("task_expiry_days was replaced by per-type horizons: set cart_recovery_horizon_days, "
-                             "purchase_followup_horizon_days, search_followup_horizon_days and "
-                             "repeat_visitor_horizon_days instead (docs/TASKS.md)")
+            raise ValueError(
+                "task_expiry_days was replaced by per-type horizons: set cart_recovery_horizon_days, "
+                "purchase_followup_horizon_days, search_followup_horizon_days and "
+                "repeat_visitor_horizon_days instead (docs/TASKS.md)"
+            )
         return data
 
     def horizon_days(self, task_type: str) -> int:
@@ -275,22 +297,29 @@ class EmailSettings(_Section):
     enabled: bool = True
     send_hour: int = Field(default=7, ge=0, le=23, description="local hour (tenant timezone) to send")
     wait_for_complete_data: bool = Field(default=True, description="hold a report while its day's data is incomplete")
-    incomplete_deadline_hour: int = Field(default=11, ge=0, le=23,
-                                          description="local hour after which a held report goes out anyway")
-    send_incomplete_after_deadline: bool = Field(default=True, description="after the deadline: send with a "
-                                                 "'data incomplete' note (true) or skip the day (false)")
-    max_report_age_days: int = Field(default=3, ge=0, le=3650,
-                                     description="older report dates never send on their own (backfills)")
+    incomplete_deadline_hour: int = Field(
+        default=11, ge=0, le=23, description="local hour after which a held report goes out anyway"
+    )
+    send_incomplete_after_deadline: bool = Field(
+        default=True,
+        description="after the deadline: send with a 'data incomplete' note (true) or skip the day (false)",
+    )
+    max_report_age_days: int = Field(
+        default=3, ge=0, le=3650, description="older report dates never send on their own (backfills)"
+    )
     dashboard_url: str = Field(default="http://localhost:8501", pattern=r"^https?://\S+$")
-    subject: str | None = Field(default=None, max_length=1000,
-                                description="Jinja subject, e.g. '{{ branch_name }}: {{ date }}'")
+    subject: str | None = Field(
+        default=None, max_length=1000, description="Jinja subject, e.g. '{{ branch_name }}: {{ date }}'"
+    )
     intro: str | None = Field(default=None, max_length=20_000)
     logo_url: str | None = Field(default=None, pattern=r"^https://\S+$")
     primary_color: str = Field(default="#1f4e79", pattern=r"^#[0-9a-fA-F]{6}$")
-    branch_template: str | None = Field(default=None, max_length=200_000,
-                                        description="a whole HTML template for branch reports")
-    summary_template: str | None = Field(default=None, max_length=200_000,
-                                         description="a whole HTML template for the summary")
+    branch_template: str | None = Field(
+        default=None, max_length=200_000, description="a whole HTML template for branch reports"
+    )
+    summary_template: str | None = Field(
+        default=None, max_length=200_000, description="a whole HTML template for the summary"
+    )
     retry_attempts: int = Field(default=3, ge=1, le=10, description="tries per message on transient SMTP errors")
     retry_backoff_seconds: float = Field(default=2.0, ge=0, le=300)
 
@@ -298,12 +327,14 @@ class EmailSettings(_Section):
     @classmethod
     def _replaced(cls, data: Any) -> Any:
         if isinstance(data, dict) and "max_tasks_per_type" in data:
-            raise ValueError("max_tasks_per_type was replaced by rules.daily_list_cap (tasks per rep in the "
-                             "daily list; docs/TASKS.md)")
+            raise ValueError(
+                "max_tasks_per_type was replaced by rules.daily_list_cap (tasks per rep in the "
+                "daily list; docs/TASKS.md)"
+            )
         return data
 
     @model_validator(mode="after")
-    def _templates(self, info: ValidationInfo) -> "EmailSettings":
+    def _templates(self, info: ValidationInfo) -> EmailSettings:
         if self.incomplete_deadline_hour < self.send_hour:
             raise ValueError("incomplete_deadline_hour must not be before send_hour")
         if info.context and not info.context.get("check_templates", True):
@@ -370,7 +401,7 @@ class TenantConfig(_Section):
         return value
 
     @model_validator(mode="after")
-    def _one_master_data_source(self, info: ValidationInfo) -> "TenantConfig":
+    def _one_master_data_source(self, info: ValidationInfo) -> TenantConfig:
         if bool(self.sftp) == bool(self.folder):
             raise ValueError("give exactly one master-data source: sftp or folder")
         if self.folder is not None and _checks_paths(info):
@@ -403,7 +434,11 @@ SECTIONS: dict[str, type[_Section]] = {
 
 
 def secret_fields(section: type[_Section]) -> list[str]:
-    return [name for name, f in section.model_fields.items() if SecretStr in getattr(f.annotation, "__args__", (f.annotation,))]
+    return [
+        name
+        for name, f in section.model_fields.items()
+        if SecretStr in getattr(f.annotation, "__args__", (f.annotation,))
+    ]
 
 
 def _platform_keys() -> set[str]:
@@ -429,8 +464,9 @@ def refused_env(name: str, value: str, platform_keys: set[str]) -> str | None:
     return None
 
 
-def resolve_env(node: Any, path: str, problems: list[tuple[str, str]], env: dict[str, str],
-                _keys: set[str] | None = None) -> Any:
+def resolve_env(
+    node: Any, path: str, problems: list[tuple[str, str]], env: dict[str, str], _keys: set[str] | None = None
+) -> Any:
     """Replace `${NAME}` in every string; a missing or refused variable is a problem at that path."""
     keys = _platform_keys() if _keys is None else _keys
     if isinstance(node, dict):
@@ -438,6 +474,7 @@ def resolve_env(node: Any, path: str, problems: list[tuple[str, str]], env: dict
     if isinstance(node, list):
         return [resolve_env(v, f"{path}[{i}]", problems, env, keys) for i, v in enumerate(node)]
     if isinstance(node, str):
+
         def sub(m: re.Match) -> str:
             if m.group(1) not in env:
                 problems.append((path, f"environment variable {m.group(1)} is not set"))
@@ -462,8 +499,9 @@ def _format_loc(loc: tuple) -> str:
     return out or "(file)"
 
 
-def validate(data: Any, source: str, check_paths: bool = False, pre_problems=(),
-             check_templates: bool = True) -> TenantConfig:
+def validate(
+    data: Any, source: str, check_paths: bool = False, pre_problems=(), check_templates: bool = True
+) -> TenantConfig:
     """Validate tenant data; raise `TenantFileError` listing every problem at once.
     `check_templates=False` (reading stored settings) skips the email templates' checks,
     which render them: a template renders when it is saved and when it is sent, never
@@ -473,8 +511,9 @@ def validate(data: Any, source: str, check_paths: bool = False, pre_problems=(),
         raise TenantFileError(source, [("(file)", "expected a mapping of settings at the top level")])
     config = None
     try:
-        config = TenantConfig.model_validate(data, context={"check_paths": check_paths,
-                                                            "check_templates": check_templates})
+        config = TenantConfig.model_validate(
+            data, context={"check_paths": check_paths, "check_templates": check_templates}
+        )
     except ValidationError as exc:
         for err in exc.errors(include_input=False, include_url=False):
             msg = err["msg"].removeprefix("Value error, ")
@@ -493,7 +532,7 @@ def validate(data: Any, source: str, check_paths: bool = False, pre_problems=(),
     if problems or config is None:
         # A missing env var also blanks a value, which the model then reports a second time.
         seen = {p for p, _ in pre_problems}
-        problems = list(pre_problems) + [p for p in problems[len(pre_problems):] if p[0] not in seen]
+        problems = list(pre_problems) + [p for p in problems[len(pre_problems) :] if p[0] not in seen]
         raise TenantFileError(source, problems)
     return config
 
@@ -516,8 +555,11 @@ def load_file(path: str | Path, env: dict[str, str] | None = None) -> TenantConf
     # Relative file references are relative to the tenant file, not the caller's cwd.
     if isinstance(raw, dict):
         # folder.path is not among them: it is relative to the tenant's drop folder.
-        for section, key in (("bigquery", "service_account_file"), ("sftp", "private_key_file"),
-                             ("smtp", "tls_ca_file")):
+        for section, key in (
+            ("bigquery", "service_account_file"),
+            ("sftp", "private_key_file"),
+            ("smtp", "tls_ca_file"),
+        ):
             value = (raw.get(section) or {}).get(key) if isinstance(raw.get(section), dict) else None
             if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
                 raw[section][key] = str((path.parent / value).resolve())

@@ -110,13 +110,23 @@ def dispatch_tenant(tenant_id: str, limit: int = 100) -> Counter:
         else:
             state, sql = "retry", f"next_attempt_at = now() + make_interval(secs => {backoff(row['attempts'])!r})"
         with tenant_scope(tenant_id) as conn:
-            conn.execute(sa.text(f"UPDATE tenant_data.webhook_deliveries SET {sql}, response_code = :code, "
-                                 "error = :error WHERE endpoint_id = :e AND event_id = CAST(:ev AS uuid)"),
-                         {"code": code, "error": error, "e": row["endpoint_id"], "ev": row["event_id"]})
+            conn.execute(
+                sa.text(
+                    f"UPDATE tenant_data.webhook_deliveries SET {sql}, response_code = :code, "
+                    "error = :error WHERE endpoint_id = :e AND event_id = CAST(:ev AS uuid)"
+                ),
+                {"code": code, "error": error, "e": row["endpoint_id"], "ev": row["event_id"]},
+            )
         outcome[state] += 1
         if error:
-            log.warning("webhook %s of event %s to endpoint %s: %s (%s)", row["event_type"], row["event_id"],
-                        row["endpoint_id"], error, state)
+            log.warning(
+                "webhook %s of event %s to endpoint %s: %s (%s)",
+                row["event_type"],
+                row["event_id"],
+                row["endpoint_id"],
+                error,
+                state,
+            )
     return outcome
 
 

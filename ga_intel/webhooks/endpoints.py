@@ -28,8 +28,12 @@ class Endpoint:
     created_at: dt.datetime
 
     def as_dict(self) -> dict:
-        return {"id": self.endpoint_id, "url": self.url, "events": list(self.events),
-                "created_at": self.created_at.isoformat()}
+        return {
+            "id": self.endpoint_id,
+            "url": self.url,
+            "events": list(self.events),
+            "created_at": self.created_at.isoformat(),
+        }
 
 
 def target(url: str) -> tuple[str, int]:
@@ -52,31 +56,50 @@ def add(tenant_id: str, url: str, events: tuple[str, ...]) -> tuple[Endpoint, st
     url = url.strip()
     bad = [e for e in events if e not in EVENTS]
     if bad or not events:
-        raise GaIntelError(f"events: unknown {', '.join(bad)}" if bad else "events is empty",
-                           hint="use " + ", ".join(EVENTS))
+        raise GaIntelError(
+            f"events: unknown {', '.join(bad)}" if bad else "events is empty", hint="use " + ", ".join(EVENTS)
+        )
     netguard.check_target(*target(url))
     secret = "whsec_" + secrets.token_urlsafe(32)
     endpoint_id = "whk_" + secrets.token_hex(6)
     with tenant_scope(tenant_id) as conn:
-        created = conn.execute(sa.text(
-            "INSERT INTO tenant_data.webhook_endpoints (tenant_id, endpoint_id, url, events, secret) "
-            "VALUES (:t, :id, :url, :events, :secret) RETURNING created_at"),
-            {"t": tenant_id, "id": endpoint_id, "url": url, "events": list(dict.fromkeys(events)),
-             "secret": crypto.keyring().encrypt({"secret": secret})}).scalar_one()
+        created = conn.execute(
+            sa.text(
+                "INSERT INTO tenant_data.webhook_endpoints (tenant_id, endpoint_id, url, events, secret) "
+                "VALUES (:t, :id, :url, :events, :secret) RETURNING created_at"
+            ),
+            {
+                "t": tenant_id,
+                "id": endpoint_id,
+                "url": url,
+                "events": list(dict.fromkeys(events)),
+                "secret": crypto.keyring().encrypt({"secret": secret}),
+            },
+        ).scalar_one()
     return Endpoint(endpoint_id, url, tuple(dict.fromkeys(events)), created), secret
 
 
 def list_endpoints(tenant_id: str) -> list[Endpoint]:
     with tenant_scope(tenant_id) as conn:
-        rows = conn.execute(sa.text(
-            "SELECT endpoint_id, url, events, created_at FROM tenant_data.webhook_endpoints "
-            "WHERE disabled_at IS NULL ORDER BY created_at")).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT endpoint_id, url, events, created_at FROM tenant_data.webhook_endpoints "
+                "WHERE disabled_at IS NULL ORDER BY created_at"
+            )
+        ).all()
     return [Endpoint(r.endpoint_id, r.url, tuple(r.events), r.created_at) for r in rows]
 
 
 def remove(tenant_id: str, endpoint_id: str) -> bool:
     """Disable the endpoint: no new deliveries, none retried; the ledger keeps its rows."""
     with tenant_scope(tenant_id) as conn:
-        return conn.execute(sa.text(
-            "UPDATE tenant_data.webhook_endpoints SET disabled_at = now() "
-            "WHERE endpoint_id = :id AND disabled_at IS NULL"), {"id": endpoint_id}).rowcount > 0
+        return (
+            conn.execute(
+                sa.text(
+                    "UPDATE tenant_data.webhook_endpoints SET disabled_at = now() "
+                    "WHERE endpoint_id = :id AND disabled_at IS NULL"
+                ),
+                {"id": endpoint_id},
+            ).rowcount
+            > 0
+        )

@@ -28,9 +28,14 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 
 def headers(secret: str, event_id: str, event_type: str, body: bytes, now: float | None = None) -> dict[str, str]:
     timestamp = int(now if now is not None else time.time())
-    return {"Content-Type": "application/json", "User-Agent": "ga-intel-webhooks/1",
-            "GA-Intel-Event-Id": event_id, "GA-Intel-Event-Type": event_type,
-            "GA-Intel-Timestamp": str(timestamp), "GA-Intel-Signature": signature(secret, timestamp, body)}
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "ga-intel-webhooks/1",
+        "GA-Intel-Event-Id": event_id,
+        "GA-Intel-Event-Type": event_type,
+        "GA-Intel-Timestamp": str(timestamp),
+        "GA-Intel-Signature": signature(secret, timestamp, body),
+    }
 
 
 def verify(secret: str, timestamp: str, body: bytes, given: str, now: float | None = None) -> bool:

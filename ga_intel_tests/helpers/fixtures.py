@@ -37,8 +37,11 @@ def fresh_cache():
 def tenants(db, secret_key, tmp_path, monkeypatch, fresh_cache):
     """acme and beta for the dashboard tests (pages.ACME_MEMBERS; dev login on)."""
     acme = tenant_data("acme", folder=str(tmp_path), members=pages.ACME_MEMBERS)
-    beta = tenant_data("beta", folder=str(tmp_path), members=[{"email": "admin@beta.example", "role": "admin"},
-                                                              {"email": "multi@both.example", "role": "manager"}])
+    beta = tenant_data(
+        "beta",
+        folder=str(tmp_path),
+        members=[{"email": "admin@beta.example", "role": "admin"}, {"email": "multi@both.example", "role": "manager"}],
+    )
     for data in (acme, beta):
         store.add(tenant_file.validate(data, "test"))
     monkeypatch.setenv("GA_INTEL_DEV_LOGIN", "1")
@@ -73,11 +76,18 @@ def provider():
     from ga_intel import ports
     from ga_intel_tests.helpers.oidc import MEMBER, STRANGER
 
-    server = werkzeug.serving.make_server("127.0.0.1", ports.free_port(), app(
-        require_nonce=True,
-        user_claims=[User(sub=MEMBER, claims={"email": MEMBER, "email_verified": True, "name": "Morgan Manager"}),
-                     User(sub=STRANGER, claims={"email": STRANGER, "email_verified": True})],
-    ), threaded=True)
+    server = werkzeug.serving.make_server(
+        "127.0.0.1",
+        ports.free_port(),
+        app(
+            require_nonce=True,
+            user_claims=[
+                User(sub=MEMBER, claims={"email": MEMBER, "email_verified": True, "name": "Morgan Manager"}),
+                User(sub=STRANGER, claims={"email": STRANGER, "email_verified": True}),
+            ],
+        ),
+        threaded=True,
+    )
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -119,14 +129,21 @@ def data(ga4):
     from ga_intel.db import tenant_scope
     from ga_intel_tests.helpers.pages import D1, D2, insert, task
 
-    insert("acme", "tasks", [
-        task("purchase:T1", "purchase_followup", "CHI", "rep@acme.example", value=100, customer="u1", priority=1),
-        task("purchase:T2", "purchase_followup", "MKE", "rep2@acme.example", value=60, day=D2, customer="u2"),
-        task("search:u3", "search_followup", "CHI", None, day=D2, customer="u3", priority=3),
-    ])
+    insert(
+        "acme",
+        "tasks",
+        [
+            task("purchase:T1", "purchase_followup", "CHI", "rep@acme.example", value=100, customer="u1", priority=1),
+            task("purchase:T2", "purchase_followup", "MKE", "rep2@acme.example", value=60, day=D2, customer="u2"),
+            task("search:u3", "search_followup", "CHI", None, day=D2, customer="u3", priority=3),
+        ],
+    )
     for tenant, rcpt in (("acme", "acme@rcpt.example"), ("beta", "beta@rcpt.example")):
         with tenant_scope(tenant) as conn:
-            conn.execute(sa.text(
-                "INSERT INTO tenant_data.email_deliveries (tenant_id, idempotency_key, report_kind, report_date, "
-                "branch_code, recipient, status) VALUES (:t, :k, 'branch', :d, 'CHI', :r, 'queued')"),
-                {"t": tenant, "k": f"k-{tenant}", "d": D1, "r": rcpt})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO tenant_data.email_deliveries (tenant_id, idempotency_key, report_kind, report_date, "
+                    "branch_code, recipient, status) VALUES (:t, :k, 'branch', :d, 'CHI', :r, 'queued')"
+                ),
+                {"t": tenant, "k": f"k-{tenant}", "d": D1, "r": rcpt},
+            )

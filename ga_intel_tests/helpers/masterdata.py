@@ -17,12 +17,24 @@ from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
 
 LOC_HEADER = ["warehouse_id", "warehouse_code", "warehouse_name", "city", "email", "sales_rep_name", "sales_rep_email"]
-LOCS = [[1, "CHI", "Chicago", "Chicago", "chi@x.example", "Kara Evans", "kara@x.example"],
-        [2, "MKE", "Milwaukee", "Milwaukee", "mke@x.example", None, None]]
-USER_HEADER = ["user_id", "first_name", "last_name", "email", "cimm_buying_company_id", "buying_company_name",
-               "warehouse_code", "is_active"]
-USERS = [["100001", "Ava", "Chen", "ava@c.example", "C1", "Chen Plumbing", "CHI", "Y"],
-         ["100002", "Ben", "Diaz", "ben@c.example", "C2", "Diaz HVAC", "MKE", "N"]]
+LOCS = [
+    [1, "CHI", "Chicago", "Chicago", "chi@x.example", "Kara Evans", "kara@x.example"],
+    [2, "MKE", "Milwaukee", "Milwaukee", "mke@x.example", None, None],
+]
+USER_HEADER = [
+    "user_id",
+    "first_name",
+    "last_name",
+    "email",
+    "cimm_buying_company_id",
+    "buying_company_name",
+    "warehouse_code",
+    "is_active",
+]
+USERS = [
+    ["100001", "Ava", "Chen", "ava@c.example", "C1", "Chen Plumbing", "CHI", "Y"],
+    ["100002", "Ben", "Diaz", "ben@c.example", "C2", "Diaz HVAC", "MKE", "N"],
+]
 
 
 def xlsx(header, rows, blank_rows_before=0) -> bytes:
@@ -55,13 +67,21 @@ def materialize(tenant_id, force=False):
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("tenant", [tenant_id])
         run_config = {"ops": {"master_data": {"config": {"force": True}}}} if force else None
-        return dg.materialize([master_data], instance=instance, resources=build_resources(), partition_key=tenant_id,
-                              run_config=run_config, raise_on_error=False)
+        return dg.materialize(
+            [master_data],
+            instance=instance,
+            resources=build_resources(),
+            partition_key=tenant_id,
+            run_config=run_config,
+            raise_on_error=False,
+        )
 
 
 def rows(tenant_id, table, order="1"):
     with tenant_scope(tenant_id) as conn:
-        return [dict(r) for r in conn.execute(sa.text(f"SELECT * FROM tenant_data.{table} ORDER BY {order}")).mappings()]
+        return [
+            dict(r) for r in conn.execute(sa.text(f"SELECT * FROM tenant_data.{table} ORDER BY {order}")).mappings()
+        ]
 
 
 def error_of(result) -> str:

@@ -40,7 +40,7 @@ ACME_MEMBERS = [
 
 
 def _ts(day: dt.date, hour: int = 12) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.timezone.utc)
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC)
 
 
 def insert(tenant_id: str, table: str, rows: list[dict]) -> None:
@@ -49,13 +49,27 @@ def insert(tenant_id: str, table: str, rows: list[dict]) -> None:
         for row in rows:
             row = {"tenant_id": tenant_id, **row}
             cols = ", ".join(row)
-            conn.execute(sa.text(f"INSERT INTO tenant_data.{table} ({cols}) VALUES ({', '.join(':' + c for c in row)})"),
-                         row)
+            conn.execute(
+                sa.text(f"INSERT INTO tenant_data.{table} ({cols}) VALUES ({', '.join(':' + c for c in row)})"), row
+            )
 
 
-FIGURES = ("revenue", "transactions", "purchasers", "sessions", "active_users", "converting_sessions",
-           "carts_created", "carts_abandoned", "recovered_revenue", "searches", "no_click_searches",
-           "no_result_searches", "repeat_visitors", "bounced_sessions")
+FIGURES = (
+    "revenue",
+    "transactions",
+    "purchasers",
+    "sessions",
+    "active_users",
+    "converting_sessions",
+    "carts_created",
+    "carts_abandoned",
+    "recovered_revenue",
+    "searches",
+    "no_click_searches",
+    "no_result_searches",
+    "repeat_visitors",
+    "bounced_sessions",
+)
 
 
 def figures(day: dt.date, branch: str | None = None, **counts) -> dict:
@@ -65,42 +79,118 @@ def figures(day: dt.date, branch: str | None = None, **counts) -> dict:
 
 
 def term(day, branch, text, searches=0, no_result=0, users=1, sessions=1, no_click=0, cart=0, bought=0) -> dict:
-    return dict(event_date=day, branch_code=branch, search_term=text, searches=searches, searching_users=users,
-                sessions=sessions, no_click_sessions=no_click, no_result_searches=no_result, cart_sessions=cart,
-                purchase_sessions=bought)
+    return dict(
+        event_date=day,
+        branch_code=branch,
+        search_term=text,
+        searches=searches,
+        searching_users=users,
+        sessions=sessions,
+        no_click_sessions=no_click,
+        no_result_searches=no_result,
+        cart_sessions=cart,
+        purchase_sessions=bought,
+    )
 
 
-def task(key, task_type, branch, rep, *, status="open", value=None, day=D1, customer=None, company=None,
-         priority=2, context=None, recovered=None, title=None) -> dict:
-    return dict(task_key=key, task_type=task_type, account_key=f"user:{customer}" if customer else f"company:{company}",
-                customer_id=customer, company_id=company, branch_code=branch, assigned_rep_email=rep,
-                assigned_rep_name=rep.split("@")[0].title() if rep else None, source_date=day, created_date=day,
-                due_date=day + dt.timedelta(days=1), horizon_date=day + dt.timedelta(days=7), priority=priority,
-                status=status, title=title or f"Task {key}",
-                value=value, context=json.dumps(context or {}), recovered_revenue=recovered,
-                recovered_on=day if recovered is not None else None)
+def task(
+    key,
+    task_type,
+    branch,
+    rep,
+    *,
+    status="open",
+    value=None,
+    day=D1,
+    customer=None,
+    company=None,
+    priority=2,
+    context=None,
+    recovered=None,
+    title=None,
+) -> dict:
+    return dict(
+        task_key=key,
+        task_type=task_type,
+        account_key=f"user:{customer}" if customer else f"company:{company}",
+        customer_id=customer,
+        company_id=company,
+        branch_code=branch,
+        assigned_rep_email=rep,
+        assigned_rep_name=rep.split("@")[0].title() if rep else None,
+        source_date=day,
+        created_date=day,
+        due_date=day + dt.timedelta(days=1),
+        horizon_date=day + dt.timedelta(days=7),
+        priority=priority,
+        status=status,
+        title=title or f"Task {key}",
+        value=value,
+        context=json.dumps(context or {}),
+        recovered_revenue=recovered,
+        recovered_on=day if recovered is not None else None,
+    )
 
 
 def session(day, user, sid, purchase=False, customer=None, company=None) -> dict:
-    return dict(event_date=day, user_pseudo_id=user, ga_session_id=sid, session_start=_ts(day), session_end=_ts(day, 13),
-                page_views=3, engaged=True, had_add_to_cart=purchase, had_purchase=purchase, event_count=10,
-                customer_id=customer, company_id=company, landing_page=f"https://shop.example/{user}/{sid}")
+    return dict(
+        event_date=day,
+        user_pseudo_id=user,
+        ga_session_id=sid,
+        session_start=_ts(day),
+        session_end=_ts(day, 13),
+        page_views=3,
+        engaged=True,
+        had_add_to_cart=purchase,
+        had_purchase=purchase,
+        event_count=10,
+        customer_id=customer,
+        company_id=company,
+        landing_page=f"https://shop.example/{user}/{sid}",
+    )
 
 
 def purchase(day, txn, revenue, status="ok", customer=None) -> dict:
-    return dict(event_date=day, user_pseudo_id="u1", ga_session_id=1, transaction_id=txn, id_status=status,
-                event_time=_ts(day), event_timestamp=1, revenue=revenue, currency="USD", item_count=1,
-                duplicate_events=1, customer_id=customer)
+    return dict(
+        event_date=day,
+        user_pseudo_id="u1",
+        ga_session_id=1,
+        transaction_id=txn,
+        id_status=status,
+        event_time=_ts(day),
+        event_timestamp=1,
+        revenue=revenue,
+        currency="USD",
+        item_count=1,
+        duplicate_events=1,
+        customer_id=customer,
+    )
 
 
 def search(day, text, user="u1", sid=1, no_results=False, view=False, cart=False, bought=False, customer=None) -> dict:
-    return dict(event_date=day, user_pseudo_id=user, ga_session_id=sid, event_time=_ts(day), event_timestamp=1,
-                event_name="view_search_results", search_term=text, no_results=no_results, then_view_item=view,
-                then_add_to_cart=cart, then_purchase=bought, customer_id=customer)
+    return dict(
+        event_date=day,
+        user_pseudo_id=user,
+        ga_session_id=sid,
+        event_time=_ts(day),
+        event_timestamp=1,
+        event_name="view_search_results",
+        search_term=text,
+        no_results=no_results,
+        then_view_item=view,
+        then_add_to_cart=cart,
+        then_purchase=bought,
+        customer_id=customer,
+    )
 
 
-CART_U1 = {"items": [{"item_id": "SKU-1", "item_name": "Ball Valve", "quantity": 2, "price": 100},
-                     {"item_id": "SKU-2", "item_name": "Copper Pipe", "quantity": 1, "price": 50}], "value": 250}
+CART_U1 = {
+    "items": [
+        {"item_id": "SKU-1", "item_name": "Ball Valve", "quantity": 2, "price": 100},
+        {"item_id": "SKU-2", "item_name": "Copper Pipe", "quantity": 1, "price": 50},
+    ],
+    "value": 250,
+}
 CART_U2 = {"items": [{"item_id": "SKU-1", "item_name": "Ball Valve", "quantity": 1, "price": 80}], "value": 80}
 
 
@@ -121,61 +211,222 @@ def fill_dashboard_data() -> None:
     50) and u2's on D2 (MKE, recovered, 80.00: SKU-1, recovered by a 30.00 order).
     beta: distinct, large figures, a branch, a term and a task that must never reach acme's users.
     """
-    insert("acme", "locations", [dict(warehouse_code="CHI", warehouse_id="1", warehouse_name="Chicago", city="Chicago",
-                                      state="IL", source_row=2),
-                                 dict(warehouse_code="MKE", warehouse_id="2", warehouse_name="Milwaukee",
-                                      city="Milwaukee", state="WI", source_row=3),
-                                 dict(warehouse_code="IND", warehouse_id="3", warehouse_name="Indianapolis",
-                                      source_row=4)])
+    insert(
+        "acme",
+        "locations",
+        [
+            dict(
+                warehouse_code="CHI",
+                warehouse_id="1",
+                warehouse_name="Chicago",
+                city="Chicago",
+                state="IL",
+                source_row=2,
+            ),
+            dict(
+                warehouse_code="MKE",
+                warehouse_id="2",
+                warehouse_name="Milwaukee",
+                city="Milwaukee",
+                state="WI",
+                source_row=3,
+            ),
+            dict(warehouse_code="IND", warehouse_id="3", warehouse_name="Indianapolis", source_row=4),
+        ],
+    )
     # Users: one active on D1, the same one and another on D2 (two in the period), a third
     # in the previous period; sketches with one register per user (insights/users.py).
-    insert("acme", "daily_metrics", [
-        figures(D1, revenue=100, transactions=1, purchasers=1, sessions=2, active_users=1, converting_sessions=1,
-                carts_created=2, carts_abandoned=1, searches=2, users_sketch=users.sketch([(1, 1)])),
-        figures(D2, revenue=100, transactions=2, purchasers=1, sessions=2, active_users=2, converting_sessions=1,
-                carts_created=1, carts_abandoned=1, recovered_revenue=30, searches=2, no_click_searches=2,
-                no_result_searches=2, users_sketch=users.sketch([(1, 1), (2, 3)])),
-        figures(PREV, revenue=100, transactions=1, purchasers=1, sessions=2, active_users=1, converting_sessions=1,
-                users_sketch=users.sketch([(3, 1)])),
-    ])
-    insert("acme", "location_daily_metrics", [
-        figures(D1, "CHI", revenue=100, transactions=1, purchasers=1, sessions=2, active_users=1, converting_sessions=1,
-                carts_created=2, carts_abandoned=1, searches=2),
-        figures(D2, "CHI", sessions=1, active_users=1, searches=2, no_click_searches=2),
-        figures(D2, "MKE", revenue=100, transactions=2, purchasers=1, sessions=1, active_users=1, converting_sessions=1,
-                carts_created=1, carts_abandoned=1, recovered_revenue=30, no_result_searches=2),
-        figures(PREV, "CHI", revenue=100, transactions=1, purchasers=1, sessions=1, active_users=1,
-                converting_sessions=1),
-        figures(PREV, "unattributed", sessions=1, active_users=1),
-    ])
-    insert("acme", "search_terms_daily", [
-        term(D1, "CHI", "drill", searches=2, users=2, sessions=2, cart=1, bought=1),
-        term(D2, "CHI", "drill", searches=1, no_click=1),
-        term(D2, "MKE", "hammer", no_result=2, users=2, sessions=2),
-        term(D2, "CHI", "saw", searches=1, no_click=1),
-    ])
-    insert("acme", "tasks", [
-        task("cart:user:u1:D1", "cart_recovery", "CHI", "rep@acme.example", value=250, customer="u1", context=CART_U1),
-        task("cart:user:u2:D2", "cart_recovery", "MKE", "rep2@acme.example", value=80, day=D2, customer="u2",
-             context=CART_U2, status="recovered", recovered=30),
-    ])
-    insert("acme", "data_availability", [
-        dict(event_date=D1, source_table=f"events_{D1:%Y%m%d}", status="complete", bq_row_count=5000,
-             rows_written=json.dumps({"sessions": 2, "purchases": 1}), run_id="run-acme-1", message=None),
-        dict(event_date=D2, source_table=f"events_{D2:%Y%m%d}", status="failed", bq_row_count=None,
-             rows_written="{}", run_id="run-acme-2", message="BigQuery said no"),
-    ])
+    insert(
+        "acme",
+        "daily_metrics",
+        [
+            figures(
+                D1,
+                revenue=100,
+                transactions=1,
+                purchasers=1,
+                sessions=2,
+                active_users=1,
+                converting_sessions=1,
+                carts_created=2,
+                carts_abandoned=1,
+                searches=2,
+                users_sketch=users.sketch([(1, 1)]),
+            ),
+            figures(
+                D2,
+                revenue=100,
+                transactions=2,
+                purchasers=1,
+                sessions=2,
+                active_users=2,
+                converting_sessions=1,
+                carts_created=1,
+                carts_abandoned=1,
+                recovered_revenue=30,
+                searches=2,
+                no_click_searches=2,
+                no_result_searches=2,
+                users_sketch=users.sketch([(1, 1), (2, 3)]),
+            ),
+            figures(
+                PREV,
+                revenue=100,
+                transactions=1,
+                purchasers=1,
+                sessions=2,
+                active_users=1,
+                converting_sessions=1,
+                users_sketch=users.sketch([(3, 1)]),
+            ),
+        ],
+    )
+    insert(
+        "acme",
+        "location_daily_metrics",
+        [
+            figures(
+                D1,
+                "CHI",
+                revenue=100,
+                transactions=1,
+                purchasers=1,
+                sessions=2,
+                active_users=1,
+                converting_sessions=1,
+                carts_created=2,
+                carts_abandoned=1,
+                searches=2,
+            ),
+            figures(D2, "CHI", sessions=1, active_users=1, searches=2, no_click_searches=2),
+            figures(
+                D2,
+                "MKE",
+                revenue=100,
+                transactions=2,
+                purchasers=1,
+                sessions=1,
+                active_users=1,
+                converting_sessions=1,
+                carts_created=1,
+                carts_abandoned=1,
+                recovered_revenue=30,
+                no_result_searches=2,
+            ),
+            figures(
+                PREV,
+                "CHI",
+                revenue=100,
+                transactions=1,
+                purchasers=1,
+                sessions=1,
+                active_users=1,
+                converting_sessions=1,
+            ),
+            figures(PREV, "unattributed", sessions=1, active_users=1),
+        ],
+    )
+    insert(
+        "acme",
+        "search_terms_daily",
+        [
+            term(D1, "CHI", "drill", searches=2, users=2, sessions=2, cart=1, bought=1),
+            term(D2, "CHI", "drill", searches=1, no_click=1),
+            term(D2, "MKE", "hammer", no_result=2, users=2, sessions=2),
+            term(D2, "CHI", "saw", searches=1, no_click=1),
+        ],
+    )
+    insert(
+        "acme",
+        "tasks",
+        [
+            task(
+                "cart:user:u1:D1", "cart_recovery", "CHI", "rep@acme.example", value=250, customer="u1", context=CART_U1
+            ),
+            task(
+                "cart:user:u2:D2",
+                "cart_recovery",
+                "MKE",
+                "rep2@acme.example",
+                value=80,
+                day=D2,
+                customer="u2",
+                context=CART_U2,
+                status="recovered",
+                recovered=30,
+            ),
+        ],
+    )
+    insert(
+        "acme",
+        "data_availability",
+        [
+            dict(
+                event_date=D1,
+                source_table=f"events_{D1:%Y%m%d}",
+                status="complete",
+                bq_row_count=5000,
+                rows_written=json.dumps({"sessions": 2, "purchases": 1}),
+                run_id="run-acme-1",
+                message=None,
+            ),
+            dict(
+                event_date=D2,
+                source_table=f"events_{D2:%Y%m%d}",
+                status="failed",
+                bq_row_count=None,
+                rows_written="{}",
+                run_id="run-acme-2",
+                message="BigQuery said no",
+            ),
+        ],
+    )
     insert("beta", "locations", [dict(warehouse_code=BETA_BRANCH, warehouse_name="Beta HQ", source_row=2)])
-    insert("beta", "daily_metrics", [figures(D1, revenue=9876.54, transactions=1, sessions=1, active_users=1,
-                                             converting_sessions=1, carts_created=5, carts_abandoned=4)])
-    insert("beta", "location_daily_metrics", [figures(D1, BETA_BRANCH, revenue=9876.54, transactions=1, sessions=1,
-                                                      active_users=1, converting_sessions=1)])
+    insert(
+        "beta",
+        "daily_metrics",
+        [
+            figures(
+                D1,
+                revenue=9876.54,
+                transactions=1,
+                sessions=1,
+                active_users=1,
+                converting_sessions=1,
+                carts_created=5,
+                carts_abandoned=4,
+            )
+        ],
+    )
+    insert(
+        "beta",
+        "location_daily_metrics",
+        [figures(D1, BETA_BRANCH, revenue=9876.54, transactions=1, sessions=1, active_users=1, converting_sessions=1)],
+    )
     insert("beta", "search_terms_daily", [term(D1, BETA_BRANCH, BETA_TERM, searches=1, cart=1)])
-    insert("beta", "tasks", [task("cart:user:b1:D1", "cart_recovery", BETA_BRANCH, "rep@acme.example", value=9876.54,
-                                  customer="b1", title=BETA_TASK, context={"items": [{"item_id": "BETA-SKU"}]})])
-    insert("beta", "data_availability", [
-        dict(event_date=D1, source_table="events_x", status="complete", rows_written="{}", run_id="run-beta-1"),
-    ])
+    insert(
+        "beta",
+        "tasks",
+        [
+            task(
+                "cart:user:b1:D1",
+                "cart_recovery",
+                BETA_BRANCH,
+                "rep@acme.example",
+                value=9876.54,
+                customer="b1",
+                title=BETA_TASK,
+                context={"items": [{"item_id": "BETA-SKU"}]},
+            )
+        ],
+    )
+    insert(
+        "beta",
+        "data_availability",
+        [
+            dict(event_date=D1, source_table="events_x", status="complete", rows_written="{}", run_id="run-beta-1"),
+        ],
+    )
 
 
 def open_page(monkeypatch, email: str, page: str | None = None) -> AppTest:
@@ -249,11 +500,13 @@ def submit(at: AppTest, section: str) -> None:
 
 def ctx_for(email: str, role: str, branch: str | None = None) -> context.Context:
     start, end = context.default_dates()
-    return context.Context(email=email, tenant_id="acme", role=role, branch=branch, tenants=("acme",),
-                           start=start, end=end)
+    return context.Context(
+        email=email, tenant_id="acme", role=role, branch=branch, tenants=("acme",), start=start, end=end
+    )
 
 
 def db_task(tenant: str, key: str) -> dict:
     with tenant_scope(tenant) as conn:
-        return dict(conn.execute(sa.text("SELECT * FROM tenant_data.tasks WHERE task_key = :k"), {"k": key})
-                    .mappings().one())
+        return dict(
+            conn.execute(sa.text("SELECT * FROM tenant_data.tasks WHERE task_key = :k"), {"k": key}).mappings().one()
+        )

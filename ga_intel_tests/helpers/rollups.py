@@ -36,6 +36,7 @@ FROM_SCRATCH["cart_items_monthly"] = f"""
 def same_frames(got: pd.DataFrame, want: pd.DataFrame, keys: list[str], ordered: bool = False) -> None:
     assert list(got.columns) == list(want.columns)
     if not ordered:  # by the key columns, as text (None first)
+
         def by_keys(df: pd.DataFrame) -> pd.DataFrame:
             order = sorted(range(len(df)), key=lambda i: tuple("" if v is None else f"~{v}" for v in df[keys].iloc[i]))
             return df.iloc[order]

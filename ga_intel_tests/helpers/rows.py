@@ -28,17 +28,32 @@ SAMPLE_OVERRIDES: dict[tuple[str, str], object] = {
 }
 
 _BY_TYPE = {
-    "text": "x", "character varying": "x", "boolean": True, "integer": 1, "bigint": 1, "smallint": 1,
-    "numeric": decimal.Decimal("1.5"), "double precision": 1.5, "real": 1.5, "date": dt.date(2024, 1, 1),
-    "timestamp with time zone": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc),
-    "timestamp without time zone": dt.datetime(2024, 1, 1), "jsonb": "{}", "json": "{}", "uuid": None,
+    "text": "x",
+    "character varying": "x",
+    "boolean": True,
+    "integer": 1,
+    "bigint": 1,
+    "smallint": 1,
+    "numeric": decimal.Decimal("1.5"),
+    "double precision": 1.5,
+    "real": 1.5,
+    "date": dt.date(2024, 1, 1),
+    "timestamp with time zone": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+    "timestamp without time zone": dt.datetime(2024, 1, 1),
+    "jsonb": "{}",
+    "json": "{}",
+    "uuid": None,
 }
 
 
 def sample_row(conn, table: str, tenant_id: str) -> dict:
-    cols = conn.execute(sa.text(
-        "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
-        "WHERE table_schema = :s AND table_name = :t ORDER BY ordinal_position"), {"s": TENANT_SCHEMA, "t": table}).all()
+    cols = conn.execute(
+        sa.text(
+            "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+            "WHERE table_schema = :s AND table_name = :t ORDER BY ordinal_position"
+        ),
+        {"s": TENANT_SCHEMA, "t": table},
+    ).all()
     row = {}
     for name, data_type, nullable, default in cols:
         if name == "tenant_id":

@@ -32,25 +32,69 @@ PROJECT = "test-project"
 
 def customer(user_id: str, branch: str, company: str | None = None, first: str = "Test", last: str | None = None):
     """A customer as the export's user properties carry it, and as the user report lists it."""
-    return {"user_id": user_id, "company_id": company or f"C-{user_id}", "branch": branch, "first": first,
-            "last": last or user_id}
+    return {
+        "user_id": user_id,
+        "company_id": company or f"C-{user_id}",
+        "branch": branch,
+        "first": first,
+        "last": last or user_id,
+    }
 
 
 class ScenarioTenant:
-    def __init__(self, tenant_id: str, export: Export, emulator, folder: Path, *, branches: list[str],
-                 customers: list[dict], dataset: str | None = None, reps: dict[str, str] | None = None,
-                 load_master_data: bool = True, **settings):
+    def __init__(
+        self,
+        tenant_id: str,
+        export: Export,
+        emulator,
+        folder: Path,
+        *,
+        branches: list[str],
+        customers: list[dict],
+        dataset: str | None = None,
+        reps: dict[str, str] | None = None,
+        load_master_data: bool = True,
+        **settings,
+    ):
         self.id = tenant_id
         self.dataset = dataset or tenant_id
         self.folder = drop_folder(tenant_id)
         reps = reps or {}
-        (self.folder / "Locations_List.xlsx").write_bytes(xlsx(LOC_HEADER, [
-            [i + 1, code, f"Branch {code}", "City", f"{code.lower()}@shop.example", reps.get(code),
-             f"{reps[code].lower()}@shop.example" if code in reps else None]
-            for i, code in enumerate(branches)]))
-        (self.folder / "UserReport.xlsx").write_bytes(xlsx(USER_HEADER, [
-            [c["user_id"], c["first"], c["last"], f"{c['user_id']}@customer.example", c["company_id"],
-             f"{c['last']} Co", c["branch"], "Y"] for c in customers]))
+        (self.folder / "Locations_List.xlsx").write_bytes(
+            xlsx(
+                LOC_HEADER,
+                [
+                    [
+                        i + 1,
+                        code,
+                        f"Branch {code}",
+                        "City",
+                        f"{code.lower()}@shop.example",
+                        reps.get(code),
+                        f"{reps[code].lower()}@shop.example" if code in reps else None,
+                    ]
+                    for i, code in enumerate(branches)
+                ],
+            )
+        )
+        (self.folder / "UserReport.xlsx").write_bytes(
+            xlsx(
+                USER_HEADER,
+                [
+                    [
+                        c["user_id"],
+                        c["first"],
+                        c["last"],
+                        f"{c['user_id']}@customer.example",
+                        c["company_id"],
+                        f"{c['last']} Co",
+                        c["branch"],
+                        "Y",
+                    ]
+                    for c in customers
+                ],
+            )
+        )
         bigquery = {"project_id": PROJECT, "dataset_id": self.dataset, "api_endpoint": emulator.endpoint}
         data = tenant_data(tenant_id, folder=str(self.folder), bigquery=bigquery, timezone=export.tz.key)
         data.update(settings)
@@ -62,8 +106,13 @@ class ScenarioTenant:
     def _load_master_data(self) -> None:
         with dg.instance_for_test() as instance:
             instance.add_dynamic_partitions("tenant", [self.id])
-            result = dg.materialize([master_data], instance=instance, resources=build_resources(),
-                                    partition_key=self.id, raise_on_error=False)
+            result = dg.materialize(
+                [master_data],
+                instance=instance,
+                resources=build_resources(),
+                partition_key=self.id,
+                raise_on_error=False,
+            )
         assert result.success, failure_messages(result)
 
     def load(self, export: Export, tmp: Path) -> list[dt.date]:
@@ -97,8 +146,11 @@ class ScenarioTenant:
 
     def metrics(self, day: dt.date, branch: str | None = None) -> dict:
         if branch:
-            rows = self.rows("SELECT * FROM tenant_data.location_daily_metrics WHERE event_date = :d "
-                             "AND branch_code = :b", d=day, b=branch)
+            rows = self.rows(
+                "SELECT * FROM tenant_data.location_daily_metrics WHERE event_date = :d AND branch_code = :b",
+                d=day,
+                b=branch,
+            )
         else:
             rows = self.rows("SELECT * FROM tenant_data.daily_metrics WHERE event_date = :d", d=day)
         assert len(rows) == 1, f"no metrics row for {day} {branch or '(tenant)'}"
@@ -113,9 +165,14 @@ class ScenarioTenant:
         volatile = {"computed_at", "created_at", "updated_at", "status_set_at", "tenant_id", "source_date"}
 
         def clean(rows):
-            return sorted(repr(sorted((k, bytes(v) if isinstance(v, memoryview) else v) for k, v in r.items()
-                                      if k not in volatile)) for r in rows)
+            return sorted(
+                repr(
+                    sorted((k, bytes(v) if isinstance(v, memoryview) else v) for k, v in r.items() if k not in volatile)
+                )
+                for r in rows
+            )
 
-        return {t: clean(self.rows(f"SELECT * FROM tenant_data.{t}"))
-                for t in ("daily_metrics", "location_daily_metrics", "search_terms_daily", "bounced_pages_daily",
-                          "tasks")}
+        return {
+            t: clean(self.rows(f"SELECT * FROM tenant_data.{t}"))
+            for t in ("daily_metrics", "location_daily_metrics", "search_terms_daily", "bounced_pages_daily", "tasks")
+        }

@@ -49,8 +49,10 @@ def tenants(db, secret_key):
 
 def stored_folder(tenant_id: str):
     with control() as conn:
-        return conn.execute(sa.text("SELECT config FROM control.tenant_settings WHERE tenant_id = :t AND "
-                                    "section = 'folder'"), {"t": tenant_id}).scalar()
+        return conn.execute(
+            sa.text("SELECT config FROM control.tenant_settings WHERE tenant_id = :t AND section = 'folder'"),
+            {"t": tenant_id},
+        ).scalar()
 
 
 def nothing_imported() -> None:
@@ -84,9 +86,13 @@ def test_the_settings_page_shows_the_folder_read_only_and_a_save_cannot_change_i
 def test_a_stored_path_to_another_tenants_folder_reads_nothing(tenants):
     # As if stored before folders were confined, or written to the database by hand.
     with control() as conn:
-        conn.execute(sa.text("UPDATE control.tenant_settings SET config = jsonb_set(config, '{path}', "
-                             "to_jsonb(CAST(:p AS text))) WHERE tenant_id = 'mallory' AND section = 'folder'"),
-                     {"p": str(tenants)})
+        conn.execute(
+            sa.text(
+                "UPDATE control.tenant_settings SET config = jsonb_set(config, '{path}', "
+                "to_jsonb(CAST(:p AS text))) WHERE tenant_id = 'mallory' AND section = 'folder'"
+            ),
+            {"p": str(tenants)},
+        )
     result = materialize("mallory")
     message = error_of(result)
     assert "outside tenant 'mallory'" in message and VICTIM_CUSTOMER not in message
@@ -95,13 +101,13 @@ def test_a_stored_path_to_another_tenants_folder_reads_nothing(tenants):
 
 def test_symlinks_out_of_the_drop_folder_are_refused(tenants):
     mine = folders.tenant_root("mallory")
-    os.symlink(tenants, mine / "linked")                                   # a folder leading out
+    os.symlink(tenants, mine / "linked")  # a folder leading out
     with pytest.raises(TenantFileError) as err:
         store.set_folder("mallory", "linked")
     assert "outside tenant 'mallory'" in dict(err.value.problems)["folder.path"]
     assert store.get("mallory").folder.path is None
 
-    for name in ("UserReport.xlsx", "Locations_List.xlsx"):               # files leading out
+    for name in ("UserReport.xlsx", "Locations_List.xlsx"):  # files leading out
         os.symlink(tenants / name, mine / name)
     result = materialize("mallory")
     assert "link to a file outside the folder" in error_of(result)

@@ -26,26 +26,36 @@ from ga_intel_tests.servers.dashboard import APP, SCREENSHOTS, chromium_path, st
 pytestmark = pytest.mark.browser
 
 PREVIEWER = "boss@victim.example"
-ATTACK = ("window.top.document.title='PWNED';window.top.localStorage.setItem('pwned','1');"
-          "window.parent.__pwned=1;window.top.__pwned=1;document.body.setAttribute('data-ran','1')")
-TEMPLATE = ('{% extends "summary_report.html" %}{% block branches %}{{ super() }}'
-            '<p id="marker">PREVIEW-MARKER</p>'
-            f'<script>{ATTACK}</script>'
-            f'<img src="data:," onerror="{ATTACK}">'
-            f'<a id="js" href="javascript:{ATTACK}">totally safe link</a>'
-            f'<iframe srcdoc="<script>{ATTACK}</script>"></iframe>'
-            '{% endblock %}')
+ATTACK = (
+    "window.top.document.title='PWNED';window.top.localStorage.setItem('pwned','1');"
+    "window.parent.__pwned=1;window.top.__pwned=1;document.body.setAttribute('data-ran','1')"
+)
+TEMPLATE = (
+    '{% extends "summary_report.html" %}{% block branches %}{{ super() }}'
+    '<p id="marker">PREVIEW-MARKER</p>'
+    f"<script>{ATTACK}</script>"
+    f'<img src="data:," onerror="{ATTACK}">'
+    f'<a id="js" href="javascript:{ATTACK}">totally safe link</a>'
+    f'<iframe srcdoc="<script>{ATTACK}</script>"></iframe>'
+    "{% endblock %}"
+)
 
 
 @pytest.fixture
 def tenants(db, secret_key, tmp_path):
     """`evil`, whose admin stored the template; `victim`, whose admin is also a member of `evil`."""
-    evil = tenant_data("evil", folder=str(tmp_path), members=[
-        {"email": "admin@evil.example", "role": "admin"}, {"email": PREVIEWER, "role": "admin"}])
+    evil = tenant_data(
+        "evil",
+        folder=str(tmp_path),
+        members=[{"email": "admin@evil.example", "role": "admin"}, {"email": PREVIEWER, "role": "admin"}],
+    )
     evil["email"] = {"summary_template": TEMPLATE}
     store.add(tenant_file.validate(evil, "test"))
-    store.add(tenant_file.validate(tenant_data("victim", folder=str(tmp_path), members=[
-        {"email": PREVIEWER, "role": "admin"}]), "test"))
+    store.add(
+        tenant_file.validate(
+            tenant_data("victim", folder=str(tmp_path), members=[{"email": PREVIEWER, "role": "admin"}]), "test"
+        )
+    )
 
 
 def test_the_rendered_report_keeps_no_script(tenants):
@@ -99,17 +109,26 @@ def test_the_smtp_sink_viewer_shows_only_the_viewers_own_tenants_mail(tenants, t
 
     inbox = tmp_path / "sink" / "messages"
     inbox.mkdir(parents=True)
-    for name, mid, subject in (("1-victim.eml", "<m-victim@ga-intel>", "Victim daily report"),
-                               ("2-evil.eml", "<m-evil@ga-intel>", "EVIL private report")):
+    for name, mid, subject in (
+        ("1-victim.eml", "<m-victim@ga-intel>", "Victim daily report"),
+        ("2-evil.eml", "<m-evil@ga-intel>", "EVIL private report"),
+    ):
         (inbox / name).write_bytes(
-            (f"From: reports@x.example\r\nTo: someone@x.example\r\nSubject: {subject}\r\nMessage-ID: {mid}\r\n"
-             "Content-Type: text/html; charset=utf-8\r\n\r\n<p>body of " + subject + "</p>\r\n").encode())
+            (
+                f"From: reports@x.example\r\nTo: someone@x.example\r\nSubject: {subject}\r\nMessage-ID: {mid}\r\n"
+                "Content-Type: text/html; charset=utf-8\r\n\r\n<p>body of " + subject + "</p>\r\n"
+            ).encode()
+        )
     for tenant, mid in (("victim", "<m-victim@ga-intel>"), ("evil", "<m-evil@ga-intel>")):
         with tenant_scope(tenant) as conn:
-            conn.execute(sa.text(
-                "INSERT INTO tenant_data.email_deliveries (tenant_id, idempotency_key, report_kind, report_date, "
-                "branch_code, recipient, status, message_id) VALUES (:t, 'k1', 'summary', CURRENT_DATE, '*', "
-                "'someone@x.example', 'sent', :m)"), {"t": tenant, "m": mid})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO tenant_data.email_deliveries (tenant_id, idempotency_key, report_kind, report_date, "
+                    "branch_code, recipient, status, message_id) VALUES (:t, 'k1', 'summary', CURRENT_DATE, '*', "
+                    "'someone@x.example', 'sent', :m)"
+                ),
+                {"t": tenant, "m": mid},
+            )
     monkeypatch.setenv("GA_INTEL_SMTP_SINK_DIR", str(tmp_path / "sink"))
     monkeypatch.setenv("GA_INTEL_DEV_LOGIN", "1")
     monkeypatch.setenv("GA_INTEL_DEV_USER", PREVIEWER)

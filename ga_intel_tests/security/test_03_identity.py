@@ -21,8 +21,8 @@ from ga_intel import ports
 from ga_intel.db import control
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
-from ga_intel_tests.servers.dashboard import streamlit_server
 from ga_intel_tests.helpers.oidc import sign_in_at_provider
+from ga_intel_tests.servers.dashboard import streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -32,8 +32,12 @@ TRUSTED = "trusted@trusted.example"
 
 def _set_user(provider: str, sub: str, claims: dict) -> None:
     """The provider's own API: what its user `sub` claims in the next token."""
-    req = urllib.request.Request(f"{provider}/users/{sub}", data=json.dumps(claims).encode(), method="PUT",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{provider}/users/{sub}",
+        data=json.dumps(claims).encode(),
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
     urllib.request.urlopen(req, timeout=10)
 
 
@@ -50,25 +54,39 @@ def app_url(provider, platform_db, tmp_path_factory):  # noqa: F811
         f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
     )
     # The provider is trusted for trusted.example only: acme.example needs email_verified.
-    with streamlit_server(folder, {"GA_INTEL_OIDC_TRUSTED_DOMAINS": f"{provider}=trusted.example"},
-                          secrets_toml=auth, port=port) as url:
+    with streamlit_server(
+        folder, {"GA_INTEL_OIDC_TRUSTED_DOMAINS": f"{provider}=trusted.example"}, secrets_toml=auth, port=port
+    ) as url:
         yield url
 
 
 @pytest.fixture
 def acme(db, tmp_path):
-    store.add(tenant_file.validate(tenant_data("acme", folder=str(tmp_path), members=[
-        {"email": "admin@acme.example", "role": "admin"},
-        {"email": VICTIM, "role": "manager"},
-        {"email": TRUSTED, "role": "rep"},
-    ]), "test"))
+    store.add(
+        tenant_file.validate(
+            tenant_data(
+                "acme",
+                folder=str(tmp_path),
+                members=[
+                    {"email": "admin@acme.example", "role": "admin"},
+                    {"email": VICTIM, "role": "manager"},
+                    {"email": TRUSTED, "role": "rep"},
+                ],
+            ),
+            "test",
+        )
+    )
 
 
 def _binding(email: str) -> list[tuple]:
     with control() as conn:
-        return [tuple(r) for r in conn.execute(
-            sa.text("SELECT tenant_id, oidc_issuer, oidc_subject FROM control.tenant_members WHERE email = :e"),
-            {"e": email})]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                sa.text("SELECT tenant_id, oidc_issuer, oidc_subject FROM control.tenant_members WHERE email = :e"),
+                {"e": email},
+            )
+        ]
 
 
 def _signed_in_as(page, email: str) -> None:
@@ -94,8 +112,7 @@ def test_an_unverified_email_is_refused_and_binds_nothing(acme, provider, app_ur
     assert _binding(VICTIM) == [("acme", None, None)]
 
 
-def test_an_issuer_the_operator_trusts_for_the_domain_signs_in_without_email_verified(
-        acme, provider, app_url, page):  # noqa: F811
+def test_an_issuer_the_operator_trusts_for_the_domain_signs_in_without_email_verified(acme, provider, app_url, page):  # noqa: F811
     _set_user(provider, "trusted-sub", {"email": TRUSTED})
     sign_in_at_provider(page, app_url, provider, "trusted-sub")
     _signed_in_as(page, TRUSTED)
@@ -133,16 +150,21 @@ def test_a_malformed_trust_setting_is_an_error_naming_the_variable(monkeypatch):
     with pytest.raises(ValueError, match="GA_INTEL_OIDC_TRUSTED_DOMAINS"):
         settings.oidc_trusted_domains()
     monkeypatch.setenv("GA_INTEL_OIDC_TRUSTED_DOMAINS", "https://idp.example/=Acme.com,acme.de https://b=@b.org")
-    assert settings.oidc_trusted_domains() == {"https://idp.example": frozenset({"acme.com", "acme.de"}),
-                                               "https://b": frozenset({"b.org"})}
+    assert settings.oidc_trusted_domains() == {
+        "https://idp.example": frozenset({"acme.com", "acme.de"}),
+        "https://b": frozenset({"b.org"}),
+    }
 
 
-@pytest.mark.parametrize("address, database_url, refusal", [
-    ("0.0.0.0", None, "not only on loopback"),
-    ("", None, "listens on every interface"),
-    ("127.0.0.1", "postgresql://ga:pw@db.internal:5432/ga_intel", "not the embedded one"),
-    ("127.0.0.1", "postgresql://ga:pw@127.0.0.1:5432/ga_intel", "not the embedded one"),
-])
+@pytest.mark.parametrize(
+    "address, database_url, refusal",
+    [
+        ("0.0.0.0", None, "not only on loopback"),
+        ("", None, "listens on every interface"),
+        ("127.0.0.1", "postgresql://ga:pw@db.internal:5432/ga_intel", "not the embedded one"),
+        ("127.0.0.1", "postgresql://ga:pw@127.0.0.1:5432/ga_intel", "not the embedded one"),
+    ],
+)
 def test_the_dev_login_fails_closed(platform_db, monkeypatch, address, database_url, refusal):
     """GA_INTEL_DEV_LOGIN on a deployment (a public address, a real database) signs no one in."""
     from streamlit import config as st_config

@@ -92,8 +92,9 @@ def test_a_new_endpoint_needs_the_secret_again(tenant, attacker):
         assert "port changed: enter the password again" in problems["smtp.password"]
     # Which CA to trust is a host path: the operator's, never the dashboard's.
     with pytest.raises(TenantFileError) as err:
-        store.update_section("acme", "smtp", {**shown, "tls_ca_file": "/etc/ssl/certs/ca-certificates.crt",
-                                              "password": "typed"})
+        store.update_section(
+            "acme", "smtp", {**shown, "tls_ca_file": "/etc/ssl/certs/ca-certificates.crt", "password": "typed"}
+        )
     assert "set by the platform operator" in dict(err.value.problems)["smtp.tls_ca_file"]
     assert store.get("acme").smtp == before
     # "Test connection" tries what is stored: the tenant's own server, never the attacker's.
@@ -134,11 +135,19 @@ def test_sftp_and_bigquery_secrets_are_bound_to_their_endpoints(tenant, sshd):
     assert store.get("acme").bigquery.api_endpoint is None
 
 
-@pytest.mark.parametrize("host, kind", [
-    ("127.0.0.1", "loopback"), ("localhost", "loopback"), ("::1", "loopback"), ("::ffff:127.0.0.1", "loopback"),
-    ("169.254.169.254", "link-local"), ("10.1.2.3", "private"), ("192.168.0.10", "private"),
-    ("0.0.0.0", "unspecified"),
-])
+@pytest.mark.parametrize(
+    "host, kind",
+    [
+        ("127.0.0.1", "loopback"),
+        ("localhost", "loopback"),
+        ("::1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("169.254.169.254", "link-local"),
+        ("10.1.2.3", "private"),
+        ("192.168.0.10", "private"),
+        ("0.0.0.0", "unspecified"),
+    ],
+)
 def test_private_targets_are_refused_when_saved(tenant, strict, host, kind):
     shown = store.redacted(store.get("acme"))["smtp"]
     with pytest.raises(TenantFileError) as err:
@@ -149,8 +158,11 @@ def test_private_targets_are_refused_when_saved(tenant, strict, host, kind):
     data = store.redacted(store.get("acme"))["bigquery"]
     endpoint = f"http://[{host}]:80/" if ":" in host else f"http://{host}/"
     with pytest.raises(TenantFileError) as err:
-        store.update_section("acme", "bigquery", {**data, "api_endpoint": endpoint,
-                                                  "service_account": tenant_data("acme")["bigquery"]["service_account"]})
+        store.update_section(
+            "acme",
+            "bigquery",
+            {**data, "api_endpoint": endpoint, "service_account": tenant_data("acme")["bigquery"]["service_account"]},
+        )
     message = dict(err.value.problems)["bigquery.api_endpoint"]
     assert kind in message and "GA_INTEL_ALLOWED_NETWORKS" in message
     assert store.get("acme").bigquery.api_endpoint is None
@@ -168,8 +180,15 @@ def test_stored_private_targets_are_never_connected(tenant, strict, sshd, platfo
         # The tenant's own SMTP sink, the sshd and the platform's PostgreSQL, all loopback.
         assert "loopback" in check_section("smtp", store.get("acme")).detail
         assert "loopback" in sftp.check(SftpSettings(**sshd.settings())).detail
-        pg = postgres.check(PostgresSettings(host="127.0.0.1", port=platform_db.port, database=platform_db.database,
-                                             username=platform_db.username or "postgres", password="x"))
+        pg = postgres.check(
+            PostgresSettings(
+                host="127.0.0.1",
+                port=platform_db.port,
+                database=platform_db.database,
+                username=platform_db.username or "postgres",
+                password="x",
+            )
+        )
         assert not pg.ok and "loopback" in pg.detail and "GA_INTEL_ALLOWED_NETWORKS" in pg.detail
     finally:
         trap.close()
@@ -177,7 +196,7 @@ def test_stored_private_targets_are_never_connected(tenant, strict, sshd, platfo
 
 
 def test_the_operator_allows_a_network_explicitly(tenant, monkeypatch):
-    monkeypatch.setenv("GA_INTEL_ALLOWED_NETWORKS", "10.0.0.0/8")   # not loopback
+    monkeypatch.setenv("GA_INTEL_ALLOWED_NETWORKS", "10.0.0.0/8")  # not loopback
     assert "loopback" in check_section("smtp", store.get("acme")).detail
     monkeypatch.setenv("GA_INTEL_ALLOWED_NETWORKS", "10.0.0.0/8, 127.0.0.1/32")
     assert check_section("smtp", store.get("acme")).ok

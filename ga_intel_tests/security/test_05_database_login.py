@@ -30,11 +30,14 @@ def two_tenants(db):
 def test_reset_role_inside_tenant_scope_reads_no_other_tenant(two_tenants):
     with tenant_scope("tenant_a") as conn:
         assert conn.execute(sa.text("SELECT rep_email FROM tenant_data.sales_reps")).scalars().all() == [
-            "secret-rep-of-tenant_a"]
-    for attack in ("SELECT rep_email FROM tenant_data.sales_reps WHERE tenant_id = 'tenant_b'",
-                   "DELETE FROM tenant_data.sales_reps WHERE tenant_id = 'tenant_b'",
-                   "TRUNCATE tenant_data.sales_reps",
-                   "ALTER TABLE tenant_data.sales_reps DISABLE ROW LEVEL SECURITY"):
+            "secret-rep-of-tenant_a"
+        ]
+    for attack in (
+        "SELECT rep_email FROM tenant_data.sales_reps WHERE tenant_id = 'tenant_b'",
+        "DELETE FROM tenant_data.sales_reps WHERE tenant_id = 'tenant_b'",
+        "TRUNCATE tenant_data.sales_reps",
+        "ALTER TABLE tenant_data.sales_reps DISABLE ROW LEVEL SECURITY",
+    ):
         with pytest.raises(sa.exc.ProgrammingError, match="permission denied|must be owner"):
             with tenant_scope("tenant_a") as conn:
                 conn.execute(sa.text("RESET ROLE"))
@@ -43,20 +46,34 @@ def test_reset_role_inside_tenant_scope_reads_no_other_tenant(two_tenants):
     # Nothing was read or removed: tenant_b's row is still there, as tenant_b sees it.
     with tenant_scope("tenant_b") as conn:
         assert conn.execute(sa.text("SELECT rep_email FROM tenant_data.sales_reps")).scalars().all() == [
-            "secret-rep-of-tenant_b"]
+            "secret-rep-of-tenant_b"
+        ]
 
 
 def test_the_runtime_login_cannot_bypass_rls_nor_own_tables(db):
     with control() as conn:
-        me = conn.execute(sa.text("SELECT current_user, rolsuper, rolbypassrls, rolinherit FROM pg_roles "
-                                  "WHERE rolname = current_user")).one()
+        me = conn.execute(
+            sa.text(
+                "SELECT current_user, rolsuper, rolbypassrls, rolinherit FROM pg_roles WHERE rolname = current_user"
+            )
+        ).one()
         assert tuple(me) == ("ga_intel_runtime", False, False, False)
-        assert conn.execute(sa.text(
-            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname IN ('control', 'tenant_data') AND pg_has_role(current_user, c.relowner, 'MEMBER')"
-        )).scalar() == 0
-        roles = conn.execute(sa.text("SELECT rolname FROM pg_roles WHERE pg_has_role(current_user, oid, 'MEMBER') "
-                                     "ORDER BY 1")).scalars().all()
+        assert (
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname IN ('control', 'tenant_data') AND pg_has_role(current_user, c.relowner, 'MEMBER')"
+                )
+            ).scalar()
+            == 0
+        )
+        roles = (
+            conn.execute(
+                sa.text("SELECT rolname FROM pg_roles WHERE pg_has_role(current_user, oid, 'MEMBER') ORDER BY 1")
+            )
+            .scalars()
+            .all()
+        )
         assert roles == ["ga_intel_app", "ga_intel_runtime"]
         # It may not make itself more either.
         for escalate in ("ALTER ROLE ga_intel_runtime BYPASSRLS", "SET ROLE postgres"):

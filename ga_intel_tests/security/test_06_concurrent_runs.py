@@ -58,25 +58,32 @@ def _cli(tenant_id: str, dagster_home: Path) -> subprocess.Popen:
     dagster_home.mkdir()
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
     exe = Path(sys.executable).with_name("ga-intel")
-    return subprocess.Popen([str(exe), "run", "--tenant", tenant_id, "--date", DAY.isoformat()], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [str(exe), "run", "--tenant", tenant_id, "--date", DAY.isoformat()],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _waiting_loads() -> int:
     """Server processes of this database waiting for a lock (the held table lock, or a
     partition's advisory lock)."""
     with owner_engine().connect() as conn:  # wait events of other logins need the owner
-        return conn.execute(sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")).scalar()
+        return conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
 
 
 def test_two_concurrent_runs_of_a_day_leave_one_copy(bigquery_emulator, tmp_path, db, secret_key, monkeypatch):
     (tmp_path / "dagster-home").mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster-home"))
     export = _export()
-    tenant = ScenarioTenant("twice", export, bigquery_emulator, tmp_path, branches=["B1", "B2"],
-                            customers=CUSTOMERS)
+    tenant = ScenarioTenant("twice", export, bigquery_emulator, tmp_path, branches=["B1", "B2"], customers=CUSTOMERS)
     tenant.load(export, tmp_path)
 
     # The attack: two runs of the same day, inside their loads at the same time.

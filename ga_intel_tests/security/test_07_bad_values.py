@@ -20,26 +20,27 @@ DAY = dt.date(2024, 6, 3)
 AVA = customer("3001", "B1", first="Ava")
 
 
-def test_a_hostile_visitors_amounts_are_nulled_counted_and_the_day_loads(bigquery_emulator, tmp_path, db,
-                                                                         secret_key, monkeypatch):
+def test_a_hostile_visitors_amounts_are_nulled_counted_and_the_day_loads(
+    bigquery_emulator, tmp_path, db, secret_key, monkeypatch
+):
     (tmp_path / "dagster-home").mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster-home"))  # `ga-intel run`'s instance
     export = Export()
     hostile = export.visit(dt.datetime.combine(DAY, dt.time(10)), device="hostile-visitor")
-    hostile.add_to_cart([("SKU-H", 3_000_000_000, 1e13)], value=1e13)            # both overflow
-    hostile.purchase("T-HOSTILE", [("SKU-H", 1, 5.0)], revenue=-50.0)           # a negative order
+    hostile.add_to_cart([("SKU-H", 3_000_000_000, 1e13)], value=1e13)  # both overflow
+    hostile.purchase("T-HOSTILE", [("SKU-H", 1, 5.0)], revenue=-50.0)  # a negative order
     good = export.visit(dt.datetime.combine(DAY, dt.time(11)), customer=AVA)
     good.add_to_cart([("SKU-G", 2, 25.0)])
     good.purchase("T-GOOD", [("SKU-G", 2, 25.0)], minutes=30)
     tenant = ScenarioTenant("victim", export, bigquery_emulator, tmp_path, branches=["B1"], customers=[AVA])
     tenant.load(export, tmp_path)
 
-    output = tenant.run(DAY)            # `ga-intel run`: fails the test on any failed day
+    output = tenant.run(DAY)  # `ga-intel run`: fails the test on any failed day
     assert "ok" in output
 
     carts = {r["item_id"]: r for r in tenant.rows("SELECT * FROM tenant_data.cart_adds")}
     assert carts["SKU-H"]["price"] is None and carts["SKU-H"]["value"] is None
-    assert carts["SKU-H"]["quantity"] == 1      # an impossible quantity is no quantity: counts as 1
+    assert carts["SKU-H"]["quantity"] == 1  # an impossible quantity is no quantity: counts as 1
     assert float(carts["SKU-G"]["value"]) == 50.0
     purchases = {r["transaction_id"]: r for r in tenant.rows("SELECT * FROM tenant_data.purchases")}
     assert purchases["T-HOSTILE"]["revenue"] is None and float(purchases["T-GOOD"]["revenue"]) == 50.0
@@ -53,8 +54,13 @@ def test_a_hostile_visitors_amounts_are_nulled_counted_and_the_day_loads(bigquer
     # The asset check says so, as a warning (the day itself is fine).
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("tenant", ["victim"])
-        result = dg.materialize([ga4_day], instance=instance, resources=build_resources(), raise_on_error=False,
-                                partition_key=dg.MultiPartitionKey({"tenant": "victim", "date": DAY.isoformat()}))
+        result = dg.materialize(
+            [ga4_day],
+            instance=instance,
+            resources=build_resources(),
+            raise_on_error=False,
+            partition_key=dg.MultiPartitionKey({"tenant": "victim", "date": DAY.isoformat()}),
+        )
     assert result.success
     [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "bad_values_nulled"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN

@@ -27,17 +27,19 @@ from ga_intel.email.deliver import send_day
 from ga_intel.errors import TenantFileError
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
-from ga_intel_tests.helpers.shop import D1, Shop
 from ga_intel_tests.helpers.email import MORNING, deliveries, shop_data
 from ga_intel_tests.helpers.pages import APP
+from ga_intel_tests.helpers.shop import D1, Shop
 
 # The CPU limit; on a machine so loaded that 3 s of CPU take longer than the wall-clock
 # backstop (5 x 3 + 5 s), the backstop.
 CPU = "more than 3 s of CPU time|did not finish rendering within 20 s"
 NESTED = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"  # CPU, no output
-DOUBLING = ("{% set ns = namespace(s='0123456789') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
-            "{% endfor %}{{ ns.s|length }}")
-WHOLE = ("{% extends 'branch_report.html' %}{% block tasks %}" + NESTED + "{% endblock %}")
+DOUBLING = (
+    "{% set ns = namespace(s='0123456789') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
+    "{% endfor %}{{ ns.s|length }}"
+)
+WHOLE = "{% extends 'branch_report.html' %}{% block tasks %}" + NESTED + "{% endblock %}"
 BOMBS = [
     ("intro", "{{ 9**999999999 }}", "too large a number"),
     ("subject", "{{ 'x' * 10**10 }}", "builds more than 1,000,000 characters"),
@@ -45,7 +47,7 @@ BOMBS = [
     ("intro", "{{ '%0999999999d' % 1 }}", "format width"),
     ("intro", "{{ '{:>999999999}'.format(1) }}", "format width"),
     ("intro", NESTED, CPU),
-    ("intro", DOUBLING, "128 MB|" + CPU),   # whichever limit it meets first
+    ("intro", DOUBLING, "128 MB|" + CPU),  # whichever limit it meets first
     ("branch_template", WHOLE, CPU),
 ]
 
@@ -63,8 +65,10 @@ def acme(db, secret_key):
 
 def stored_email(tenant_id: str) -> dict:
     with control() as conn:
-        return conn.execute(sa.text("SELECT config FROM control.tenant_settings WHERE tenant_id = :t AND "
-                                    "section = 'email'"), {"t": tenant_id}).scalar()
+        return conn.execute(
+            sa.text("SELECT config FROM control.tenant_settings WHERE tenant_id = :t AND section = 'email'"),
+            {"t": tenant_id},
+        ).scalar()
 
 
 @pytest.mark.parametrize("field, bomb, message", BOMBS)
@@ -109,13 +113,17 @@ def test_reading_settings_never_renders_a_template(acme):
     # As if stored before this check (or written by hand): a template that cannot render.
     broken = "{% extends 'branch_report.html' %}{% block tasks %}{{ no_such_variable }}{% endblock %}"
     with control() as conn:
-        conn.execute(sa.text("UPDATE control.tenant_settings SET config = jsonb_set(config, '{branch_template}', "
-                             "to_jsonb(CAST(:b AS text))) WHERE tenant_id = 'acme' AND section = 'email'"),
-                     {"b": broken})
-    assert store.get("acme").email.branch_template == broken   # read, not rendered
+        conn.execute(
+            sa.text(
+                "UPDATE control.tenant_settings SET config = jsonb_set(config, '{branch_template}', "
+                "to_jsonb(CAST(:b AS text))) WHERE tenant_id = 'acme' AND section = 'email'"
+            ),
+            {"b": broken},
+        )
+    assert store.get("acme").email.branch_template == broken  # read, not rendered
     # Saving another section leaves the email templates alone as well.
     store.update_section("acme", "rules", {"daily_list_cap": 5})
-    with pytest.raises(TenantFileError) as err:                # saving the template itself renders it
+    with pytest.raises(TenantFileError) as err:  # saving the template itself renders it
         store.update_section("acme", "email", store.redacted(store.get("acme"))["email"])
     assert "no_such_variable" in dict(err.value.problems)["email.branch_template"]
 
@@ -136,7 +144,7 @@ def test_a_bomb_that_waits_for_real_data_fails_its_tenant_and_spares_the_others(
     outcomes = {}
     evil = threading.Thread(target=lambda: outcomes.__setitem__("evil", send_day("evil", D1, now=MORNING)))
     evil.start()
-    outcomes["good"] = send_day("good", D1, now=MORNING)   # while evil's children run into their limit
+    outcomes["good"] = send_day("good", D1, now=MORNING)  # while evil's children run into their limit
     evil.join()
 
     good, bad = outcomes["good"], outcomes["evil"]

@@ -39,10 +39,16 @@ def _add(tenant_id: str, sink) -> None:
 
 def _failures(tenant_id: str) -> list[dict]:
     with tenant_scope(tenant_id) as conn:
-        return [dict(r) for r in conn.execute(sa.text(
-            "SELECT f.job_name, f.failure_type, f.message, a.status, a.error, a.recipients "
-            "FROM tenant_data.pipeline_failures f JOIN tenant_data.pipeline_alerts a USING (tenant_id, failure_type, "
-            "alert_date) ORDER BY f.job_name")).mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT f.job_name, f.failure_type, f.message, a.status, a.error, a.recipients "
+                    "FROM tenant_data.pipeline_failures f JOIN tenant_data.pipeline_alerts a USING (tenant_id, failure_type, "
+                    "alert_date) ORDER BY f.job_name"
+                )
+            ).mappings()
+        ]
 
 
 def test_one_tenants_broken_settings_do_not_stop_the_others(db, secret_key, smtp_sink):
@@ -51,11 +57,19 @@ def test_one_tenants_broken_settings_do_not_stop_the_others(db, secret_key, smtp
     with control() as conn:
         # The attack: one tenant's BigQuery secrets replaced by a token no key decrypts,
         # another's SMTP port by a value that no longer validates.
-        conn.execute(sa.text("UPDATE control.tenant_settings SET secrets = :bad "
-                             "WHERE tenant_id = 'broken-key' AND section = 'bigquery'"),
-                     {"bad": "gAAAAABnot-a-token-any-key-decrypts" + "A" * 80})
-        conn.execute(sa.text("UPDATE control.tenant_settings SET config = jsonb_set(config, '{port}', '\"x\"') "
-                             "WHERE tenant_id = 'invalid' AND section = 'smtp'"))
+        conn.execute(
+            sa.text(
+                "UPDATE control.tenant_settings SET secrets = :bad "
+                "WHERE tenant_id = 'broken-key' AND section = 'bigquery'"
+            ),
+            {"bad": "gAAAAABnot-a-token-any-key-decrypts" + "A" * 80},
+        )
+        conn.execute(
+            sa.text(
+                "UPDATE control.tenant_settings SET config = jsonb_set(config, '{port}', '\"x\"') "
+                "WHERE tenant_id = 'invalid' AND section = 'smtp'"
+            )
+        )
 
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("tenant", list(TENANTS))

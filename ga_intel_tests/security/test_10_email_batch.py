@@ -18,9 +18,9 @@ from ga_intel.email import ledger
 from ga_intel.email.deliver import send_day
 from ga_intel.masterdata import columns as cols
 from ga_intel.masterdata.read import read_xlsx
+from ga_intel_tests.helpers.email import BOSS, CHI_BOSS, KARA, MORNING, deliveries, parsed
 from ga_intel_tests.helpers.masterdata import LOC_HEADER, xlsx
 from ga_intel_tests.helpers.shop import D1
-from ga_intel_tests.helpers.email import BOSS, CHI_BOSS, KARA, MORNING, deliveries, parsed
 
 HOSTILE_NAME = "Kara\r\nBcc: thief@evil.example"
 UNICODE_ADDRESS = "jösé@shop.example"
@@ -30,10 +30,17 @@ def test_a_bad_name_or_address_fails_its_own_row_and_the_batch_goes_on(shop, smt
     with tenant_scope("shop") as conn:
         # A rep's name as the dashboard's rep mapping can store it, and a rep whose
         # address the SMTP server cannot take without SMTPUTF8.
-        conn.execute(sa.text("UPDATE tenant_data.sales_reps SET rep_name = :n WHERE rep_email = :e"),
-                     {"n": HOSTILE_NAME, "e": KARA})
-        conn.execute(sa.text("INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name) "
-                             "VALUES ('shop', 'CHI', :e, 'José')"), {"e": UNICODE_ADDRESS})
+        conn.execute(
+            sa.text("UPDATE tenant_data.sales_reps SET rep_name = :n WHERE rep_email = :e"),
+            {"n": HOSTILE_NAME, "e": KARA},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name) "
+                "VALUES ('shop', 'CHI', :e, 'José')"
+            ),
+            {"e": UNICODE_ADDRESS},
+        )
 
     outcome = send_day("shop", D1, now=MORNING)  # used to raise midway
 

@@ -14,10 +14,10 @@ import os
 import struct
 import zipfile
 
-from ga_intel_tests.helpers.masterdata import USER_HEADER, USERS, add_sftp_tenant, error_of, materialize, rows, xlsx
 from ga_intel.orchestration.run import failure_messages
+from ga_intel_tests.helpers.masterdata import USER_HEADER, USERS, add_sftp_tenant, error_of, materialize, rows, xlsx
 
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
 def _with_sheet(sheet_chunks) -> bytes:
@@ -37,8 +37,10 @@ def _with_sheet(sheet_chunks) -> bytes:
 
 
 def zip_bomb(expanded: int) -> bytes:
-    head = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-            b'spreadsheetml/2006/main"><sheetData>')
+    head = (
+        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main"><sheetData>'
+    )
     block = b" " * (16 * 1024 * 1024)
 
     def chunks():
@@ -46,6 +48,7 @@ def zip_bomb(expanded: int) -> bytes:
         for _ in range(expanded // len(block) + 1):
             yield block
         yield b"</sheetData></worksheet>"
+
     return _with_sheet(chunks())
 
 
@@ -54,19 +57,22 @@ def lying_bomb(expanded: int, declared: int) -> bytes:
     that trusts the sizes a zip declares checks nothing."""
     data = bytearray(_with_sheet(iter([b" " * expanded])))
     entry = data.rindex(b"PK\x01\x02", 0, data.index(b"xl/worksheets/sheet1.xml", data.rindex(b"PK\x05\x06") - 4096))
-    data[entry + 24:entry + 28] = struct.pack("<I", declared)
+    data[entry + 24 : entry + 28] = struct.pack("<I", declared)
     return bytes(data)
 
 
 def many_rows(n: int) -> bytes:
-    head = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-            b'spreadsheetml/2006/main"><sheetData>')
+    head = (
+        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main"><sheetData>'
+    )
 
     def chunks():
         yield head
         for i in range(1, n + 1):
             yield f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>{i}</t></is></c></row>'.encode()
         yield b"</sheetData></worksheet>"
+
     return _with_sheet(chunks())
 
 
@@ -75,8 +81,11 @@ def _state():
 
 
 def test_a_zip_bomb_and_oversized_files_are_refused_before_parsing(db, secret_key, drop, monkeypatch):  # noqa: F811
-    for name in ("GA_INTEL_MASTER_DATA_MAX_FILE_MB", "GA_INTEL_MASTER_DATA_MAX_EXPANDED_MB",
-                 "GA_INTEL_MASTER_DATA_MAX_ROWS"):
+    for name in (
+        "GA_INTEL_MASTER_DATA_MAX_FILE_MB",
+        "GA_INTEL_MASTER_DATA_MAX_EXPANDED_MB",
+        "GA_INTEL_MASTER_DATA_MAX_ROWS",
+    ):
         monkeypatch.delenv(name, raising=False)
     add_sftp_tenant(drop)
     first = materialize("acme")

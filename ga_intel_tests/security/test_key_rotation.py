@@ -30,9 +30,12 @@ WAIT_SECONDS = 300  # generous: three processes import ga-intel on a busy machin
 
 def _db_waiters() -> int:
     with engine().connect() as conn:
-        return conn.execute(sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")).scalar()
+        return conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
 
 
 def _flock_waiters(pids: set[int]) -> int:
@@ -57,8 +60,12 @@ def test_concurrent_rotations_leave_one_key_that_decrypts_everything(db, monkeyp
     # The attack (a careless operator, or cron and a person): rotations at the same time.
     holder = engine().connect()
     holder.execute(sa.text("SELECT token FROM control.key_check FOR UPDATE"))
-    procs = [subprocess.Popen([str(exe), "keys", "rotate"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) for _ in range(ROTATIONS)]
+    procs = [
+        subprocess.Popen(
+            [str(exe), "keys", "rotate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(ROTATIONS)
+    ]
     try:
         pids = {p.pid for p in procs}
         deadline = time.monotonic() + WAIT_SECONDS

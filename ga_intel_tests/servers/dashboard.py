@@ -29,8 +29,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @contextmanager
-def streamlit_server(workdir: Path, env: Mapping[str, str] | None = None, *, secrets_toml: str = "",
-                     port: int | None = None) -> Iterator[str]:
+def streamlit_server(
+    workdir: Path, env: Mapping[str, str] | None = None, *, secrets_toml: str = "", port: int | None = None
+) -> Iterator[str]:
     """`streamlit run streamlit_app/app.py` on 127.0.0.1; yields its base URL once healthy.
 
     The process inherits this process's environment (the test database and ga-intel home)
@@ -44,10 +45,27 @@ def streamlit_server(workdir: Path, env: Mapping[str, str] | None = None, *, sec
     log = workdir / "streamlit.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--secrets.files", str(secrets_file)],
-            env={**os.environ, **(env or {})}, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(APP),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--secrets.files",
+                str(secrets_file),
+            ],
+            env={**os.environ, **(env or {})},
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"

@@ -57,9 +57,11 @@ class Sshd:
     def _keygen(self, path: Path, comment: str) -> None:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)], check=True)
 
-    def start(self) -> "Sshd":
+    def start(self) -> Sshd:
         if not os.path.exists(SSHD):
-            raise RuntimeError("OpenSSH sshd not found: install it with `apt-get install openssh-server` (.ci/run does)")
+            raise RuntimeError(
+                "OpenSSH sshd not found: install it with `apt-get install openssh-server` (.ci/run does)"
+            )
         if os.geteuid() != 0:
             raise RuntimeError("the sshd fixture runs sshd as root (password authentication needs it)")
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -81,7 +83,7 @@ class Sshd:
 Port {self.port}
 ListenAddress 127.0.0.1
 HostKey {host_key}
-PidFile {self.workdir / 'sshd.pid'}
+PidFile {self.workdir / "sshd.pid"}
 UsePAM no
 PasswordAuthentication yes
 KbdInteractiveAuthentication no
@@ -140,8 +142,15 @@ LogLevel VERBOSE
 
     def settings(self, **overrides) -> dict:
         """An `sftp` section for a tenant file, with password auth by default."""
-        values = {"host": "127.0.0.1", "port": self.port, "username": self.username, "password": self.password,
-                  "host_key": self.host_key_line, "remote_path": str(self.root), "timeout_seconds": 10}
+        values = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "username": self.username,
+            "password": self.password,
+            "host_key": self.host_key_line,
+            "remote_path": str(self.root),
+            "timeout_seconds": 10,
+        }
         values.update(overrides)
         return {k: v for k, v in values.items() if v is not None}
 

@@ -32,8 +32,7 @@ def upgrade() -> None:
     op.execute("REVOKE ALL ON SCHEMA control FROM PUBLIC")
     op.execute("GRANT USAGE ON SCHEMA tenant_data TO ga_intel_app")
     op.execute(
-        "ALTER DEFAULT PRIVILEGES IN SCHEMA tenant_data "
-        "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ga_intel_app"
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA tenant_data GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ga_intel_app"
     )
     op.execute("ALTER DEFAULT PRIVILEGES IN SCHEMA tenant_data GRANT USAGE, SELECT ON SEQUENCES TO ga_intel_app")
 

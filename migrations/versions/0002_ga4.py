@@ -26,7 +26,8 @@ _IDENTITY = """
 """
 
 TABLES = {
-    "sessions": _IDENTITY + """
+    "sessions": _IDENTITY
+    + """
     session_start   timestamptz NOT NULL,
     session_end     timestamptz NOT NULL,
     page_views      integer NOT NULL,
@@ -40,7 +41,8 @@ TABLES = {
     had_purchase    boolean NOT NULL,
     event_count     integer NOT NULL
     """,
-    "purchases": _IDENTITY + """
+    "purchases": _IDENTITY
+    + """
     transaction_id  text,
     id_status       text NOT NULL CHECK (id_status IN ('ok', 'not_set', 'null')),
     event_time      timestamptz NOT NULL,
@@ -50,7 +52,8 @@ TABLES = {
     item_count      integer,
     duplicate_events integer NOT NULL
     """,
-    "purchase_items": _IDENTITY + """
+    "purchase_items": _IDENTITY
+    + """
     transaction_id  text,
     event_time      timestamptz NOT NULL,
     event_timestamp bigint NOT NULL,
@@ -63,7 +66,8 @@ TABLES = {
     quantity        integer NOT NULL,
     item_revenue    numeric(14, 2)
     """,
-    "cart_adds": _IDENTITY + """
+    "cart_adds": _IDENTITY
+    + """
     event_time      timestamptz NOT NULL,
     event_timestamp bigint NOT NULL,
     line_no         integer NOT NULL,
@@ -74,7 +78,8 @@ TABLES = {
     price           numeric(14, 2),
     value           numeric(14, 2)
     """,
-    "searches": _IDENTITY + """
+    "searches": _IDENTITY
+    + """
     event_time      timestamptz NOT NULL,
     event_timestamp bigint NOT NULL,
     event_name      text NOT NULL,
@@ -84,7 +89,8 @@ TABLES = {
     then_add_to_cart boolean NOT NULL,
     then_purchase   boolean NOT NULL
     """,
-    "item_views": _IDENTITY + """
+    "item_views": _IDENTITY
+    + """
     event_time      timestamptz NOT NULL,
     event_timestamp bigint NOT NULL,
     line_no         integer NOT NULL,
@@ -94,7 +100,8 @@ TABLES = {
     price           numeric(14, 2),
     page_location   text
     """,
-    "page_views": _IDENTITY + """
+    "page_views": _IDENTITY
+    + """
     event_time      timestamptz NOT NULL,
     event_timestamp bigint NOT NULL,
     page_location   text,

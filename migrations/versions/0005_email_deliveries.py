@@ -16,8 +16,10 @@ depends_on = None
 
 def upgrade() -> None:
     # Managers of a branch get its report beside its reps; the mapping says who is which.
-    op.execute("ALTER TABLE tenant_data.sales_reps ADD COLUMN role text NOT NULL DEFAULT 'rep' "
-               "CHECK (role IN ('rep', 'manager'))")
+    op.execute(
+        "ALTER TABLE tenant_data.sales_reps ADD COLUMN role text NOT NULL DEFAULT 'rep' "
+        "CHECK (role IN ('rep', 'manager'))"
+    )
     op.execute("""
         CREATE TABLE tenant_data.email_deliveries (
             tenant_id       text NOT NULL,
@@ -47,8 +49,7 @@ def upgrade() -> None:
             CHECK (status <> 'skipped' OR skip_reason IS NOT NULL),
             CHECK (status <> 'sent' OR message_id IS NOT NULL)
         )""")
-    op.execute("CREATE INDEX email_deliveries_report ON tenant_data.email_deliveries "
-               "(tenant_id, report_date, status)")
+    op.execute("CREATE INDEX email_deliveries_report ON tenant_data.email_deliveries (tenant_id, report_date, status)")
     for stmt in enable_tenant_rls_sql("email_deliveries"):
         op.execute(stmt)
 

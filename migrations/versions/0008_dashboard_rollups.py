@@ -34,8 +34,15 @@ branch_labels = None
 depends_on = None
 
 TABLES = ("tasks_monthly", "cart_tasks_by_day", "cart_items_daily", "cart_items_monthly", "search_terms_rollup")
-SEARCH_COUNTS = ("searches", "searching_users", "sessions", "no_click_sessions", "no_result_searches", "cart_sessions",
-                 "purchase_sessions")
+SEARCH_COUNTS = (
+    "searches",
+    "searching_users",
+    "sessions",
+    "no_click_sessions",
+    "no_result_searches",
+    "cart_sessions",
+    "purchase_sessions",
+)
 
 _SEARCH_FUNCTION = """
 CREATE FUNCTION tenant_data.search_terms_rollup_apply() RETURNS trigger
@@ -98,7 +105,10 @@ _SEARCH_BACKFILL = """
         ('w', d.event_date - (extract(isodow FROM d.event_date)::int - 1)),
         ('m', date_trunc('month', d.event_date::timestamp)::date),
         ('q', date_trunc('quarter', d.event_date::timestamp)::date)) AS p (grain, period)
-    GROUP BY 1, 2, 3, 4""" % {"columns": ", ".join(SEARCH_COUNTS), "sums": ", ".join(f"sum(d.{c})" for c in SEARCH_COUNTS)}
+    GROUP BY 1, 2, 3, 4""" % {
+    "columns": ", ".join(SEARCH_COUNTS),
+    "sums": ", ".join(f"sum(d.{c})" for c in SEARCH_COUNTS),
+}
 
 # One row per task (+1 from the new transition table, -1 from the old one): its group and
 # figures; and per cart-recovery task and item key: the item's figures in that cart.
@@ -303,8 +313,11 @@ def upgrade() -> None:
             op.execute(stmt)
     op.execute(_FUNCTION)
     op.execute(_SEARCH_FUNCTION)
-    for event, referencing in (("INSERT", "NEW TABLE AS new_rows"), ("DELETE", "OLD TABLE AS old_rows"),
-                               ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows")):
+    for event, referencing in (
+        ("INSERT", "NEW TABLE AS new_rows"),
+        ("DELETE", "OLD TABLE AS old_rows"),
+        ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+    ):
         op.execute(f"""
             CREATE TRIGGER tasks_rollups_{event.lower()} AFTER {event} ON tenant_data.tasks
             REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION tenant_data.tasks_rollups_apply()""")

@@ -45,12 +45,14 @@ _IDENTITY = """
 """
 
 NEW_TABLES = {
-    "unsessioned_events": _IDENTITY + """
+    "unsessioned_events": _IDENTITY
+    + """
     reason          text NOT NULL CHECK (reason IN ('no_pseudo_id', 'no_session_id')),
     events          integer NOT NULL,
     purchase_events integer NOT NULL
     """,
-    "refunds": _IDENTITY + """
+    "refunds": _IDENTITY
+    + """
     user_pseudo_id  text,
     stream_id       text,
     ga_session_id   bigint,
@@ -104,10 +106,10 @@ def upgrade() -> None:
             ADD COLUMN new_user boolean NOT NULL DEFAULT false,
             ADD COLUMN active_user boolean,
             ADD COLUMN continues_earlier boolean NOT NULL DEFAULT false""")
-    op.execute("ALTER TABLE tenant_data.purchases ADD COLUMN stream_id text, "
-               "ADD COLUMN revenue_in_usd numeric(14, 2)")
-    op.execute("ALTER TABLE tenant_data.purchase_items ADD COLUMN item_revenue_in_usd numeric(14, 2), "
-               "ADD COLUMN currency text")
+    op.execute("ALTER TABLE tenant_data.purchases ADD COLUMN stream_id text, ADD COLUMN revenue_in_usd numeric(14, 2)")
+    op.execute(
+        "ALTER TABLE tenant_data.purchase_items ADD COLUMN item_revenue_in_usd numeric(14, 2), ADD COLUMN currency text"
+    )
     op.execute("ALTER TABLE tenant_data.cart_adds ADD COLUMN value_in_usd numeric(14, 2), ADD COLUMN currency text")
     op.execute("ALTER TABLE tenant_data.searches ADD COLUMN term_source text")
     op.execute("ALTER TABLE tenant_data.data_availability ADD COLUMN quality jsonb NOT NULL DEFAULT '{}'")
@@ -117,7 +119,9 @@ def upgrade() -> None:
         for stmt in enable_tenant_rls_sql(table):
             op.execute(stmt)
     # A transaction counts on the earliest day it appears: looked up by id, across days.
-    op.execute("CREATE INDEX purchases_transaction_day ON tenant_data.purchases (tenant_id, transaction_id, event_date)")
+    op.execute(
+        "CREATE INDEX purchases_transaction_day ON tenant_data.purchases (tenant_id, transaction_id, event_date)"
+    )
     op.execute("DROP INDEX tenant_data.purchases_transaction")
     for table in ("daily_metrics", "location_daily_metrics"):
         op.execute(f"ALTER TABLE tenant_data.{table} {_METRIC_COLUMNS}")
@@ -130,9 +134,11 @@ def downgrade() -> None:
         op.execute(f"DROP FUNCTION tenant_data.{signature}")
     op.execute("ALTER TABLE tenant_data.bounced_pages_daily RENAME COLUMN single_page_sessions TO bounced_sessions")
     for table in ("daily_metrics", "location_daily_metrics"):
-        op.execute(f"ALTER TABLE tenant_data.{table} DROP COLUMN engaged_sessions, DROP COLUMN single_page_sessions, "
-                   "DROP COLUMN new_users, DROP COLUMN cookieless_events, DROP COLUMN refunds, "
-                   "DROP COLUMN net_revenue, DROP COLUMN engagement_rate, DROP COLUMN users_sketch")
+        op.execute(
+            f"ALTER TABLE tenant_data.{table} DROP COLUMN engaged_sessions, DROP COLUMN single_page_sessions, "
+            "DROP COLUMN new_users, DROP COLUMN cookieless_events, DROP COLUMN refunds, "
+            "DROP COLUMN net_revenue, DROP COLUMN engagement_rate, DROP COLUMN users_sketch"
+        )
     op.execute("CREATE INDEX purchases_transaction ON tenant_data.purchases (tenant_id, transaction_id)")
     op.execute("DROP INDEX tenant_data.purchases_transaction_day")
     for table in NEW_TABLES:
@@ -142,5 +148,7 @@ def downgrade() -> None:
     op.execute("ALTER TABLE tenant_data.cart_adds DROP COLUMN value_in_usd, DROP COLUMN currency")
     op.execute("ALTER TABLE tenant_data.purchase_items DROP COLUMN item_revenue_in_usd, DROP COLUMN currency")
     op.execute("ALTER TABLE tenant_data.purchases DROP COLUMN stream_id, DROP COLUMN revenue_in_usd")
-    op.execute("ALTER TABLE tenant_data.sessions DROP COLUMN stream_id, DROP COLUMN session_number, "
-               "DROP COLUMN new_user, DROP COLUMN active_user, DROP COLUMN continues_earlier")
+    op.execute(
+        "ALTER TABLE tenant_data.sessions DROP COLUMN stream_id, DROP COLUMN session_number, "
+        "DROP COLUMN new_user, DROP COLUMN active_user, DROP COLUMN continues_earlier"
+    )

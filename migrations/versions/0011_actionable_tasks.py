@@ -205,10 +205,14 @@ def upgrade() -> None:
             ADD COLUMN recovered_after_contact boolean,
             ADD COLUMN first_touched_at timestamptz""")
     op.execute("ALTER TABLE tenant_data.tasks DROP CONSTRAINT tasks_status_check")
-    op.execute(f"ALTER TABLE tenant_data.tasks ADD CONSTRAINT tasks_status_check CHECK (status IN ({_statuses(STATUSES)}))")
+    op.execute(
+        f"ALTER TABLE tenant_data.tasks ADD CONSTRAINT tasks_status_check CHECK (status IN ({_statuses(STATUSES)}))"
+    )
     for table in ("daily_metrics", "location_daily_metrics"):
-        op.execute(f"ALTER TABLE tenant_data.{table} "
-                   "ADD COLUMN recovered_after_contact_revenue numeric(14, 2) NOT NULL DEFAULT 0")
+        op.execute(
+            f"ALTER TABLE tenant_data.{table} "
+            "ADD COLUMN recovered_after_contact_revenue numeric(14, 2) NOT NULL DEFAULT 0"
+        )
     # Existing rows, as the owner: FORCE'd row security would filter them all away.
     for table in ("tasks", "cart_items_daily", "cart_items_monthly"):
         op.execute(f"ALTER TABLE tenant_data.{table} NO FORCE ROW LEVEL SECURITY")
@@ -227,8 +231,10 @@ def upgrade() -> None:
     for table in ("tasks", "cart_items_daily", "cart_items_monthly"):
         op.execute(f"ALTER TABLE tenant_data.{table} FORCE ROW LEVEL SECURITY")
     # The work list: a person's open tasks, best first.
-    op.execute("CREATE INDEX tasks_work_list ON tenant_data.tasks (tenant_id, lower(assigned_rep_email), status) "
-               "WHERE status IN ('open', 'in_progress')")
+    op.execute(
+        "CREATE INDEX tasks_work_list ON tenant_data.tasks (tenant_id, lower(assigned_rep_email), status) "
+        "WHERE status IN ('open', 'in_progress')"
+    )
     op.execute("UPDATE control.tenant_settings SET config = config - 'task_expiry_days' WHERE section = 'rules'")
     op.execute("UPDATE control.tenant_settings SET config = config - 'max_tasks_per_type' WHERE section = 'email'")
 
@@ -246,10 +252,14 @@ def downgrade() -> None:
         op.execute(f"ALTER TABLE tenant_data.{table} DROP COLUMN recovered_after_contact_revenue")
     op.execute("UPDATE tenant_data.tasks SET status = 'expired' WHERE status = 'stale'")
     op.execute("ALTER TABLE tenant_data.tasks DROP CONSTRAINT tasks_status_check")
-    op.execute(f"ALTER TABLE tenant_data.tasks ADD CONSTRAINT tasks_status_check "
-               f"CHECK (status IN ({_statuses(STATUSES[:-1])}))")
-    op.execute("ALTER TABLE tenant_data.tasks DROP COLUMN horizon_date, DROP COLUMN account_revenue_90d, "
-               "DROP COLUMN recovered_order_revenue, DROP COLUMN recovered_transaction_id, "
-               "DROP COLUMN recovered_after_contact, DROP COLUMN first_touched_at")
+    op.execute(
+        f"ALTER TABLE tenant_data.tasks ADD CONSTRAINT tasks_status_check "
+        f"CHECK (status IN ({_statuses(STATUSES[:-1])}))"
+    )
+    op.execute(
+        "ALTER TABLE tenant_data.tasks DROP COLUMN horizon_date, DROP COLUMN account_revenue_90d, "
+        "DROP COLUMN recovered_order_revenue, DROP COLUMN recovered_transaction_id, "
+        "DROP COLUMN recovered_after_contact, DROP COLUMN first_touched_at"
+    )
     for signature in FUNCTIONS:
         op.execute(f"DROP FUNCTION tenant_data.{signature}")

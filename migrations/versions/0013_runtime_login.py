@@ -51,7 +51,9 @@ def downgrade() -> None:
     op.execute(f"REVOKE USAGE ON SCHEMA tenant_data FROM {ROLE}")
     op.execute(f"REVOKE SELECT ON public.alembic_version FROM {ROLE}")
     op.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA control REVOKE USAGE, SELECT ON SEQUENCES FROM {ROLE}")
-    op.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA control REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM {ROLE}")
+    op.execute(
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA control REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM {ROLE}"
+    )
     op.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA control FROM {ROLE}")
     op.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA control FROM {ROLE}")
     op.execute(f"REVOKE USAGE ON SCHEMA control FROM {ROLE}")

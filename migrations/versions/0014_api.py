@@ -119,17 +119,23 @@ def upgrade() -> None:
             PRIMARY KEY (tenant_id, endpoint_id, event_id),
             CHECK (status <> 'delivered' OR delivered_at IS NOT NULL)
         )""")
-    op.execute("CREATE INDEX webhook_deliveries_due ON tenant_data.webhook_deliveries (tenant_id, next_attempt_at) "
-               "WHERE status = 'pending'")
+    op.execute(
+        "CREATE INDEX webhook_deliveries_due ON tenant_data.webhook_deliveries (tenant_id, next_attempt_at) "
+        "WHERE status = 'pending'"
+    )
     for table in ("webhook_endpoints", "webhook_deliveries"):
         for stmt in enable_tenant_rls_sql(table):
             op.execute(stmt)
     op.execute(_OUTBOX)
-    op.execute("CREATE TRIGGER tasks_webhook_created AFTER INSERT ON tenant_data.tasks "
-               "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tenant_data.task_webhook_events()")
-    op.execute("CREATE TRIGGER tasks_webhook_status AFTER UPDATE ON tenant_data.tasks "
-               "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
-               "FOR EACH STATEMENT EXECUTE FUNCTION tenant_data.task_webhook_events()")
+    op.execute(
+        "CREATE TRIGGER tasks_webhook_created AFTER INSERT ON tenant_data.tasks "
+        "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tenant_data.task_webhook_events()"
+    )
+    op.execute(
+        "CREATE TRIGGER tasks_webhook_status AFTER UPDATE ON tenant_data.tasks "
+        "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION tenant_data.task_webhook_events()"
+    )
 
 
 def downgrade() -> None:

@@ -29,8 +29,9 @@ def options(tenant_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:
     """The tenant's branches: branch_code, branch_name (`unattributed` always included)."""
     df = data.fetch(tenant_id, "branches", start=start, end=end)
     if UNATTRIBUTED not in set(df["branch_code"]):
-        df = pd.concat([df, pd.DataFrame([{"branch_code": UNATTRIBUTED, "branch_name": UNATTRIBUTED_NAME}])],
-                       ignore_index=True)
+        df = pd.concat(
+            [df, pd.DataFrame([{"branch_code": UNATTRIBUTED, "branch_name": UNATTRIBUTED_NAME}])], ignore_index=True
+        )
     return df
 
 
@@ -77,10 +78,12 @@ def apply(ctx: context.Context) -> context.Context:
         return ctx
     links.sync("branch", code)
     names = dict(zip(branches["branch_code"], branches["branch_name"]))
-    st.sidebar.info(f"Branch filter: **{label(code, names)}**. Every page shows this branch only.",
-                    icon=":material/filter_alt:")
-    st.sidebar.button("Clear branch filter", on_click=clear, key="clear-branch-filter",
-                      icon=":material/filter_alt_off:")
+    st.sidebar.info(
+        f"Branch filter: **{label(code, names)}**. Every page shows this branch only.", icon=":material/filter_alt:"
+    )
+    st.sidebar.button(
+        "Clear branch filter", on_click=clear, key="clear-branch-filter", icon=":material/filter_alt_off:"
+    )
     return context.store(dataclasses.replace(ctx, branch_filter=code))
 
 

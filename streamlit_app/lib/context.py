@@ -91,8 +91,9 @@ def resolve(email: str, issuer: str | None = None, subject: str | None = None) -
     start, end = _pick_dates()
     member = memberships[tenant_id]
     st.sidebar.caption(f"Signed in as {email} ({member.role}{', branch ' + member.branch if member.branch else ''})")
-    ctx = Context(email=email, tenant_id=tenant_id, role=member.role, branch=member.branch, tenants=tenants,
-                  start=start, end=end)
+    ctx = Context(
+        email=email, tenant_id=tenant_id, role=member.role, branch=member.branch, tenants=tenants, start=start, end=end
+    )
     st.session_state[_CONTEXT_KEY] = ctx
     return ctx
 

@@ -4,11 +4,20 @@ dashboard and the API), with the readers bound to the dashboard's cached `data.f
 from __future__ import annotations
 
 import datetime as dt
+
 import pandas as pd
 
-from ga_intel.reads.metrics import (  # noqa: F401  (the pages' vocabulary)
-    Kpis, kpis, previous_period, ratio, relative_delta, search_periods, whole_months, with_rates)
 from ga_intel.reads import metrics as _shared
+from ga_intel.reads.metrics import (  # noqa: F401  (the pages' vocabulary)
+    Kpis,
+    kpis,
+    previous_period,
+    ratio,
+    relative_delta,
+    search_periods,
+    whole_months,
+    with_rates,
+)
 from streamlit_app.lib import data
 
 
@@ -24,8 +33,9 @@ def users(tenant_id: str, start: dt.date, end: dt.date, branch: str | None = Non
     return _shared.users(tenant_id, start, end, branch, fetch=data.fetch)
 
 
-def search_terms(tenant_id: str, start: dt.date, end: dt.date, branch: str | None = None,
-                 top: int = 100) -> pd.DataFrame:
+def search_terms(
+    tenant_id: str, start: dt.date, end: dt.date, branch: str | None = None, top: int = 100
+) -> pd.DataFrame:
     return _shared.search_terms(tenant_id, start, end, branch, top=top, fetch=data.fetch)
 
 

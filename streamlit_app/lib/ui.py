@@ -37,8 +37,9 @@ def user_error(exc: BaseException) -> GaIntelError | None:
     if isinstance(exc, sa_exc.DBAPIError):
         orig = getattr(exc, "orig", None)
         if getattr(orig, "pgcode", None) in _NOT_MIGRATED:
-            return GaIntelError(f"the platform database{_database_where()} is not set up",
-                                hint="run `ga-intel db upgrade`")
+            return GaIntelError(
+                f"the platform database{_database_where()} is not set up", hint="run `ga-intel db upgrade`"
+            )
         if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
             # The driver's first line names host and port and why; it never quotes a password.
             first = str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else ""

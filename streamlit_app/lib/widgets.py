@@ -19,9 +19,11 @@ NO_METRICS = NO_GA4_DATA
 
 
 def no_branch_metrics(ctx: context.Context) -> str:
-    return (f"No figures for branch **{ctx.branch_filter}** in these dates — it had no sessions or orders, or "
-            "these days are not loaded yet (see the **Data** page). Clear the branch filter in the sidebar to see "
-            "the whole tenant.")
+    return (
+        f"No figures for branch **{ctx.branch_filter}** in these dates — it had no sessions or orders, or "
+        "these days are not loaded yet (see the **Data** page). Clear the branch filter in the sidebar to see "
+        "the whole tenant."
+    )
 
 
 def empty_state(message: str = NO_GA4_DATA) -> None:
@@ -55,8 +57,9 @@ def download(df: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
     ctx = context.current()
     branch = "_" + re.sub(r"[^A-Za-z0-9_.-]+", "-", ctx.branch_filter) if ctx.branch_filter else ""
     file_name = f"{ctx.tenant_id}{branch}_{name}_{ctx.start:%Y%m%d}-{ctx.end:%Y%m%d}.csv"
-    st.download_button(label, csv_bytes(df), file_name=file_name,
-                       mime="text/csv", key=f"download-{name}", icon=":material/download:")
+    st.download_button(
+        label, csv_bytes(df), file_name=file_name, mime="text/csv", key=f"download-{name}", icon=":material/download:"
+    )
 
 
 def table(df: pd.DataFrame, name: str, empty: str, **kwargs) -> None:
@@ -75,8 +78,9 @@ def currency(tenant_id: str) -> str:
     return pagedata.reporting_currency(tenant_id)
 
 
-def metric(cell, label: str, value: float | int | None, kind: str = "count", delta: str | None = None,
-           help: str = "") -> None:
+def metric(
+    cell, label: str, value: float | int | None, kind: str = "count", delta: str | None = None, help: str = ""
+) -> None:
     """A KPI tile: compact value (`money` in the tenant's currency, `count`), the exact one
     in the tooltip, so no value is cut off ("2,898,7…")."""
     if kind == "money":
@@ -118,9 +122,15 @@ def daily_line(df: pd.DataFrame, y: str, title: str, color: str | None = None, y
         fig.update_yaxes(tickformat=yformat)
     for i, day in enumerate(provisional_days(ctx)):
         middle = pd.Timestamp(day)
-        fig.add_vrect(x0=middle - pd.Timedelta(hours=12), x1=middle + pd.Timedelta(hours=12), fillcolor="orange",
-                      opacity=0.15, line_width=0, annotation_text="provisional" if i == 0 else None,
-                      annotation_position="top left")
+        fig.add_vrect(
+            x0=middle - pd.Timedelta(hours=12),
+            x1=middle + pd.Timedelta(hours=12),
+            fillcolor="orange",
+            opacity=0.15,
+            line_width=0,
+            annotation_text="provisional" if i == 0 else None,
+            annotation_position="top left",
+        )
     return fig
 
 
@@ -143,9 +153,11 @@ def sandboxed_html(html: str, height: int = 900) -> None:
 
     import streamlit.components.v1 as components
 
-    frame = (f'<iframe sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer" '
-             f'title="email preview" style="width:100%;height:{height - 20}px;border:1px solid #ddd;background:#fff" '
-             f'srcdoc="{html_lib.escape(html, quote=True)}"></iframe>')
+    frame = (
+        f'<iframe sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer" '
+        f'title="email preview" style="width:100%;height:{height - 20}px;border:1px solid #ddd;background:#fff" '
+        f'srcdoc="{html_lib.escape(html, quote=True)}"></iframe>'
+    )
     components.html(frame, height=height)
 
 

@@ -31,8 +31,10 @@ if ctx.role not in ("admin", "manager"):
 
 # A branch manager sees their branch only, whatever the branch filter says.
 branch = ctx.branch if ctx.role == "manager" and ctx.branch else ctx.branch_filter
-st.caption(f"Reports for **{ctx.tenant_id}**, {ctx.start:%b %d, %Y} – {ctx.end:%b %d, %Y}"
-           + (f" · branch **{branch}**" if branch else ""))
+st.caption(
+    f"Reports for **{ctx.tenant_id}**, {ctx.start:%b %d, %Y} – {ctx.end:%b %d, %Y}"
+    + (f" · branch **{branch}**" if branch else "")
+)
 
 with st.spinner("Loading the delivery ledger…"), ui.stop_on_error():
     reports = data.query("email_reports", start=ctx.start, end=ctx.end, branch=branch)
@@ -41,20 +43,37 @@ with st.spinner("Loading the delivery ledger…"), ui.stop_on_error():
 totals = ledger["status"].value_counts() if not ledger.empty else pd.Series(dtype=int)
 cells = st.columns(4)
 for cell, status in zip(cells, ("sent", "failed", "skipped", "queued")):
-    cell.metric(status.capitalize(), int(totals.get(status, 0) + (totals.get("sending", 0) if status == "queued" else 0)))
+    cell.metric(
+        status.capitalize(), int(totals.get(status, 0) + (totals.get("sending", 0) if status == "queued" else 0))
+    )
 
 if ledger.empty:
     widgets.empty_state(
         "No report was planned for these dates yet. Reports go out each morning at the tenant's send hour "
         "(Settings → Email reports) once the day's tasks are computed; `ga-intel email send --tenant "
-        f"{ctx.tenant_id} --date YYYY-MM-DD` sends one now.")
+        f"{ctx.tenant_id} --date YYYY-MM-DD` sends one now."
+    )
 else:
     st.subheader("Reports")
-    per_day = (ledger.groupby(["report_date", "status"]).size().reset_index(name="deliveries"))
-    widgets.chart(px.bar(per_day, x="report_date", y="deliveries", color="status", title="Deliveries per report day",
-                         color_discrete_map={"sent": "#2e7d32", "failed": "#c62828", "skipped": "#9e9e9e",
-                                             "queued": "#f9a825", "sending": "#f9a825"}),
-                  per_day, "email_deliveries_per_day")
+    per_day = ledger.groupby(["report_date", "status"]).size().reset_index(name="deliveries")
+    widgets.chart(
+        px.bar(
+            per_day,
+            x="report_date",
+            y="deliveries",
+            color="status",
+            title="Deliveries per report day",
+            color_discrete_map={
+                "sent": "#2e7d32",
+                "failed": "#c62828",
+                "skipped": "#9e9e9e",
+                "queued": "#f9a825",
+                "sending": "#f9a825",
+            },
+        ),
+        per_day,
+        "email_deliveries_per_day",
+    )
     widgets.table(reports, "email_reports", "No reports.")
     st.subheader("Deliveries")
     statuses = st.multiselect("Status", ["sent", "failed", "skipped", "queued", "sending"], key="email-status")
@@ -63,12 +82,17 @@ else:
 
 # --- retry ------------------------------------------------------------------------------
 
-failed_days = sorted({d for d in ledger.loc[ledger["status"] == "failed", "report_date"]}, reverse=True) \
-    if not ledger.empty else []
+failed_days = (
+    sorted({d for d in ledger.loc[ledger["status"] == "failed", "report_date"]}, reverse=True)
+    if not ledger.empty
+    else []
+)
 if failed_days and ctx.is_admin:
     st.subheader("Retry failed deliveries")
-    st.caption("Sends again only what the ledger marks failed; nothing marked sent goes out twice. "
-               "Same as `ga-intel email retry`.")
+    st.caption(
+        "Sends again only what the ledger marks failed; nothing marked sent goes out twice. "
+        "Same as `ga-intel email retry`."
+    )
     day = st.selectbox("Report day", failed_days, key="email-retry-day")
     if st.button("Retry failed", type="primary", key="email-retry"):
         from ga_intel.email.deliver import send_day
@@ -83,8 +107,11 @@ if failed_days and ctx.is_admin:
 st.subheader("Preview")
 with ui.stop_on_error():
     branches = data.query("SELECT warehouse_code, warehouse_name FROM tenant_data.locations ORDER BY warehouse_code")
-choices = {f"{r.warehouse_name} ({r.warehouse_code})": r.warehouse_code for r in branches.itertuples()
-           if not branch or r.warehouse_code == branch}
+choices = {
+    f"{r.warehouse_name} ({r.warehouse_code})": r.warehouse_code
+    for r in branches.itertuples()
+    if not branch or r.warehouse_code == branch
+}
 if ctx.is_admin or not ctx.branch:
     choices = {"Tenant summary": "summary", **choices}
 if not choices:
@@ -100,8 +127,13 @@ else:
             rendered = preview(ctx.tenant_id, choices[picked], day)
         st.text(f"Subject: {rendered.subject}")  # a tenant's subject is text, not Markdown
         widgets.sandboxed_html(clean_html(rendered.html))
-        st.download_button("Download HTML", rendered.html.encode(), file_name=f"report-{choices[picked]}-{day}.html",
-                           mime="text/html", key="email-preview-download")
+        st.download_button(
+            "Download HTML",
+            rendered.html.encode(),
+            file_name=f"report-{choices[picked]}-{day}.html",
+            mime="text/html",
+            key="email-preview-download",
+        )
 
 # --- the demo's SMTP sink ---------------------------------------------------------------
 
@@ -117,8 +149,11 @@ if sink and ctx.is_admin:
         # The sink is shared by every tenant: show only messages this tenant's ledger sent
         # (read through row-level security), never another tenant's mail.
         with ui.stop_on_error():
-            ours = set(data.query("SELECT message_id FROM tenant_data.email_deliveries WHERE message_id IS NOT NULL")
-                       ["message_id"].str.strip())
+            ours = set(
+                data.query("SELECT message_id FROM tenant_data.email_deliveries WHERE message_id IS NOT NULL")[
+                    "message_id"
+                ].str.strip()
+            )
         rows = []
         for f in files:
             with f.open("rb") as fh:

@@ -14,8 +14,10 @@ from streamlit_app.lib import branch_filter, context, labels, pagedata, ui, widg
 
 ctx = context.current()
 st.title("Locations")
-st.caption(f"{ctx.start:%b %d, %Y} – {ctx.end:%b %d, %Y} · every branch of **{ctx.tenant_id}**; a customer's "
-           "figures count at their branch, visitors without a known branch under *unattributed*")
+st.caption(
+    f"{ctx.start:%b %d, %Y} – {ctx.end:%b %d, %Y} · every branch of **{ctx.tenant_id}**; a customer's "
+    "figures count at their branch, visitors without a known branch under *unattributed*"
+)
 
 with st.spinner("Loading branch figures…"), ui.stop_on_error():
     loaded = pagedata.locations(ctx)
@@ -34,9 +36,25 @@ TABLE_KEY = f"locations-table-{ctx.branch_filter or 'all'}"
 PICK_KEY = "locations-pick"
 PCT = st.column_config.NumberColumn(format="percent")
 MONEY = st.column_config.NumberColumn(format="%.2f")
-columns = ["branch_code", "branch_name", "city", "state", "revenue", "transactions", "aov", "sessions", "converting_sessions",
-           "conversion_rate", "carts_created", "carts_abandoned", "abandonment_rate", "recovered_revenue",
-           "searches", "no_click_rate", "repeat_visitors"]
+columns = [
+    "branch_code",
+    "branch_name",
+    "city",
+    "state",
+    "revenue",
+    "transactions",
+    "aov",
+    "sessions",
+    "converting_sessions",
+    "conversion_rate",
+    "carts_created",
+    "carts_abandoned",
+    "abandonment_rate",
+    "recovered_revenue",
+    "searches",
+    "no_click_rate",
+    "repeat_visitors",
+]
 table = branches[columns]
 
 
@@ -61,57 +79,105 @@ if days.empty and not (branches["sessions"].sum() or branches["transactions"].su
 st.subheader("Branch comparison")
 st.caption("Click a row to filter every page to that branch" + (f" (now: **{active}**)." if active else "."))
 st.dataframe(
-    table, hide_index=True, width="stretch", key=TABLE_KEY, on_select=_picked_row, selection_mode="single-row",
-    column_config=labels.column_config(table, {
-        "branch_code": "Branch", "branch_name": "Branch name", "revenue": MONEY, "aov": MONEY,
-        "recovered_revenue": MONEY, "conversion_rate": PCT, "abandonment_rate": PCT, "no_click_rate": PCT}),
+    table,
+    hide_index=True,
+    width="stretch",
+    key=TABLE_KEY,
+    on_select=_picked_row,
+    selection_mode="single-row",
+    column_config=labels.column_config(
+        table,
+        {
+            "branch_code": "Branch",
+            "branch_name": "Branch name",
+            "revenue": MONEY,
+            "aov": MONEY,
+            "recovered_revenue": MONEY,
+            "conversion_rate": PCT,
+            "abandonment_rate": PCT,
+            "no_click_rate": PCT,
+        },
+    ),
 )
 widgets.download(table, "locations_comparison")
 
 codes = list(table["branch_code"])
 names = dict(zip(table["branch_code"], table["branch_name"]))
 st.session_state[PICK_KEY] = active if active in codes else ""  # shows the filter as it is now
-st.selectbox("Filter every page to branch", ["", *codes],
-             format_func=lambda c: branch_filter.label(c, names) if c else "All branches (no filter)",
-             key=PICK_KEY, on_change=_picked_from_list)
+st.selectbox(
+    "Filter every page to branch",
+    ["", *codes],
+    format_func=lambda c: branch_filter.label(c, names) if c else "All branches (no filter)",
+    key=PICK_KEY,
+    on_change=_picked_from_list,
+)
 
 st.subheader("Charts")
 chart_data = table.copy()
-chart_data["selected"] = ["selected" if c == active else "other" for c in chart_data["branch_code"]] \
-    if active else "all"
+chart_data["selected"] = (
+    ["selected" if c == active else "other" for c in chart_data["branch_code"]] if active else "all"
+)
 colors = {"selected": "#d62728", "other": "#9ecae1", "all": "#1f77b4"}
 left, right = st.columns(2)
 with left:
-    fig = px.bar(chart_data.sort_values("revenue", ascending=False), x="branch_code", y="revenue", color="selected",
-                 color_discrete_map=colors, title="Revenue by branch", hover_data=["branch_name"])
+    fig = px.bar(
+        chart_data.sort_values("revenue", ascending=False),
+        x="branch_code",
+        y="revenue",
+        color="selected",
+        color_discrete_map=colors,
+        title="Revenue by branch",
+        hover_data=["branch_name"],
+    )
     fig.update_layout(showlegend=False)
-    widgets.chart(fig, chart_data[["branch_code", "branch_name", "revenue", "transactions", "aov"]],
-                  "locations_revenue")
+    widgets.chart(
+        fig, chart_data[["branch_code", "branch_name", "revenue", "transactions", "aov"]], "locations_revenue"
+    )
 with right:
-    fig = px.bar(chart_data.sort_values("conversion_rate", ascending=False, na_position="last"), x="branch_code",
-                 y="conversion_rate", color="selected", color_discrete_map=colors,
-                 title="Session conversion rate by branch", hover_data=["branch_name"])
+    fig = px.bar(
+        chart_data.sort_values("conversion_rate", ascending=False, na_position="last"),
+        x="branch_code",
+        y="conversion_rate",
+        color="selected",
+        color_discrete_map=colors,
+        title="Session conversion rate by branch",
+        hover_data=["branch_name"],
+    )
     fig.update_layout(showlegend=False)
     fig.update_yaxes(tickformat=".1%")
-    widgets.chart(fig, chart_data[["branch_code", "branch_name", "sessions", "converting_sessions", "conversion_rate"]],
-                  "locations_conversion")
+    widgets.chart(
+        fig,
+        chart_data[["branch_code", "branch_name", "sessions", "converting_sessions", "conversion_rate"]],
+        "locations_conversion",
+    )
 
 left, right = st.columns(2)
 with left:
-    fig = px.bar(chart_data.sort_values("abandonment_rate", ascending=False, na_position="last"), x="branch_code",
-                 y="abandonment_rate", color="selected", color_discrete_map=colors,
-                 title="Cart abandonment rate by branch", hover_data=["branch_name"])
+    fig = px.bar(
+        chart_data.sort_values("abandonment_rate", ascending=False, na_position="last"),
+        x="branch_code",
+        y="abandonment_rate",
+        color="selected",
+        color_discrete_map=colors,
+        title="Cart abandonment rate by branch",
+        hover_data=["branch_name"],
+    )
     fig.update_layout(showlegend=False)
     fig.update_yaxes(tickformat=".1%")
-    widgets.chart(fig, chart_data[["branch_code", "branch_name", "carts_created", "carts_abandoned",
-                                   "abandonment_rate"]], "locations_abandonment")
+    widgets.chart(
+        fig,
+        chart_data[["branch_code", "branch_name", "carts_created", "carts_abandoned", "abandonment_rate"]],
+        "locations_abandonment",
+    )
 with right:
     if days.empty:
         widgets.empty_state("No daily branch figures in these dates yet.")
     else:
         shown = [active] if active else list(table.sort_values("revenue", ascending=False)["branch_code"].head(8))
-        trend = days[days["branch_code"].isin(shown)][["event_date", "branch_code", "revenue", "sessions",
-                                                        "transactions"]]
+        trend = days[days["branch_code"].isin(shown)][
+            ["event_date", "branch_code", "revenue", "sessions", "transactions"]
+        ]
         title = f"Revenue by day, branch {active}" if active else "Revenue by day, top 8 branches"
-        widgets.chart(widgets.daily_line(trend, "revenue", title, color="branch_code"), trend,
-                      "locations_revenue_by_day")
+        widgets.chart(
+            widgets.daily_line(trend, "revenue", title, color="branch_code"), trend, "locations_revenue_by_day"
+        )

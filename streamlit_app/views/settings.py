@@ -86,29 +86,45 @@ def _field_widget(key: str, name: str, field, current, secret: bool):
         placeholder = STORED_PLACEHOLDER if current is not None else "not set"
         if name in MULTILINE_SECRETS:
             return st.text_area(label, value="", placeholder=placeholder, key=key, help=help_text)
-        return st.text_input(label, value="", type="password", placeholder=placeholder, key=key,
-                             help=help_text, autocomplete="new-password")
+        return st.text_input(
+            label,
+            value="",
+            type="password",
+            placeholder=placeholder,
+            key=key,
+            help=help_text,
+            autocomplete="new-password",
+        )
     if typing.get_origin(kind) is typing.Literal:
         options = list(typing.get_args(kind))
-        return st.selectbox(label, options, index=options.index(current) if current in options else 0,
-                            key=key, help=help_text)
+        return st.selectbox(
+            label, options, index=options.index(current) if current in options else 0, key=key, help=help_text
+        )
     if kind is bool:
         return st.checkbox(label, value=bool(current), key=key, help=help_text)
     if typing.get_origin(kind) is dict:
         # A mapping (master-data headers): one "canonical: header" per line, YAML.
         text = "".join(f"{k}: {v}\n" for k, v in (current or {}).items())
-        return st.text_area(label, value=text, key=key, placeholder="user_id: Web User ID",
-                            help="canonical column: header in the file, one per line (docs/MASTER_DATA.md)")
+        return st.text_area(
+            label,
+            value=text,
+            key=key,
+            placeholder="user_id: Web User ID",
+            help="canonical column: header in the file, one per line (docs/MASTER_DATA.md)",
+        )
     if name in MULTILINE_FIELDS:
-        return st.text_area(label, value="" if current is None else str(current), key=key, height=160,
-                            help=(help_text or "") + " Checked by rendering a sample report when you save.")
+        return st.text_area(
+            label,
+            value="" if current is None else str(current),
+            key=key,
+            height=160,
+            help=(help_text or "") + " Checked by rendering a sample report when you save.",
+        )
     # No min/max on numbers: the model's bounds apply, and its message names the field.
     if kind is int:
-        return st.number_input(label, value=None if current is None else int(current), step=1, key=key,
-                               help=help_text)
+        return st.number_input(label, value=None if current is None else int(current), step=1, key=key, help=help_text)
     if kind is float:
-        return st.number_input(label, value=None if current is None else float(current), key=key,
-                               help=help_text)
+        return st.number_input(label, value=None if current is None else float(current), key=key, help=help_text)
     return st.text_input(label, value="" if current is None else str(current), key=key, help=help_text)
 
 
@@ -208,8 +224,14 @@ def _operator_field(section: str, name: str, current) -> None:
     else:
         shown = "" if current is None else str(current)
         how = "the tenant file"
-    st.text_input(name.replace("_", " "), value=shown, disabled=True, key=_key(section, name),
-                  placeholder="not set", help=f"Set by the platform operator ({how}); ask them to change it.")
+    st.text_input(
+        name.replace("_", " "),
+        value=shown,
+        disabled=True,
+        key=_key(section, name),
+        placeholder="not set",
+        help=f"Set by the platform operator ({how}); ask them to change it.",
+    )
 
 
 def _mapping(text: str):
@@ -269,7 +291,11 @@ st.subheader("Members")
 st.caption("Who may sign in to this tenant. Reps and managers may be limited to one branch.")
 members = pd.DataFrame([m.model_dump() for m in config.members], columns=["email", "role", "branch"])
 edited = st.data_editor(
-    members, num_rows="dynamic", hide_index=True, key=_key("members", "editor"), width="stretch",
+    members,
+    num_rows="dynamic",
+    hide_index=True,
+    key=_key("members", "editor"),
+    width="stretch",
     column_config={
         "email": st.column_config.TextColumn("Email", required=True),
         "role": st.column_config.SelectboxColumn("Role", options=["admin", "manager", "rep"], required=True),
@@ -284,8 +310,12 @@ if members_outcome and members_outcome[0] == "problems":
 _show_outcome("members", "Members")
 if st.button("Save members", key="save-members", type="primary"):
     rows = [
-        {k: (None if v is None or (not isinstance(v, str) and pd.isna(v)) or str(v).strip() == "" else str(v).strip())
-         for k, v in r.items()}
+        {
+            k: (
+                None if v is None or (not isinstance(v, str) and pd.isna(v)) or str(v).strip() == "" else str(v).strip()
+            )
+            for k, v in r.items()
+        }
         for r in edited.to_dict("records")
     ]
     if not any((r.get("email") or "").lower() == ctx.email and r.get("role") == "admin" for r in rows):
@@ -297,25 +327,37 @@ if st.button("Save members", key="save-members", type="primary"):
 # --- sales reps ----------------------------------------------------------------------------
 
 st.subheader("Sales reps")
-st.caption("Branch → sales rep, for report recipients and task assignment. Rows saved here are "
-           "manual: a master-data reload never overwrites or removes them.")
+st.caption(
+    "Branch → sales rep, for report recipients and task assignment. Rows saved here are "
+    "manual: a master-data reload never overwrites or removes them."
+)
 REP_COLUMNS = ["branch_code", "rep_email", "rep_name", "role", "enabled", "source"]
 stored_reps = pd.DataFrame(rep_store.list_reps(ctx.tenant_id), columns=REP_COLUMNS + ["updated_at"])[REP_COLUMNS]
 edited_reps = st.data_editor(
-    stored_reps, num_rows="dynamic", hide_index=True, key=_key("reps", "editor"), width="stretch",
+    stored_reps,
+    num_rows="dynamic",
+    hide_index=True,
+    key=_key("reps", "editor"),
+    width="stretch",
     disabled=["source"],
     column_config={
         "branch_code": st.column_config.TextColumn("Branch", required=True),
         "rep_email": st.column_config.TextColumn("Rep email", required=True),
         "rep_name": st.column_config.TextColumn("Rep name", required=True),
-        "role": st.column_config.SelectboxColumn("Role", options=["rep", "manager"], default="rep", required=True,
-                                                 help="managers get the branch report but no tasks"),
+        "role": st.column_config.SelectboxColumn(
+            "Role",
+            options=["rep", "manager"],
+            default="rep",
+            required=True,
+            help="managers get the branch report but no tasks",
+        ),
         "enabled": st.column_config.CheckboxColumn("Enabled", default=True),
         "source": st.column_config.TextColumn("Source"),
     },
 )
 _show_outcome("reps", "Sales reps")
 if st.button("Save sales reps", key="save-reps", type="primary"):
+
     def _row(r):
         return {k: (None if v is None or (not isinstance(v, (str, bool)) and pd.isna(v)) else v) for k, v in r.items()}
 

@@ -50,48 +50,67 @@ if ctx.role == "rep":
 else:
     linked = _rep_from_link()
     list_rep = st.selectbox(
-        "Whose list", [None, linked] if linked is not None else [None], index=1 if linked is not None else 0,
+        "Whose list",
+        [None, linked] if linked is not None else [None],
+        index=1 if linked is not None else 0,
         key="tasks-list-rep",
-        format_func=lambda r: "Every rep's top tasks" if r is None else ("Not assigned to a rep" if r == UNASSIGNED
-                                                                         else r))
+        format_func=lambda r: (
+            "Every rep's top tasks" if r is None else ("Not assigned to a rep" if r == UNASSIGNED else r)
+        ),
+    )
 with st.spinner("Loading today's list…"), ui.stop_on_error():
     daily = pagedata.daily_list(ctx, list_rep)
 
 if daily.tasks.empty:
-    st.info("Nothing to do today: no open task within its actionable horizon"
-            + (" is assigned to you." if ctx.role == "rep" else " in your scope."), icon=":material/task_alt:")
+    st.info(
+        "Nothing to do today: no open task within its actionable horizon"
+        + (" is assigned to you." if ctx.role == "rep" else " in your scope."),
+        icon=":material/task_alt:",
+    )
 else:
     listed = daily.tasks
     more = int((listed.drop_duplicates("assigned_rep_email")["list_size"]).sum()) - len(listed)
-    st.caption(f"{len(listed)} task(s) ranked for {daily.today:%a %d %b}: today's new tasks first, then by score "
-               f"(value, priority, the account's 90-day revenue, recency; docs/TASKS.md). At most {daily.cap} per rep"
-               + (f"; {more} more in the full list below." if more > 0 else "."))
-    table = pd.DataFrame({
-        "Rank": listed["rank"],
-        "New": listed["is_new"],
-        "Type": [TYPE_NAMES.get(t, t) for t in listed["task_type"]],
-        "Customer": [c or n or "Unknown customer" for c, n in zip(listed["company_name"], listed["contact_name"])],
-        "What to do": listed["title"],
-        "Value": listed["value"],
-        "Due": listed["due_date"],
-        "Days overdue": listed["days_overdue"],
-        "Phone": listed["contact_phone"],
-        "Email": listed["contact_email"],
-        "Rep": [n or e or "unassigned" for n, e in zip(listed["assigned_rep_name"], listed["assigned_rep_email"])],
-        "Status": listed["status"],
-        "Note": listed["note"].fillna(""),
-    })
+    st.caption(
+        f"{len(listed)} task(s) ranked for {daily.today:%a %d %b}: today's new tasks first, then by score "
+        f"(value, priority, the account's 90-day revenue, recency; docs/TASKS.md). At most {daily.cap} per rep"
+        + (f"; {more} more in the full list below." if more > 0 else ".")
+    )
+    table = pd.DataFrame(
+        {
+            "Rank": listed["rank"],
+            "New": listed["is_new"],
+            "Type": [TYPE_NAMES.get(t, t) for t in listed["task_type"]],
+            "Customer": [c or n or "Unknown customer" for c, n in zip(listed["company_name"], listed["contact_name"])],
+            "What to do": listed["title"],
+            "Value": listed["value"],
+            "Due": listed["due_date"],
+            "Days overdue": listed["days_overdue"],
+            "Phone": listed["contact_phone"],
+            "Email": listed["contact_email"],
+            "Rep": [n or e or "unassigned" for n, e in zip(listed["assigned_rep_name"], listed["assigned_rep_email"])],
+            "Status": listed["status"],
+            "Note": listed["note"].fillna(""),
+        }
+    )
     edited = st.data_editor(
-        table, hide_index=True, width="stretch", key="tasks-daily",
+        table,
+        hide_index=True,
+        width="stretch",
+        key="tasks-daily",
         disabled=[c for c in table.columns if c not in ("Status", "Note")],
         column_config={
             "Value": st.column_config.NumberColumn(format="%.2f"),
             "Days overdue": st.column_config.ProgressColumn(
-                "Days overdue", help="Days past the due date; the task leaves the list at its horizon.",
-                format="%d", min_value=0, max_value=7),
+                "Days overdue",
+                help="Days past the due date; the task leaves the list at its horizon.",
+                format="%d",
+                min_value=0,
+                max_value=7,
+            ),
             "Status": st.column_config.SelectboxColumn("Status", options=list(PERSON_STATUSES), required=True),
             "Note": st.column_config.TextColumn("Note", max_chars=2000),
-        })
+        },
+    )
     changes = st.session_state.get("tasks-daily", {}).get("edited_rows", {})
     if changes:
         with ui.stop_on_error():
@@ -107,8 +126,10 @@ else:
 
 # ------------------------------------------------------------------ every task
 st.subheader("All tasks")
-st.caption(f"Tasks created {ctx.start:%b %d, %Y} – {ctx.end:%b %d, %Y} · you see {task_scope.describe(ctx)}"
-           + (f" · branch filter **{ctx.branch_filter}**" if ctx.branch_filter else ""))
+st.caption(
+    f"Tasks created {ctx.start:%b %d, %Y} – {ctx.end:%b %d, %Y} · you see {task_scope.describe(ctx)}"
+    + (f" · branch filter **{ctx.branch_filter}**" if ctx.branch_filter else "")
+)
 with st.spinner("Loading your tasks…"), ui.stop_on_error():
     summary = pagedata.task_summary(ctx)
 
@@ -123,37 +144,60 @@ if summary.empty:
 
 active = summary[summary["status"].isin(pagedata.ACTIVE_STATUSES)]
 cells = st.columns(5)
-widgets.metric(cells[0], "Open", int(summary.loc[summary['status'] == 'open', 'tasks'].sum()))
-widgets.metric(cells[1], "In progress", int(summary.loc[summary['status'] == 'in_progress', 'tasks'].sum()))
-widgets.metric(cells[2], "Overdue", int(active['overdue'].sum()), help="Open or in progress, past the due date.")
-widgets.metric(cells[3], "Done", int(summary.loc[summary['status'] == 'done', 'tasks'].sum()))
-widgets.metric(cells[4], "Stale", int(summary.loc[summary['status'] == 'stale', 'tasks'].sum()),
-               help="Computed after their actionable horizon (a backfill, a late export): kept for the figures, "
-                     "never in a work list.")
+widgets.metric(cells[0], "Open", int(summary.loc[summary["status"] == "open", "tasks"].sum()))
+widgets.metric(cells[1], "In progress", int(summary.loc[summary["status"] == "in_progress", "tasks"].sum()))
+widgets.metric(cells[2], "Overdue", int(active["overdue"].sum()), help="Open or in progress, past the due date.")
+widgets.metric(cells[3], "Done", int(summary.loc[summary["status"] == "done", "tasks"].sum()))
+widgets.metric(
+    cells[4],
+    "Stale",
+    int(summary.loc[summary["status"] == "stale", "tasks"].sum()),
+    help="Computed after their actionable horizon (a backfill, a late export): kept for the figures, "
+    "never in a work list.",
+)
 
 # ------------------------------------------------------------------ filters
 left, mid, right, far = st.columns(4)
-types = left.multiselect("Type", pagedata.TASK_TYPES, default=list(pagedata.TASK_TYPES), key="tasks-types",
-                         format_func=lambda t: TYPE_NAMES.get(t, t))
-statuses = mid.multiselect("Status", pagedata.TASK_STATUSES, default=list(pagedata.ACTIVE_STATUSES),
-                           key="tasks-statuses", format_func=lambda s: STATUS_LABELS.get(s, s))
+types = left.multiselect(
+    "Type",
+    pagedata.TASK_TYPES,
+    default=list(pagedata.TASK_TYPES),
+    key="tasks-types",
+    format_func=lambda t: TYPE_NAMES.get(t, t),
+)
+statuses = mid.multiselect(
+    "Status",
+    pagedata.TASK_STATUSES,
+    default=list(pagedata.ACTIVE_STATUSES),
+    key="tasks-statuses",
+    format_func=lambda s: STATUS_LABELS.get(s, s),
+)
 if ctx.branch_filter:
     branch_choices = [ctx.branch_filter]
 elif ctx.role == "manager" and ctx.branch:
     branch_choices = [ctx.branch]
 else:
     branch_choices = [None, *sorted(summary["branch_code"].dropna().unique())]
-branch = right.selectbox("Branch", branch_choices, key="tasks-branch",
-                         format_func=lambda b: "All branches" if b is None else b,
-                         disabled=len(branch_choices) == 1)
+branch = right.selectbox(
+    "Branch",
+    branch_choices,
+    key="tasks-branch",
+    format_func=lambda b: "All branches" if b is None else b,
+    disabled=len(branch_choices) == 1,
+)
 if ctx.role == "rep":
     rep_choices: list[str | None] = [ctx.email]
 else:
     reps = summary[["rep_email", "rep_name"]].drop_duplicates("rep_email")
     rep_names = {e: n for e, n in zip(reps["rep_email"], reps["rep_name"]) if isinstance(e, str)}
     rep_choices = [None, *sorted(rep_names)] + ([UNASSIGNED] if reps["rep_email"].isna().any() else [])
-rep = far.selectbox("Rep", rep_choices, key="tasks-rep", disabled=len(rep_choices) == 1,
-                    format_func=lambda r: "Anyone" if r is None else ("(unassigned)" if r == UNASSIGNED else r))
+rep = far.selectbox(
+    "Rep",
+    rep_choices,
+    key="tasks-rep",
+    disabled=len(rep_choices) == 1,
+    format_func=lambda r: "Anyone" if r is None else ("(unassigned)" if r == UNASSIGNED else r),
+)
 
 filters = pagedata.TaskFilters(types=tuple(types), statuses=tuple(statuses), branch=branch, rep=rep)
 with st.spinner("Loading the work list…"), ui.stop_on_error():
@@ -161,16 +205,35 @@ with st.spinner("Loading the work list…"), ui.stop_on_error():
 
 # ------------------------------------------------------------------ the list
 if tasks.empty:
-    widgets.empty_state("No task matches these filters. Widen the type or status filters (done, dismissed, "
-                        "recovered, expired and stale tasks are hidden by default).")
+    widgets.empty_state(
+        "No task matches these filters. Widen the type or status filters (done, dismissed, "
+        "recovered, expired and stale tasks are hidden by default)."
+    )
     st.stop()
 if len(tasks) >= pagedata.TASK_LIST_LIMIT:
     st.caption(f"The first {pagedata.TASK_LIST_LIMIT} tasks by priority and due date; narrow the filters for the rest.")
-shown = tasks[["priority", "due_date", "status", "task_type", "title", "value", "branch_code", "assigned_rep_name",
-               "assigned_rep_email", "created_date", "note", "task_key"]].copy()
+shown = tasks[
+    [
+        "priority",
+        "due_date",
+        "status",
+        "task_type",
+        "title",
+        "value",
+        "branch_code",
+        "assigned_rep_name",
+        "assigned_rep_email",
+        "created_date",
+        "note",
+        "task_key",
+    ]
+].copy()
 today = dt.date.today()
-shown.insert(2, "overdue", [s in pagedata.ACTIVE_STATUSES and pd.notna(d) and d < today
-                            for s, d in zip(shown["status"], shown["due_date"])])
+shown.insert(
+    2,
+    "overdue",
+    [s in pagedata.ACTIVE_STATUSES and pd.notna(d) and d < today for s, d in zip(shown["status"], shown["due_date"])],
+)
 keys = list(tasks["task_key"])
 
 
@@ -180,28 +243,58 @@ def _picked_row() -> None:
         st.session_state[PICK_KEY] = keys[rows[0]]
 
 
-st.dataframe(shown, hide_index=True, width="stretch", key="tasks-table", on_select=_picked_row,
-             selection_mode="single-row",
-             column_config=labels.column_config(shown, {"priority": "Priority", "due_date": "Due", "overdue": "Overdue", "status": "Status",
-                            "task_type": "Type", "title": "What to do",
-                            "value": st.column_config.NumberColumn("Value", format="%.2f"),
-                            "branch_code": "Branch", "assigned_rep_name": "Rep", "assigned_rep_email": "Rep email",
-                            "created_date": "Created", "note": "Note", "task_key": "Task key"}))
+st.dataframe(
+    shown,
+    hide_index=True,
+    width="stretch",
+    key="tasks-table",
+    on_select=_picked_row,
+    selection_mode="single-row",
+    column_config=labels.column_config(
+        shown,
+        {
+            "priority": "Priority",
+            "due_date": "Due",
+            "overdue": "Overdue",
+            "status": "Status",
+            "task_type": "Type",
+            "title": "What to do",
+            "value": st.column_config.NumberColumn("Value", format="%.2f"),
+            "branch_code": "Branch",
+            "assigned_rep_name": "Rep",
+            "assigned_rep_email": "Rep email",
+            "created_date": "Created",
+            "note": "Note",
+            "task_key": "Task key",
+        },
+    ),
+)
 widgets.download(shown, "tasks_work_list")
 
-by_type = tasks.groupby(["task_type", "status"], as_index=False).agg(tasks=("task_key", "count"),
-                                                                    value=("value", "sum"))
-widgets.chart(px.bar(by_type, x="task_type", y="tasks", color="status", title="Listed tasks by type and status",
-                     labels={"task_type": "Type", "tasks": "Tasks", "status": "Status"}),
-              by_type, "tasks_by_type")
+by_type = tasks.groupby(["task_type", "status"], as_index=False).agg(
+    tasks=("task_key", "count"), value=("value", "sum")
+)
+widgets.chart(
+    px.bar(
+        by_type,
+        x="task_type",
+        y="tasks",
+        color="status",
+        title="Listed tasks by type and status",
+        labels={"task_type": "Type", "tasks": "Tasks", "status": "Status"},
+    ),
+    by_type,
+    "tasks_by_type",
+)
 
 # ------------------------------------------------------------------ one task
 st.subheader("Task")
 if st.session_state.get(PICK_KEY) not in keys:
     st.session_state[PICK_KEY] = keys[0]  # only a key of this person's scoped list can be picked
 titles = dict(zip(tasks["task_key"], tasks["title"]))
-picked = st.selectbox("Selected task (or click a row above)", keys, key=PICK_KEY,
-                      format_func=lambda k: f"{titles.get(k, k)} · {k}")
+picked = st.selectbox(
+    "Selected task (or click a row above)", keys, key=PICK_KEY, format_func=lambda k: f"{titles.get(k, k)} · {k}"
+)
 task = tasks.set_index("task_key").loc[picked].to_dict() | {"task_key": picked}
 
 info, form_col = st.columns([3, 2])
@@ -209,9 +302,11 @@ with info:
     # Titles, names, notes and search terms come from master data, people and site visitors:
     # shown as plain text, never as Markdown (links, images, formatting).
     st.text(str(task["title"]))
-    st.text(f"{TYPE_NAMES.get(task['task_type'], task['task_type'])} · status {task['status']} · priority "
-            f"{task['priority']} · due {task['due_date']} · branch {task['branch_code']} · rep "
-            f"{task['assigned_rep_name'] or task['assigned_rep_email'] or 'unassigned'}")
+    st.text(
+        f"{TYPE_NAMES.get(task['task_type'], task['task_type'])} · status {task['status']} · priority "
+        f"{task['priority']} · due {task['due_date']} · branch {task['branch_code']} · rep "
+        f"{task['assigned_rep_name'] or task['assigned_rep_email'] or 'unassigned'}"
+    )
     if task.get("status_set_by"):
         st.caption(widgets.plain(f"Status set by {task['status_set_by']} at {task['status_set_at']}"))
     if task.get("note"):
@@ -226,8 +321,9 @@ with form_col:
     with st.form("task-status"):
         current = task["status"] if task["status"] in PERSON_STATUSES else "done"
         new_status = st.selectbox("Status", PERSON_STATUSES, index=PERSON_STATUSES.index(current), key="task-status")
-        note = st.text_area("Note", value=task.get("note") or "", key="task-note",
-                            placeholder="what happened, next step…")
+        note = st.text_area(
+            "Note", value=task.get("note") or "", key="task-note", placeholder="what happened, next step…"
+        )
         if st.form_submit_button("Save", type="primary"):
             with ui.stop_on_error():
                 task_scope.change_status(ctx, picked, new_status, note.strip() or None)
@@ -241,8 +337,11 @@ st.caption(f"Newest first, at most {pagedata.ACTIVITY_LIMIT} of each, for {act.a
 if not act.customers.empty:
     widgets.table(act.customers, "task_customer", "")
 tabs = st.tabs(["Sessions", "Cart adds", "Searches", "Purchases"])
-for tab, frame, name, what in zip(tabs, (act.sessions, act.cart_adds, act.searches, act.purchases),
-                                  ("task_sessions", "task_cart_adds", "task_searches", "task_purchases"),
-                                  ("sessions", "add-to-cart events", "searches", "purchases")):
+for tab, frame, name, what in zip(
+    tabs,
+    (act.sessions, act.cart_adds, act.searches, act.purchases),
+    ("task_sessions", "task_cart_adds", "task_searches", "task_purchases"),
+    ("sessions", "add-to-cart events", "searches", "purchases"),
+):
     with tab:
         widgets.table(frame, name, f"No {what} of this customer in the loaded GA4 data.")
