@@ -38,8 +38,8 @@ def run(
     _reset(echo)
     with control() as conn:
         conn.execute(
-            sa.text("INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:t, 'Bench', 'UTC')"),
-            {"t": TENANT},
+            sa.text("INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:tenant, 'Bench', 'UTC')"),
+            {"tenant": TENANT},
         )
     echo(f"generating {days} days at {events_per_day:,} events/day …")
     with tenant_scope(TENANT) as conn:

@@ -63,7 +63,7 @@ def _branch(expr: str) -> str:
 def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callable[[str], None]) -> dict[str, int]:
     start = end - dt.timedelta(days=days - 1)
     raw_start = end - dt.timedelta(days=raw_days - 1)
-    p = {"t": TENANT, "start": start, "end": end, "raw_start": raw_start}
+    p = {"tenant": TENANT, "start": start, "end": end, "raw_start": raw_start}
     conn.execute(sa.text("SELECT setseed(0.42)"))
 
     def step(name: str, statement: str, **extra: Any) -> None:
@@ -75,7 +75,7 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
         "locations",
         f"""
         INSERT INTO tenant_data.locations (tenant_id, warehouse_code, warehouse_id, warehouse_name, city, state, source_row)
-        SELECT :t, {_branch("i - 1")}, i::text, 'Branch ' || i, 'City ' || i, 'ST', i + 1
+        SELECT :tenant, {_branch("i - 1")}, i::text, 'Branch ' || i, 'City ' || i, 'ST', i + 1
         FROM generate_series(1, {BRANCHES}) i""",
     )
     step(
@@ -83,7 +83,7 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
         f"""
         INSERT INTO tenant_data.users (tenant_id, user_id, first_name, last_name, email, company_id, company_name,
                                        branch_code, rep_email, source_row)
-        SELECT :t, 'U' || lpad(i::text, 6, '0'), 'First' || i, 'Last' || i, 'u' || i || '@customer.example',
+        SELECT :tenant, 'U' || lpad(i::text, 6, '0'), 'First' || i, 'Last' || i, 'u' || i || '@customer.example',
                'CO' || (i % {COMPANIES}), 'Company ' || (i % {COMPANIES}), {_branch("i")},
                'rep-' || lower({_branch("i")}) || '-' || (i % 2 + 1) || '@bench.example', i + 1
         FROM generate_series(1, {CUSTOMERS}) i""",
@@ -96,7 +96,7 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
             purchasers, sessions, active_users, converting_sessions, session_conversion_rate, carts_created,
             carts_abandoned, abandonment_rate, recovered_revenue, searches, no_click_searches, no_click_rate,
             no_result_searches, repeat_visitors, bounced_sessions, bounce_rate)
-        SELECT :t, d, code, tx * 310.0, tx, 310.0, round(tx * 0.9), s, round(s * 0.8), round(tx * 0.95),
+        SELECT :tenant, d, code, tx * 310.0, tx, 310.0, round(tx * 0.9), s, round(s * 0.8), round(tx * 0.95),
                tx * 0.95 / s, carts, round(carts * 0.7), 0.7, tx * 20.0, round(s * 0.6), round(s * 0.2), 0.33,
                round(s * 0.05), round(s * 0.02), round(s * 0.4), 0.4
         FROM (SELECT d, code, s, greatest(0, round(s * 0.02 * (0.5 + random())))::int AS tx,
@@ -113,7 +113,7 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
             active_users, converting_sessions, session_conversion_rate, carts_created, carts_abandoned,
             abandonment_rate, recovered_revenue, searches, no_click_searches, no_click_rate, no_result_searches,
             repeat_visitors, bounced_sessions, bounce_rate)
-        SELECT :t, event_date, sum(revenue), sum(transactions), sum(revenue) / nullif(sum(transactions), 0),
+        SELECT :tenant, event_date, sum(revenue), sum(transactions), sum(revenue) / nullif(sum(transactions), 0),
                sum(purchasers), sum(sessions), sum(active_users), sum(converting_sessions),
                sum(converting_sessions)::float8 / sum(sessions), sum(carts_created), sum(carts_abandoned),
                sum(carts_abandoned)::float8 / nullif(sum(carts_created), 0), sum(recovered_revenue), sum(searches),
@@ -127,7 +127,7 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
         f"""
         INSERT INTO tenant_data.search_terms_daily (tenant_id, event_date, branch_code, search_term, searches,
             searching_users, sessions, no_click_sessions, no_result_searches, cart_sessions, purchase_sessions)
-        SELECT :t, d, code, term, sum(n), sum(n), sum(n), coalesce(sum(n) FILTER (WHERE r < 0.3), 0),
+        SELECT :tenant, d, code, term, sum(n), sum(n), sum(n), coalesce(sum(n) FILTER (WHERE r < 0.3), 0),
                coalesce(sum(n) FILTER (WHERE r > 0.93), 0), coalesce(sum(n) FILTER (WHERE r BETWEEN 0.3 AND 0.45), 0),
                coalesce(sum(n) FILTER (WHERE r BETWEEN 0.45 AND 0.5), 0)
         FROM (SELECT d, CASE WHEN random() < 0.4 THEN 'unattributed' ELSE {_branch("(random() * 1000)::int")} END AS code,
@@ -161,7 +161,7 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
             INSERT INTO tenant_data.tasks (tenant_id, task_key, task_type, account_key, customer_id, company_id,
                 branch_code, assigned_rep_email, assigned_rep_name, source_date, created_date, due_date, horizon_date,
                 priority, status, title, value, context, recovered_revenue, recovered_on)
-            SELECT :t, '{task_type}:' || d::date || ':' || j, '{task_type}', 'user:U' || lpad(c::text, 6, '0'),
+            SELECT :tenant, '{task_type}:' || d::date || ':' || j, '{task_type}', 'user:U' || lpad(c::text, 6, '0'),
                    'U' || lpad(c::text, 6, '0'), 'CO' || (c % {COMPANIES}), {_branch("c")},
                    'rep-' || lower({_branch("c")}) || '-' || (c % 2 + 1) || '@bench.example', 'Rep', d, d, d + 2, d + 7,
                    1 + (j % 3),
@@ -184,7 +184,7 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
         f"""
         INSERT INTO tenant_data.sessions (tenant_id, event_date, customer_id, company_id, user_pseudo_id, ga_session_id,
             session_start, session_end, page_views, engaged, landing_page, had_add_to_cart, had_purchase, event_count)
-        SELECT :t, d, cu, CASE WHEN cu IS NOT NULL THEN 'CO' || (substr(cu, 2)::int % {COMPANIES}) END,
+        SELECT :tenant, d, cu, CASE WHEN cu IS NOT NULL THEN 'CO' || (substr(cu, 2)::int % {COMPANIES}) END,
                'dev' || i, i, d + make_interval(secs => i % 86000), d + make_interval(secs => i % 86000 + 300),
                1 + i % 9, i % 3 > 0, 'https://shop.example/p/' || (i % 900), i % 12 = 0, i % 50 = 0, 20
         FROM (SELECT d, i, {known} AS cu {raw % sessions}) g""",
@@ -195,7 +195,7 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
         INSERT INTO tenant_data.searches (tenant_id, event_date, customer_id, company_id, user_pseudo_id, ga_session_id,
             event_time, event_timestamp, event_name, search_term, no_results, then_view_item, then_add_to_cart,
             then_purchase)
-        SELECT :t, d, cu, CASE WHEN cu IS NOT NULL THEN 'CO' || (substr(cu, 2)::int % {COMPANIES}) END, 'dev' || i, i,
+        SELECT :tenant, d, cu, CASE WHEN cu IS NOT NULL THEN 'CO' || (substr(cu, 2)::int % {COMPANIES}) END, 'dev' || i, i,
                d + make_interval(secs => i % 86000), i, 'view_search_results', 'term ' || (i % 5000), i % 15 = 0,
                i % 3 = 0, i % 7 = 0, i % 40 = 0
         FROM (SELECT d, i, {known} AS cu {raw % round(e * 0.03)}) g""",
@@ -205,7 +205,7 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
         f"""
         INSERT INTO tenant_data.cart_adds (tenant_id, event_date, customer_id, company_id, user_pseudo_id, ga_session_id,
             event_time, event_timestamp, line_no, item_id, item_name, quantity, price, value)
-        SELECT :t, d, cu, CASE WHEN cu IS NOT NULL THEN 'CO' || (substr(cu, 2)::int % {COMPANIES}) END, 'dev' || i, i,
+        SELECT :tenant, d, cu, CASE WHEN cu IS NOT NULL THEN 'CO' || (substr(cu, 2)::int % {COMPANIES}) END, 'dev' || i, i,
                d + make_interval(secs => i % 86000), i, i % 3, 'SKU-' || (i % 5000), 'Item', 1 + i % 4, 25, 25 * (1 + i % 4)
         FROM (SELECT d, i, {known} AS cu {raw % (e // 100)}) g""",
     )
@@ -214,7 +214,7 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
         f"""
         INSERT INTO tenant_data.purchases (tenant_id, event_date, customer_id, company_id, user_pseudo_id, ga_session_id,
             transaction_id, id_status, event_time, event_timestamp, revenue, currency, item_count, duplicate_events)
-        SELECT :t, d, cu, CASE WHEN cu IS NOT NULL THEN 'CO' || (substr(cu, 2)::int % {COMPANIES}) END, 'dev' || i, i,
+        SELECT :tenant, d, cu, CASE WHEN cu IS NOT NULL THEN 'CO' || (substr(cu, 2)::int % {COMPANIES}) END, 'dev' || i, i,
                'T' || d::date || '-' || i, 'ok', d + make_interval(secs => i % 86000), i, 310, 'USD', 3, 1
         FROM (SELECT d, i, {known} AS cu {raw % (e // 1000)}) g""",
     )
@@ -222,7 +222,7 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
         "data_availability",
         """
         INSERT INTO tenant_data.data_availability (tenant_id, event_date, source_table, status, bq_row_count, run_id)
-        SELECT :t, d, 'events_' || to_char(d, 'YYYYMMDD'), 'complete', 1000000, 'run-' || d::date
+        SELECT :tenant, d, 'events_' || to_char(d, 'YYYYMMDD'), 'complete', 1000000, 'run-' || d::date
         FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS d""",
     )
     counts = {}
@@ -259,10 +259,10 @@ def _reset(echo: Callable[[str], None]) -> None:
 
     with control() as conn:
         tables = tenant_tables(conn)
-        conn.execute(sa.text("DELETE FROM control.tenants WHERE tenant_id = :t"), {"t": TENANT})
+        conn.execute(sa.text("DELETE FROM control.tenants WHERE tenant_id = :tenant"), {"tenant": TENANT})
         enter_tenant(conn, TENANT)
         for table in tables:
-            conn.execute(sa.text(f'DELETE FROM tenant_data."{table}" WHERE tenant_id = :t'), {"t": TENANT})
+            conn.execute(sa.text(f'DELETE FROM tenant_data."{table}" WHERE tenant_id = :tenant'), {"tenant": TENANT})
 
 
 def _pages(end: dt.date, span_days: int) -> dict[str, Callable[[], Any]]:
@@ -365,8 +365,8 @@ def run(
     _reset(echo)
     with control() as conn:
         conn.execute(
-            sa.text("INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:t, 'Bench', 'UTC')"),
-            {"t": TENANT},
+            sa.text("INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:tenant, 'Bench', 'UTC')"),
+            {"tenant": TENANT},
         )
     echo(
         f"generating {days} days of aggregates and tasks, {raw_days} days of raw rows, "

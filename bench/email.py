@@ -51,18 +51,18 @@ def _tenant(tenant_id: str, sink, folder: Path, branches: int) -> None:
         )
     )
     with tenant_scope(tenant_id) as c:
-        params = {"t": tenant_id, "d": DAY, "n": branches}
+        params = {"tenant": tenant_id, "d": DAY, "n": branches}
         c.execute(
             sa.text(
                 "INSERT INTO tenant_data.locations (tenant_id, warehouse_code, warehouse_name, source_row) "
-                "SELECT :t, 'B' || g, 'Branch ' || g, g FROM generate_series(1, :n) g"
+                "SELECT :tenant, 'B' || g, 'Branch ' || g, g FROM generate_series(1, :n) g"
             ),
             params,
         )
         c.execute(
             sa.text(
                 "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name) "
-                "SELECT :t, 'B' || g, 'rep' || g || '@bench.example', 'Rep ' || g "
+                "SELECT :tenant, 'B' || g, 'rep' || g || '@bench.example', 'Rep ' || g "
                 "FROM generate_series(1, :n) g"
             ),
             params,
@@ -70,7 +70,7 @@ def _tenant(tenant_id: str, sink, folder: Path, branches: int) -> None:
         c.execute(
             sa.text(
                 "INSERT INTO tenant_data.users (tenant_id, user_id, first_name, last_name, company_name, "
-                "email, branch_code, source_row) SELECT :t, 'u' || g, 'First' || g, 'Last' || g, "
+                "email, branch_code, source_row) SELECT :tenant, 'u' || g, 'First' || g, 'Last' || g, "
                 "'Company ' || g, 'u' || g || '@customer.example', 'B' || (g % :n + 1), g "
                 "FROM generate_series(1, :n * 5) g"
             ),
@@ -85,7 +85,7 @@ def _tenant(tenant_id: str, sink, folder: Path, branches: int) -> None:
         c.execute(
             sa.text(
                 f"INSERT INTO tenant_data.location_daily_metrics (tenant_id, event_date, branch_code, "
-                f"{figures}) SELECT :t, :d - w, 'B' || g, {values} FROM generate_series(1, :n) g, "
+                f"{figures}) SELECT :tenant, :d - w, 'B' || g, {values} FROM generate_series(1, :n) g, "
                 f"generate_series(0, 13) w"
             ),
             params,
@@ -93,7 +93,7 @@ def _tenant(tenant_id: str, sink, folder: Path, branches: int) -> None:
         c.execute(
             sa.text(
                 f"INSERT INTO tenant_data.daily_metrics (tenant_id, event_date, {figures}) "
-                f"SELECT :t, :d - w, {values.replace('g', '0')} FROM generate_series(0, 13) w"
+                f"SELECT :tenant, :d - w, {values.replace('g', '0')} FROM generate_series(0, 13) w"
             ),
             params,
         )
@@ -102,7 +102,7 @@ def _tenant(tenant_id: str, sink, folder: Path, branches: int) -> None:
             sa.text("""
             INSERT INTO tenant_data.tasks (tenant_id, task_key, task_type, account_key, customer_id, branch_code,
                 source_date, created_date, due_date, horizon_date, priority, title, value, context)
-            SELECT :t, 'cart:user:u' || g, 'cart_recovery', 'user:u' || g, 'u' || g, 'B' || (g % :n + 1), :d, :d,
+            SELECT :tenant, 'cart:user:u' || g, 'cart_recovery', 'user:u' || g, 'u' || g, 'B' || (g % :n + 1), :d, :d,
                    :d + 1, :d + 4, 2, 'Recover the cart of First' || g, 250, jsonb_build_object('items', jsonb_build_array(
                    jsonb_build_object('item_name', 'Ball Valve', 'quantity', 2)))
             FROM generate_series(1, :n * 5) g"""),
@@ -111,7 +111,7 @@ def _tenant(tenant_id: str, sink, folder: Path, branches: int) -> None:
         c.execute(
             sa.text(
                 "INSERT INTO tenant_data.data_availability (tenant_id, event_date, source_table, status) "
-                "VALUES (:t, :d, 'events_20240304', 'complete')"
+                "VALUES (:tenant, :d, 'events_20240304', 'complete')"
             ),
             params,
         )

@@ -286,10 +286,10 @@ def run(echo: Callable[[str], None], rows: int = 200_000, events: tuple[int, ...
     with control() as conn:  # the bench tenant, so tenant_scope has a home
         conn.execute(
             sa.text(
-                "INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:t, 'Bench', 'UTC') "
+                "INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:tenant, 'Bench', 'UTC') "
                 "ON CONFLICT DO NOTHING"
             ),
-            {"t": TENANT},
+            {"tenant": TENANT},
         )
     out = load_stage(rows, echo)
     for n in events:
@@ -298,5 +298,5 @@ def run(echo: Callable[[str], None], rows: int = 200_000, events: tuple[int, ...
     for m in out:
         m.server = server
     with control() as conn:
-        conn.execute(sa.text("DELETE FROM control.tenants WHERE tenant_id = :t"), {"t": TENANT})
+        conn.execute(sa.text("DELETE FROM control.tenants WHERE tenant_id = :tenant"), {"tenant": TENANT})
     return out

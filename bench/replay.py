@@ -202,10 +202,10 @@ def run(echo: Callable[[str], None], events: tuple[int, ...] = (100_000,)) -> li
         with control() as conn:
             conn.execute(
                 sa.text(
-                    "INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:t, 'Bench', 'UTC') "
+                    "INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:tenant, 'Bench', 'UTC') "
                     "ON CONFLICT DO NOTHING"
                 ),
-                {"t": TENANT},
+                {"tenant": TENANT},
             )
         try:
             done = subprocess.run(
@@ -224,7 +224,7 @@ def run(echo: Callable[[str], None], events: tuple[int, ...] = (100_000,)) -> li
             )
         finally:
             with control() as conn:
-                conn.execute(sa.text("DELETE FROM control.tenants WHERE tenant_id = :t"), {"t": TENANT})
+                conn.execute(sa.text("DELETE FROM control.tenants WHERE tenant_id = :tenant"), {"tenant": TENANT})
         if done.returncode:
             raise RuntimeError(f"the replay child failed:\n{done.stderr[-3000:]}")
         r = json.loads(done.stdout.strip().splitlines()[-1])

@@ -67,16 +67,18 @@ def create(tenant_id: str, name: str, scopes: tuple[str, ...]) -> tuple[Token, s
     plaintext = f"{token_id}_{secrets.token_urlsafe(32)}"
     with control() as conn:
         if (
-            conn.execute(sa.text("SELECT 1 FROM control.tenants WHERE tenant_id = :t"), {"t": tenant_id}).first()
+            conn.execute(
+                sa.text("SELECT 1 FROM control.tenants WHERE tenant_id = :tenant"), {"tenant": tenant_id}
+            ).first()
             is None
         ):
             raise GaIntelError(f"--tenant: no tenant {tenant_id!r}", hint="`ga-intel tenant list` shows them")
         row = conn.execute(
             sa.text(
                 "INSERT INTO control.api_tokens (token_id, tenant_id, name, scopes, token_sha256) "
-                "VALUES (:id, :t, :n, :s, :h) RETURNING created_at"
+                "VALUES (:id, :tenant, :n, :s, :h) RETURNING created_at"
             ),
-            {"id": token_id, "t": tenant_id, "n": name.strip(), "s": list(scopes), "h": digest(plaintext)},
+            {"id": token_id, "tenant": tenant_id, "n": name.strip(), "s": list(scopes), "h": digest(plaintext)},
         ).one()
     return Token(token_id, tenant_id, name.strip(), scopes, row.created_at, None, None), plaintext
 
@@ -86,9 +88,9 @@ def list_tokens(tenant_id: str | None = None) -> list[Token]:
         rows = conn.execute(
             sa.text(
                 "SELECT token_id, tenant_id, name, scopes, created_at, last_used_at, revoked_at FROM control.api_tokens "
-                "WHERE CAST(:t AS text) IS NULL OR tenant_id = :t ORDER BY tenant_id, created_at"
+                "WHERE CAST(:tenant AS text) IS NULL OR tenant_id = :tenant ORDER BY tenant_id, created_at"
             ),
-            {"t": tenant_id},
+            {"tenant": tenant_id},
         )
         return [
             Token(r.token_id, r.tenant_id, r.name, tuple(r.scopes), r.created_at, r.last_used_at, r.revoked_at)

@@ -47,10 +47,10 @@ def refresh_statistics(tables: Iterable[str], share: float = 0.1) -> list[str]:
         stale = (
             conn.execute(
                 sa.text(
-                    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = :s AND relname IN :t "
+                    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = :s AND relname IN :tables "
                     "AND n_mod_since_analyze > :share * greatest(n_live_tup, 1)"
-                ).bindparams(sa.bindparam("t", expanding=True)),
-                {"s": TENANT_SCHEMA, "t": list(tables), "share": share},
+                ).bindparams(sa.bindparam("tables", expanding=True)),
+                {"s": TENANT_SCHEMA, "tables": list(tables), "share": share},
             )
             .scalars()
             .all()

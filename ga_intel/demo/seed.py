@@ -55,9 +55,9 @@ def already_loaded(client, day: dt.date) -> str | None:
     with tenant_scope(demo.DEMO_TENANT) as conn:
         row = conn.execute(
             sa.text(
-                "SELECT status, bq_modified_at FROM tenant_data.data_availability WHERE tenant_id = :t AND event_date = :d"
+                "SELECT status, bq_modified_at FROM tenant_data.data_availability WHERE tenant_id = :tenant AND event_date = :d"
             ),
-            {"t": demo.DEMO_TENANT, "d": day},
+            {"tenant": demo.DEMO_TENANT, "d": day},
         ).first()
     if row and row.status in ("complete", "provisional") and row.bq_modified_at == table.modified:
         return "already loaded"

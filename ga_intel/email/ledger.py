@@ -53,10 +53,10 @@ def plan(
             sa.text("""
             INSERT INTO tenant_data.email_deliveries (tenant_id, idempotency_key, report_kind, report_date,
                 branch_code, recipient, recipient_name, status, skip_reason, data_incomplete, run_id)
-            VALUES (:t, :k, :kind, :d, :b, :r, :n, :status, :reason, :inc, :run)
+            VALUES (:tenant, :k, :kind, :d, :b, :r, :n, :status, :reason, :inc, :run)
             ON CONFLICT (tenant_id, idempotency_key) DO NOTHING"""),
             {
-                "t": tenant_id,
+                "tenant": tenant_id,
                 "k": idempotency_key(tenant_id, r.kind, day, r.branch, r.recipient),
                 "kind": r.kind,
                 "d": day,
@@ -186,10 +186,10 @@ def settled(conn: Connection, day: dt.date) -> bool:
     return bool(
         conn.execute(
             sa.text(
-                "SELECT count(*) > 0 AND count(*) FILTER (WHERE status NOT IN :t) = 0 "
+                "SELECT count(*) > 0 AND count(*) FILTER (WHERE status NOT IN :terminal) = 0 "
                 "FROM tenant_data.email_deliveries WHERE report_date = :d"
-            ).bindparams(sa.bindparam("t", expanding=True)),
-            {"d": day, "t": list(TERMINAL)},
+            ).bindparams(sa.bindparam("terminal", expanding=True)),
+            {"d": day, "terminal": list(TERMINAL)},
         ).scalar()
     )
 

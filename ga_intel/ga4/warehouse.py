@@ -71,8 +71,8 @@ def copy_batches(conn: Connection, table: str, batches: Iterable[pa.RecordBatch]
 def delete_day(conn: Connection, tables: Iterable[str], tenant_id: str, day: dt.date) -> None:
     for table in tables:
         conn.execute(
-            sa.text(f"DELETE FROM {SCHEMA}.{table} WHERE tenant_id = :t AND event_date = :d"),
-            {"t": tenant_id, "d": day},
+            sa.text(f"DELETE FROM {SCHEMA}.{table} WHERE tenant_id = :tenant AND event_date = :d"),
+            {"tenant": tenant_id, "d": day},
         )
 
 
@@ -96,7 +96,7 @@ def record_availability(
             INSERT INTO {SCHEMA}.data_availability
               (tenant_id, event_date, source_table, status, bq_modified_at, bq_row_count, rows_written, run_id,
                message, quality, updated_at)
-            VALUES (:t, :d, :src, :status, :mod, :cnt, CAST(:rows AS jsonb), :run, :msg, CAST(:quality AS jsonb), now())
+            VALUES (:tenant, :d, :src, :status, :mod, :cnt, CAST(:rows AS jsonb), :run, :msg, CAST(:quality AS jsonb), now())
             ON CONFLICT (tenant_id, event_date) DO UPDATE SET
               source_table = EXCLUDED.source_table, status = EXCLUDED.status,
               bq_modified_at = EXCLUDED.bq_modified_at, bq_row_count = EXCLUDED.bq_row_count,
@@ -105,7 +105,7 @@ def record_availability(
             """
         ),
         {
-            "t": tenant_id,
+            "tenant": tenant_id,
             "d": day,
             "src": source_table,
             "status": status,
@@ -128,10 +128,10 @@ def mark_failed(
         sa.text(
             f"""
             INSERT INTO {SCHEMA}.data_availability (tenant_id, event_date, source_table, status, run_id, message)
-            VALUES (:t, :d, :src, 'failed', :run, :msg)
+            VALUES (:tenant, :d, :src, 'failed', :run, :msg)
             ON CONFLICT (tenant_id, event_date) DO UPDATE SET
               status = 'failed', run_id = EXCLUDED.run_id, message = EXCLUDED.message, updated_at = now()
             """
         ),
-        {"t": tenant_id, "d": day, "src": source_table, "run": run_id, "msg": message[:2000]},
+        {"tenant": tenant_id, "d": day, "src": source_table, "run": run_id, "msg": message[:2000]},
     )

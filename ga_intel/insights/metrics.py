@@ -128,8 +128,8 @@ def compute(conn: Connection, tenant_id: str, day: dt.date, config: TenantConfig
     columns = COUNTS + RATES + ["users_sketch"]
     for table in ("daily_metrics", "location_daily_metrics", "search_terms_daily", "bounced_pages_daily"):
         conn.execute(
-            sa.text(f"DELETE FROM tenant_data.{table} WHERE tenant_id = :t AND event_date = :d"),
-            {"t": tenant_id, "d": day},
+            sa.text(f"DELETE FROM tenant_data.{table} WHERE tenant_id = :tenant AND event_date = :d"),
+            {"tenant": tenant_id, "d": day},
         )
     insert_cols = ", ".join(columns)
     values = ", ".join(f":{c}" for c in columns)

@@ -201,9 +201,9 @@ def set_status(conn: Connection, tenant_id: str, task_key: str, status: str, by:
             "note = COALESCE(:note, note), updated_at = now(), "
             "first_touched_at = CASE WHEN :s IN ('in_progress', 'done') THEN COALESCE(first_touched_at, now()) "
             "                        ELSE first_touched_at END "
-            "WHERE tenant_id = :t AND task_key = :k RETURNING 1"
+            "WHERE tenant_id = :tenant AND task_key = :k RETURNING 1"
         ),
-        {"s": status, "by": by, "note": note, "t": tenant_id, "k": task_key},
+        {"s": status, "by": by, "note": note, "tenant": tenant_id, "k": task_key},
     ).first()
     if not found:
         raise GaIntelError(f"no task {task_key!r} for tenant {tenant_id!r}")

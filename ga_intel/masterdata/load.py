@@ -152,9 +152,9 @@ def stale_reason(session_factory, config: TenantConfig) -> str | None:
             for r in conn.execute(
                 sa.text(
                     "SELECT DISTINCT ON (kind) kind, file_name, mtime, size_bytes, settings_sha256 "
-                    "FROM tenant_data.master_data_files WHERE tenant_id = :t ORDER BY kind, loaded_at DESC"
+                    "FROM tenant_data.master_data_files WHERE tenant_id = :tenant ORDER BY kind, loaded_at DESC"
                 ),
-                {"t": config.id},
+                {"tenant": config.id},
             )
         }
     if set(last) != set(names):
@@ -195,17 +195,19 @@ def last_versions(conn: Connection, tenant_id: str) -> dict[str, tuple[str, str 
     rows = conn.execute(
         sa.text(
             "SELECT DISTINCT ON (kind) kind, sha256, settings_sha256 FROM tenant_data.master_data_files "
-            "WHERE tenant_id = :t ORDER BY kind, loaded_at DESC"
+            "WHERE tenant_id = :tenant ORDER BY kind, loaded_at DESC"
         ),
-        {"t": tenant_id},
+        {"tenant": tenant_id},
     ).all()
     return {kind: (sha, settings_sha) for kind, sha, settings_sha in rows}
 
 
 def reps_by_branch(conn: Connection, tenant_id: str) -> dict[str, int]:
     rows = conn.execute(
-        sa.text("SELECT branch_code, count(*) FROM tenant_data.sales_reps WHERE tenant_id = :t AND enabled GROUP BY 1"),
-        {"t": tenant_id},
+        sa.text(
+            "SELECT branch_code, count(*) FROM tenant_data.sales_reps WHERE tenant_id = :tenant AND enabled GROUP BY 1"
+        ),
+        {"tenant": tenant_id},
     ).all()
     return dict(rows)
 
@@ -238,7 +240,8 @@ def seed_reps(conn: Connection, tenant_id: str, locations: list[dict]) -> int:
     """Rep mapping rows from the locations file (source 'file'); a person's manual edits
     for the same branch and email win, and file rows that left the file go."""
     conn.execute(
-        sa.text("DELETE FROM tenant_data.sales_reps WHERE tenant_id = :t AND source = 'file'"), {"t": tenant_id}
+        sa.text("DELETE FROM tenant_data.sales_reps WHERE tenant_id = :tenant AND source = 'file'"),
+        {"tenant": tenant_id},
     )
     seeded = 0
     for loc in locations:
@@ -247,10 +250,10 @@ def seed_reps(conn: Connection, tenant_id: str, locations: list[dict]) -> int:
         result = conn.execute(
             sa.text(
                 "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, enabled, source) "
-                "VALUES (:t, :b, :e, :n, true, 'file') ON CONFLICT (tenant_id, branch_code, rep_email) DO NOTHING"
+                "VALUES (:tenant, :b, :e, :n, true, 'file') ON CONFLICT (tenant_id, branch_code, rep_email) DO NOTHING"
             ),
             {
-                "t": tenant_id,
+                "tenant": tenant_id,
                 "b": loc["warehouse_code"],
                 "e": loc["rep_email"],
                 "n": loc.get("rep_name") or loc["rep_email"],
@@ -304,8 +307,8 @@ def load(
             "sales_reps": (["branch_code", "rep_email"], ["rep_name", "role", "enabled"]),
         }
         before = {t: _snapshot(conn, t, *shape) for t, shape in shapes.items()}
-        conn.execute(sa.text("DELETE FROM tenant_data.users WHERE tenant_id = :t"), {"t": tenant_id})
-        conn.execute(sa.text("DELETE FROM tenant_data.locations WHERE tenant_id = :t"), {"t": tenant_id})
+        conn.execute(sa.text("DELETE FROM tenant_data.users WHERE tenant_id = :tenant"), {"tenant": tenant_id})
+        conn.execute(sa.text("DELETE FROM tenant_data.locations WHERE tenant_id = :tenant"), {"tenant": tenant_id})
         result.rows["locations"] = _insert(conn, "locations", tenant_id, locations, [c.name for c in loc_cols])
         result.rows["users"] = _insert(conn, "users", tenant_id, users, [c.name for c in user_cols])
         result.reps_seeded = seed_reps(conn, tenant_id, locations)
@@ -315,10 +318,10 @@ def load(
                 sa.text(
                     "INSERT INTO tenant_data.master_data_files "
                     "(tenant_id, kind, file_name, mtime, size_bytes, sha256, settings_sha256, rows_loaded, warnings, "
-                    "run_id) VALUES (:t, :k, :n, :m, :s, :h, :fp, :r, :w, :run)"
+                    "run_id) VALUES (:tenant, :k, :n, :m, :s, :h, :fp, :r, :w, :run)"
                 ),
                 {
-                    "t": tenant_id,
+                    "tenant": tenant_id,
                     "k": kind,
                     "n": f.name,
                     "m": f.mtime,

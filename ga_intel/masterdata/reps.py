@@ -52,11 +52,11 @@ def set_rep(tenant_id: str, branch: str, email: str, name: str, enabled: bool = 
         conn.execute(
             sa.text(
                 "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, role, enabled, source) "
-                "VALUES (:t, :b, :e, :n, :r, :en, 'manual') ON CONFLICT (tenant_id, branch_code, rep_email) DO UPDATE SET "
+                "VALUES (:tenant, :b, :e, :n, :r, :en, 'manual') ON CONFLICT (tenant_id, branch_code, rep_email) DO UPDATE SET "
                 "rep_name = EXCLUDED.rep_name, role = EXCLUDED.role, enabled = EXCLUDED.enabled, source = 'manual', "
                 "updated_at = now()"
             ),
-            {"t": tenant_id, "b": branch.strip(), "e": email, "n": name.strip(), "r": role, "en": enabled},
+            {"tenant": tenant_id, "b": branch.strip(), "e": email, "n": name.strip(), "r": role, "en": enabled},
         )
 
 
@@ -114,7 +114,7 @@ def apply_edits(tenant_id: str, upserts: list[dict], removals: list[tuple[str, s
             else:
                 cleaned.append(
                     {
-                        "t": tenant_id,
+                        "tenant": tenant_id,
                         "b": branch,
                         "e": email,
                         "n": name,
@@ -133,7 +133,7 @@ def apply_edits(tenant_id: str, upserts: list[dict], removals: list[tuple[str, s
             conn.execute(
                 sa.text(
                     "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name, role, enabled, source) "
-                    "VALUES (:t, :b, :e, :n, :r, :en, 'manual') ON CONFLICT (tenant_id, branch_code, rep_email) DO UPDATE "
+                    "VALUES (:tenant, :b, :e, :n, :r, :en, 'manual') ON CONFLICT (tenant_id, branch_code, rep_email) DO UPDATE "
                     "SET rep_name = EXCLUDED.rep_name, role = EXCLUDED.role, enabled = EXCLUDED.enabled, source = 'manual', "
                     "updated_at = now()"
                 ),

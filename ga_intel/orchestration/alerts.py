@@ -188,9 +188,9 @@ def _record_and_send(
             sa.text("""
             INSERT INTO tenant_data.pipeline_failures (tenant_id, run_id, job_name, partition_key, failure_type,
                 message, failed_at, alert_date)
-            VALUES (:t, :run, :job, :p, :kind, :msg, :at, :day) ON CONFLICT (tenant_id, run_id) DO NOTHING"""),
+            VALUES (:tenant, :run, :job, :p, :kind, :msg, :at, :day) ON CONFLICT (tenant_id, run_id) DO NOTHING"""),
             {
-                "t": tenant_id,
+                "tenant": tenant_id,
                 "run": run_id,
                 "job": job_name,
                 "p": partition,
@@ -204,9 +204,9 @@ def _record_and_send(
             sa.text("""
             INSERT INTO tenant_data.pipeline_alerts (tenant_id, alert_date, failure_type, first_run_id, recipients,
                 status)
-            VALUES (:t, :day, :kind, :run, :to, :status) ON CONFLICT DO NOTHING RETURNING 1"""),
+            VALUES (:tenant, :day, :kind, :run, :to, :status) ON CONFLICT DO NOTHING RETURNING 1"""),
             {
-                "t": tenant_id,
+                "tenant": tenant_id,
                 "day": day,
                 "kind": kind,
                 "run": run_id,

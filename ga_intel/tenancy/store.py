@@ -64,7 +64,7 @@ def _verify_key(conn: Connection) -> None:
     ring = crypto.keyring()
     token = conn.execute(sa.text("SELECT token FROM control.key_check FOR UPDATE")).scalar()
     if token is None:
-        conn.execute(sa.text("INSERT INTO control.key_check (token) VALUES (:t)"), {"t": ring.canary()})
+        conn.execute(sa.text("INSERT INTO control.key_check (token) VALUES (:token)"), {"token": ring.canary()})
     else:
         ring.check_canary(token)
 
@@ -81,7 +81,7 @@ def _split(section: str, model) -> tuple[dict, dict]:
 
 def _write_sections(conn: Connection, config: TenantConfig) -> None:
     ring = crypto.keyring()
-    conn.execute(sa.text("DELETE FROM control.tenant_settings WHERE tenant_id = :t"), {"t": config.id})
+    conn.execute(sa.text("DELETE FROM control.tenant_settings WHERE tenant_id = :tenant"), {"tenant": config.id})
     for section in SECTIONS:
         model = getattr(config, section)
         if model is None:
@@ -90,9 +90,9 @@ def _write_sections(conn: Connection, config: TenantConfig) -> None:
         conn.execute(
             sa.text(
                 "INSERT INTO control.tenant_settings (tenant_id, section, config, secrets) "
-                "VALUES (:t, :s, CAST(:c AS jsonb), :x)"
+                "VALUES (:tenant, :s, CAST(:c AS jsonb), :x)"
             ),
-            {"t": config.id, "s": section, "c": _json(public), "x": ring.encrypt(hidden) if hidden else None},
+            {"tenant": config.id, "s": section, "c": _json(public), "x": ring.encrypt(hidden) if hidden else None},
         )
     # A member who stays keeps their sign-in binding (finding 3); one removed loses it.
     bound = {
@@ -100,21 +100,21 @@ def _write_sections(conn: Connection, config: TenantConfig) -> None:
         for r in conn.execute(
             sa.text(
                 "SELECT email, oidc_issuer, oidc_subject, bound_at FROM control.tenant_members "
-                "WHERE tenant_id = :t AND oidc_subject IS NOT NULL"
+                "WHERE tenant_id = :tenant AND oidc_subject IS NOT NULL"
             ),
-            {"t": config.id},
+            {"tenant": config.id},
         ).mappings()
     }
-    conn.execute(sa.text("DELETE FROM control.tenant_members WHERE tenant_id = :t"), {"t": config.id})
+    conn.execute(sa.text("DELETE FROM control.tenant_members WHERE tenant_id = :tenant"), {"tenant": config.id})
     for m in config.members:
         b = bound.get(m.email) or {}
         conn.execute(
             sa.text(
                 "INSERT INTO control.tenant_members (tenant_id, email, role, branch_scope, oidc_issuer, oidc_subject, "
-                "bound_at) VALUES (:t, :e, :r, :b, :i, :s, :at)"
+                "bound_at) VALUES (:tenant, :e, :r, :b, :i, :s, :at)"
             ),
             {
-                "t": config.id,
+                "tenant": config.id,
                 "e": m.email,
                 "r": m.role,
                 "b": m.branch,
@@ -140,10 +140,10 @@ def add(config: TenantConfig) -> None:
         _verify_key(conn)
         inserted = conn.execute(
             sa.text(
-                "INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:t, :n, :z) "
+                "INSERT INTO control.tenants (tenant_id, name, timezone) VALUES (:tenant, :n, :z) "
                 "ON CONFLICT (tenant_id) DO NOTHING RETURNING tenant_id"
             ),
-            {"t": config.id, "n": config.name, "z": config.timezone},
+            {"tenant": config.id, "n": config.name, "z": config.timezone},
         ).scalar()
         if inserted is None:
             raise TenantFileError(
@@ -159,9 +159,9 @@ def update(config: TenantConfig) -> None:
         _verify_key(conn)
         found = conn.execute(
             sa.text(
-                "UPDATE control.tenants SET name = :n, timezone = :z, updated_at = now() WHERE tenant_id = :t RETURNING 1"
+                "UPDATE control.tenants SET name = :n, timezone = :z, updated_at = now() WHERE tenant_id = :tenant RETURNING 1"
             ),
-            {"t": config.id, "n": config.name, "z": config.timezone},
+            {"tenant": config.id, "n": config.name, "z": config.timezone},
         ).scalar()
         if not found:
             raise TenantNotFound(config.id)
@@ -198,7 +198,8 @@ def get(tenant_id: str) -> TenantConfig:
     with control() as conn:
         tenant = (
             conn.execute(
-                sa.text("SELECT tenant_id, name, timezone FROM control.tenants WHERE tenant_id = :t"), {"t": tenant_id}
+                sa.text("SELECT tenant_id, name, timezone FROM control.tenants WHERE tenant_id = :tenant"),
+                {"tenant": tenant_id},
             )
             .mappings()
             .first()
@@ -207,8 +208,8 @@ def get(tenant_id: str) -> TenantConfig:
             raise TenantNotFound(tenant_id)
         sections = (
             conn.execute(
-                sa.text("SELECT section, config, secrets FROM control.tenant_settings WHERE tenant_id = :t"),
-                {"t": tenant_id},
+                sa.text("SELECT section, config, secrets FROM control.tenant_settings WHERE tenant_id = :tenant"),
+                {"tenant": tenant_id},
             )
             .mappings()
             .all()
@@ -216,9 +217,9 @@ def get(tenant_id: str) -> TenantConfig:
         members = (
             conn.execute(
                 sa.text(
-                    "SELECT email, role, branch_scope FROM control.tenant_members WHERE tenant_id = :t ORDER BY email"
+                    "SELECT email, role, branch_scope FROM control.tenant_members WHERE tenant_id = :tenant ORDER BY email"
                 ),
-                {"t": tenant_id},
+                {"tenant": tenant_id},
             )
             .mappings()
             .all()
@@ -240,16 +241,16 @@ def contact(tenant_id: str) -> tuple[str, str, list[str]]:
     tenant whose settings cannot be decrypted or validated still needs."""
     with control() as conn:
         tenant = conn.execute(
-            sa.text("SELECT name, timezone FROM control.tenants WHERE tenant_id = :t"), {"t": tenant_id}
+            sa.text("SELECT name, timezone FROM control.tenants WHERE tenant_id = :tenant"), {"tenant": tenant_id}
         ).first()
         if tenant is None:
             raise TenantNotFound(tenant_id)
         admins = (
             conn.execute(
                 sa.text(
-                    "SELECT email FROM control.tenant_members WHERE tenant_id = :t AND role = 'admin' ORDER BY email"
+                    "SELECT email FROM control.tenant_members WHERE tenant_id = :tenant AND role = 'admin' ORDER BY email"
                 ),
-                {"t": tenant_id},
+                {"tenant": tenant_id},
             )
             .scalars()
             .all()
@@ -263,8 +264,10 @@ def section(tenant_id: str, name: str):
     with control() as conn:
         row = (
             conn.execute(
-                sa.text("SELECT config, secrets FROM control.tenant_settings WHERE tenant_id = :t AND section = :s"),
-                {"t": tenant_id, "s": name},
+                sa.text(
+                    "SELECT config, secrets FROM control.tenant_settings WHERE tenant_id = :tenant AND section = :s"
+                ),
+                {"tenant": tenant_id, "s": name},
             )
             .mappings()
             .first()
@@ -484,7 +487,7 @@ def remove(tenant_id: str) -> dict[str, int]:
     with control() as conn:
         _verify_key(conn)
         found = conn.execute(
-            sa.text("DELETE FROM control.tenants WHERE tenant_id = :t RETURNING 1"), {"t": tenant_id}
+            sa.text("DELETE FROM control.tenants WHERE tenant_id = :tenant RETURNING 1"), {"tenant": tenant_id}
         ).scalar()
         if not found:
             raise TenantNotFound(tenant_id)
@@ -494,7 +497,7 @@ def remove(tenant_id: str) -> dict[str, int]:
         deleted = {}
         for table in tables:
             result = conn.execute(
-                sa.text(f'DELETE FROM {rls.TENANT_SCHEMA}."{table}" WHERE tenant_id = :t'), {"t": tenant_id}
+                sa.text(f'DELETE FROM {rls.TENANT_SCHEMA}."{table}" WHERE tenant_id = :tenant'), {"tenant": tenant_id}
             )
             deleted[table] = result.rowcount
         return deleted
@@ -582,13 +585,15 @@ def _rotate(from_file: bool) -> int:
                     ) from None
                 conn.execute(
                     sa.text(
-                        "UPDATE control.tenant_settings SET secrets = :x, updated_at = now() WHERE tenant_id = :t AND section = :s"
+                        "UPDATE control.tenant_settings SET secrets = :x, updated_at = now() WHERE tenant_id = :tenant AND section = :s"
                     ),
-                    {"x": new_token, "t": tenant_id, "s": section},
+                    {"x": new_token, "tenant": tenant_id, "s": section},
                 )
                 count += 1
             count += _rotate_webhook_secrets(conn, ring)
-            conn.execute(sa.text("UPDATE control.key_check SET token = :t, rotated_at = now()"), {"t": ring.canary()})
+            conn.execute(
+                sa.text("UPDATE control.key_check SET token = :token, rotated_at = now()"), {"token": ring.canary()}
+            )
     except Exception:
         if from_file:
             crypto.write_key_file(keys)  # the database still uses the old keys

@@ -66,10 +66,10 @@ def add(tenant_id: str, url: str, events: tuple[str, ...]) -> tuple[Endpoint, st
         created = conn.execute(
             sa.text(
                 "INSERT INTO tenant_data.webhook_endpoints (tenant_id, endpoint_id, url, events, secret) "
-                "VALUES (:t, :id, :url, :events, :secret) RETURNING created_at"
+                "VALUES (:tenant, :id, :url, :events, :secret) RETURNING created_at"
             ),
             {
-                "t": tenant_id,
+                "tenant": tenant_id,
                 "id": endpoint_id,
                 "url": url,
                 "events": list(dict.fromkeys(events)),
