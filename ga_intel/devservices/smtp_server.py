@@ -156,8 +156,11 @@ class SmtpSink:
             self._controller = None
 
     def clear(self) -> None:
+        """Forget every message received so far, in memory and on disk (tests start empty)."""
         with self._lock:
             self.messages.clear()
+            for eml in (self.folder / "messages").glob("*.eml"):
+                eml.unlink()
         self.on_message = None
 
     def __enter__(self) -> SmtpSink:
