@@ -56,7 +56,7 @@ def test_google_endpoint_reads_through_the_storage_api(google_settings, monkeypa
 
 
 def test_emulator_endpoint_pages_over_rest(google_settings, monkeypatch):
-    emulator = BigQuerySettings(project_id="p", dataset_id="d", api_endpoint="http://127.0.0.1:9050")
+    emulator = BigQuerySettings(project_id="test-project", dataset_id="d", api_endpoint="http://127.0.0.1:9050")
     path = extract.read_path(emulator)
     assert (path.api, path.storage_client) == ("rest", None)
     assert "127.0.0.1" in path.reason
