@@ -261,7 +261,10 @@ def test_members_save_refuses_to_drop_your_own_admin_role(tenants, monkeypatch):
 
 
 def test_unreachable_database_is_a_clear_error(monkeypatch):
-    monkeypatch.setenv("GA_INTEL_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{ports.free_port()}/ga_intel")
+    # A loopback test database (the dev login accepts only those), on a port nothing listens on.
+    monkeypatch.setenv(
+        "GA_INTEL_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{ports.free_port()}/ga_intel_test_gone"
+    )
     monkeypatch.setenv("GA_INTEL_DEV_LOGIN", "1")
     at = app_as(monkeypatch, "admin@acme.example")
     assert any("cannot reach the platform database" in e.value for e in at.error)
@@ -291,14 +294,26 @@ def test_oidc_login_wins_over_the_dev_login(tenants, monkeypatch):
     assert [b.label for b in at.button] == ["Log in"]
     assert not at.warning  # the dev flag is set, but it is not what signs users in
 
-    at.user = {"is_logged_in": True, "email": "Admin@Acme.example", "email_verified": True}
+    at.user = {
+        "is_logged_in": True,
+        "email": "Admin@Acme.example",
+        "email_verified": True,
+        "iss": "https://idp.example",
+        "sub": "admin-subject",
+    }
     at.run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Overview" and not at.warning
     at.switch_page(SETTINGS_PAGE).run()
     assert at.title[0].value == "Settings"
 
-    at.user = {"is_logged_in": True, "email": "admin@acme.example", "email_verified": False}
+    at.user = {
+        "is_logged_in": True,
+        "email": "admin@acme.example",
+        "email_verified": False,
+        "iss": "https://idp.example",
+        "sub": "admin-subject",
+    }
     at.run()
     assert "Settings" not in [t.value for t in at.title]
     assert any("not verified" in e.value for e in at.error)
