@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import types
 import uuid
 from pathlib import Path
 
@@ -229,8 +230,11 @@ def _pool():
 
 
 def test_backfill_spreads_over_two_celery_workers_with_in_process_rows(
-    db, secret_key, celery_setup, tmp_path, bigquery_emulator
+    db, secret_key, celery_setup, tmp_path, bigquery_emulator, monkeypatch
 ):  # noqa: F811
+    # The pools spawn their processes, and spawn re-runs whatever `__main__` is: after an
+    # AppTest earlier in the session that is the Streamlit app. A blank one runs nothing.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     # Tiny days: the test is about where steps run, not how fast.
     folder = tmp_path / "ga4"
     generator.write_days(folder, DAYS[0], len(DAYS), events_per_day=40, progress=None)
