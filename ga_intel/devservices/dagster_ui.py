@@ -4,8 +4,6 @@ location loaded in this process instead of a gRPC code server."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,29 +27,17 @@ def in_process_target(module: str = "ga_intel.definitions", attribute: str = "de
 @contextmanager
 def serve(instance, port: int | None = None, target=None, timeout: float = 60) -> Iterator[str]:
     """Serve the Dagster UI for `instance`; yields its base URL."""
-    import uvicorn
     from dagster._core.workspace.context import WorkspaceProcessContext
     from dagster_webserver.app import create_app_from_workspace_process_context
 
     from ga_intel import ports
+    from ga_intel.devservices.uvicorn_thread import serve_in_thread
 
     port = port or ports.free_port()
     with WorkspaceProcessContext(instance, target or in_process_target()) as context:
         app = create_app_from_workspace_process_context(context)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=server.run, name="dagster-ui", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                server.should_exit = True
-                raise RuntimeError(f"the in-process Dagster webserver did not start on port {port}")
-            time.sleep(0.05)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        with serve_in_thread(app, port, "dagster-ui", timeout, lifespan="off") as url:
+            yield url
 
 
 def graphql(url: str, query: str, variables: dict | None = None, timeout: float = 120) -> dict:
