@@ -110,26 +110,17 @@ def _master_data(
             c = result.changes[kind]
             return {"added": c.added, "updated": c.updated, "removed": c.removed}
 
-        yield dg.MaterializeResult(
-            asset_key="users",
-            metadata={
-                "rows": result.rows["users"],
-                "dagster/row_count": result.rows["users"],
-                **changes("users"),
-                "ignored_columns": ", ".join(result.ignored_columns.get("users", [])) or "none",
-                **file_meta,
-            },
-        )
-        yield dg.MaterializeResult(
-            asset_key="locations",
-            metadata={
-                "rows": result.rows["locations"],
-                "dagster/row_count": result.rows["locations"],
-                **changes("locations"),
-                "ignored_columns": ", ".join(result.ignored_columns.get("locations", [])) or "none",
-                **file_meta,
-            },
-        )
+        for kind in ("users", "locations"):
+            yield dg.MaterializeResult(
+                asset_key=kind,
+                metadata={
+                    "rows": result.rows[kind],
+                    "dagster/row_count": result.rows[kind],
+                    **changes(kind),
+                    "ignored_columns": ", ".join(result.ignored_columns.get(kind, [])) or "none",
+                    **file_meta,
+                },
+            )
         yield dg.MaterializeResult(
             asset_key="sales_reps",
             metadata={
