@@ -207,7 +207,7 @@ def end_to_end(events: int, echo: Callable[[str], None]) -> list[Measurement]:
         t_load, _ = timed(load.load_folder, client, "bench-project.ga", folder, progress=lambda m: None)
         rss_before = peak_rss_mb()
         t_ingest, result = timed(ingest_day, config, client, day)
-    t_insights, insights_note = _insights(config, folder, day)
+    t_insights, insights_note = _insights(config, day)
     for p in folder.iterdir():
         p.unlink()
     folder.rmdir()
@@ -239,7 +239,7 @@ def end_to_end(events: int, echo: Callable[[str], None]) -> list[Measurement]:
     ]
 
 
-def _insights(config, folder: Path, day: dt.date) -> tuple[float, str]:
+def _insights(config, day: dt.date) -> tuple[float, str]:
     """Metrics and tasks of the ingested day (the insights asset's work), with the demo
     master data the generator's customers belong to."""
     from ga_intel.connectors import folder as folder_source

@@ -37,7 +37,7 @@ CAPTURED_EVENTS = 100_000
 DISTINCT_PER_COPY = ("user_pseudo_id", "transaction_id")
 
 
-def _config(folder: Path, endpoint: str = "http://127.0.0.1:9"):
+def _config(endpoint: str = "http://127.0.0.1:9"):
     from ga_intel.tenancy.tenant_file import validate
 
     return validate(
@@ -46,7 +46,7 @@ def _config(folder: Path, endpoint: str = "http://127.0.0.1:9"):
             "name": "Bench",
             "timezone": "America/Chicago",
             "bigquery": {"project_id": "bench-project", "dataset_id": "ga", "api_endpoint": endpoint},
-            "folder": {"path": str(folder)},
+            "folder": {},  # the tenant's drop folder under GA_INTEL_FOLDER_ROOT, where _insights writes
             "smtp": {"server": "127.0.0.1", "from_name": "b", "from_address": "b@bench.example"},
         },
         "bench",
@@ -77,7 +77,7 @@ def capture(events: int, echo: Callable[[str], None]) -> Path:
     src = Path(tempfile.mkdtemp(prefix="ga-intel-bench-replay-"))
     generator.write_days(src, DAY, 1, events, progress=None)
     with BigQueryEmulator("bench-project") as emulator:
-        config = _config(src, emulator.endpoint)
+        config = _config(emulator.endpoint)
         client = bq_client(config.bigquery)
         load.load_folder(client, "bench-project.ga", src, progress=lambda m: None)
         table = client.get_table(f"bench-project.ga.events_{DAY:%Y%m%d}")
@@ -123,8 +123,7 @@ def replay_child(folder: Path, copies: int = 1) -> dict:
     from ga_intel.ga4.ingest import DayResult, store_day
 
     meta = json.loads((folder / "meta.json").read_text())
-    scratch = Path(tempfile.mkdtemp(prefix="ga-intel-bench-replay-md-"))
-    config = _config(scratch)
+    config = _config()
     rss_before = peak_rss_mb()
 
     def batches(name: str):
@@ -169,10 +168,7 @@ def replay_child(folder: Path, copies: int = 1) -> dict:
     store_day(config, DAY, streams, result)
     t_load = time.perf_counter() - start
     rss_load = peak_rss_mb()
-    t_insights, note = _insights(config, scratch, DAY)
-    for p in scratch.iterdir():
-        p.unlink()
-    scratch.rmdir()
+    t_insights, note = _insights(config, DAY)
     return {
         "events": meta["events"],
         "rows": sum(result.rows_written.values()),
