@@ -7,6 +7,7 @@ shown through `store.redacted`.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Create the databases if needed and apply every migration."""
+    """Create the databases if needed and apply every migration: the platform database,
+    then every tenant database (tenants with a postgres section), one at a time."""
     from ga_intel import settings
     from ga_intel.db import embedded, migrate
 
@@ -49,6 +51,9 @@ def db_upgrade() -> None:
         embedded.start()
     revision = migrate.upgrade()
     click.echo(f"platform database at revision {revision}")
+    done = migrate.upgrade_tenant_databases(progress=click.echo)
+    if done:
+        click.echo(f"{len(done)} tenant database(s) at revision {revision}")
 
 
 @db.command("start")
@@ -423,8 +428,11 @@ def bench_cmd(
     api_events_per_day: int,
 ) -> None:
     """Measure speed and memory against same-run baselines (see docs/PERFORMANCE.md)."""
-    from ga_intel.devrun import REPO
+    from ga_intel.devrun import DEV_NETWORKS, REPO
 
+    # The benchmarks' tenants point at stand-ins (BigQuery emulator, SMTP) the bench starts
+    # on loopback, which tenant connections may not reach unless allowed (connectors/targets.py).
+    os.environ.setdefault("GA_INTEL_ALLOWED_NETWORKS", DEV_NETWORKS)
     # bench/ lives beside the package in a source checkout; an installed ga-intel has no bench.
     if not (REPO / "bench" / "__init__.py").is_file():
         raise GaIntelError(

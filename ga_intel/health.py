@@ -10,6 +10,8 @@ Components, in dependency order:
 - `dagster-webserver`  GET /server_info on the Dagster UI port;
 - `dagster-daemon`  every daemon the instance needs has a fresh heartbeat;
 - `streamlit`       GET /_stcore/health on the dashboard port;
+- `tenant <id>: data` with `--tenants`: where its data is; a tenant database behind the
+  migrations, unreachable or mid-move is reported with the fix.
 - `tenant <id>: <service>` with `--tenants`: each tenant's connectors (as `tenant check`).
 """
 
@@ -267,11 +269,14 @@ def check_streamlit(url: str) -> Component:
 
 def check_tenants() -> list[Component]:
     from ga_intel.connectors import check_all
+    from ga_intel.db import placement
     from ga_intel.errors import GaIntelError
     from ga_intel.tenancy import store
 
     out = []
     for tenant_id in store.tenant_ids():
+        ok, detail, fix = placement.status(tenant_id)
+        out.append(Component(f"tenant {tenant_id}: data", ok, detail, fix))
         try:
             results = check_all(store.get(tenant_id))
         except GaIntelError as exc:

@@ -124,11 +124,16 @@ def empty_platform() -> None:
     from ga_intel.db.engine import owner_engine
     from ga_intel.tenancy.store import tenant_tables
 
+    from ga_intel.db import placement
+
     with owner_engine().begin() as conn:
         conn.execute(sa.text("TRUNCATE control.tenants CASCADE"))
         conn.execute(sa.text("DELETE FROM control.key_check"))
+        # Encrypted under the previous test's key (secret_key gives each test its own).
+        conn.execute(sa.text("DELETE FROM control.platform_secrets"))
         for table in tenant_tables(conn):
             conn.execute(sa.text(f'TRUNCATE tenant_data."{table}"'))
+    placement.forget()
 
 
 @pytest.fixture

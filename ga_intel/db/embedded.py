@@ -27,8 +27,10 @@ SYSTEM_USER = "embedded_postgres"
 DEFAULT_PORT = 54329
 
 
-def _dir() -> Path:
-    return settings.home() / "postgres"
+def _dir(base: Path | None = None) -> Path:
+    """The server's folder; `base` names another one (a second server: tests of tenant
+    databases on their own server)."""
+    return base if base is not None else settings.home() / "postgres"
 
 
 def _wheel():
@@ -46,20 +48,20 @@ def _bin(name: str) -> str:
     return str(_wheel()[0].POSTGRES_BIN_PATH / name)
 
 
-def _port_file() -> Path:
-    return _dir() / "port"
+def _port_file(base: Path | None = None) -> Path:
+    return _dir(base) / "port"
 
 
-def port() -> int:
+def port(base: Path | None = None) -> int:
     """The server's TCP port: the one chosen at first start, else the default."""
     try:
-        return int(_port_file().read_text().strip())
+        return int(_port_file(base).read_text().strip())
     except FileNotFoundError:
         return DEFAULT_PORT
 
 
-def url(database: str = "postgres") -> URL:
-    return URL.create("postgresql+psycopg2", username="postgres", host="127.0.0.1", port=port(), database=database)
+def url(database: str = "postgres", base: Path | None = None) -> URL:
+    return URL.create("postgresql+psycopg2", username="postgres", host="127.0.0.1", port=port(base), database=database)
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,8 +90,8 @@ def _chown_tree(path: Path) -> None:
             shutil.chown(p, SYSTEM_USER, SYSTEM_USER)
 
 
-def is_running() -> bool:
-    data = _dir() / "data"
+def is_running(base: Path | None = None) -> bool:
+    data = _dir(base) / "data"
     if not (data / "PG_VERSION").exists():
         return False
     res = subprocess.run(
@@ -98,14 +100,14 @@ def is_running() -> bool:
     return res.returncode == 0
 
 
-def start() -> URL:
+def start(where: Path | None = None) -> URL:
     """Start the server if it is not running (creating PGDATA on first use); idempotent."""
-    base = _dir()
+    base = _dir(where)
     data = base / "data"
     base.mkdir(parents=True, exist_ok=True)
     run_as = _run_as()
-    if is_running():
-        return url()
+    if is_running(where):
+        return url(base=where)
     if not (data / "PG_VERSION").exists():
         data.mkdir(exist_ok=True)
         _chown_tree(base)
@@ -114,10 +116,10 @@ def start() -> URL:
             run_as,
             "initdb",
         )
-    chosen = port()
+    chosen = port(where)
     if not ports.is_free(chosen):
         chosen = ports.free_port()
-    _port_file().write_text(f"{chosen}\n")
+    _port_file(where).write_text(f"{chosen}\n")
     log = base / "server.log"
     log.touch()
     _chown_tree(base)
@@ -141,14 +143,14 @@ def start() -> URL:
         "pg_ctl start",
         log=log,
     )
-    return url()
+    return url(base=where)
 
 
-def stop() -> bool:
+def stop(where: Path | None = None) -> bool:
     """Stop the server if it runs; returns whether it was running."""
-    if not is_running():
+    if not is_running(where):
         return False
-    _check([_bin("pg_ctl"), "-D", str(_dir() / "data"), "-m", "fast", "-w", "stop"], _run_as(), "pg_ctl stop")
+    _check([_bin("pg_ctl"), "-D", str(_dir(where) / "data"), "-m", "fast", "-w", "stop"], _run_as(), "pg_ctl stop")
     return True
 
 

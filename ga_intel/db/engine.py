@@ -2,7 +2,8 @@
 
 Two ways in, both transactional, both as the runtime login `ga_intel_runtime`:
 - `control()`: the control plane (tenants, settings, members), granted to the runtime login.
-- `tenant_scope(tenant_id)`: every read or write of tenant data. It switches to the
+- `tenant_scope(tenant_id)`: every read or write of tenant data, on the database that
+  holds the tenant's data (`placement`: the platform's or its own). It switches to the
   non-owner role `ga_intel_app` and sets `app.tenant_id` for this transaction only
   (`SET LOCAL`), so row-level security decides what the statements can see and write,
   whatever the SQL says. A pooled connection never carries a tenant into the next use.
@@ -76,6 +77,9 @@ def engine() -> Engine:
     return eng
 
 
+runtime_engine = engine  # the name ga_intel.db.placement uses (`ga_intel.db.engine` is also this module)
+
+
 def owner_engine() -> Engine:
     """The owner's engine: migrations only (and tests that set up or tear down)."""
     urls = settings.database_urls()
@@ -143,16 +147,14 @@ def control() -> Iterator[Connection]:
 
 
 @contextmanager
-def tenant_scope(tenant_id: str, conn: Connection | None = None) -> Iterator[Connection]:
-    """A transaction that can only see and write `tenant_id`'s rows."""
+def tenant_scope(tenant_id: str) -> Iterator[Connection]:
+    """A transaction that can only see and write `tenant_id`'s rows, on the database that
+    holds them (the platform's, or the tenant's own: ga_intel.db.placement)."""
     if not tenant_id:
         raise ValueError("tenant_scope needs a tenant id")
-    if conn is not None:
-        enter_tenant(conn, tenant_id)
-        yield conn
-        return
-    with engine().begin() as conn:
-        enter_tenant(conn, tenant_id)
+    from ga_intel.db import placement
+
+    with placement.begin(tenant_id) as conn:
         yield conn
 
 
@@ -168,3 +170,6 @@ def dispose_all() -> None:
     _engine_for.cache_clear()
     _SEEN_RUNNING.clear()
     _VERIFIED.clear()
+    from ga_intel.db import placement
+
+    placement.forget()

@@ -19,9 +19,21 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def ensure_database(url: URL) -> bool:
+def ensure_database(
+    url: URL,
+    what: str = "the platform database",
+    fix: str = "GA_INTEL_DATABASE_URL, or unset it to use the embedded server",
+) -> bool:
     """Create `url.database` on its server if missing; returns whether it was created."""
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    probe = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with probe.connect():
+            return False  # there, and this login may use it (it need not reach the `postgres` database)
+    except sa.exc.OperationalError:
+        pass  # missing, or the server is down: the admin connection below says which
+    finally:
+        probe.dispose()
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     try:
         with admin.connect() as conn:
             exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}).scalar()
@@ -31,13 +43,13 @@ def ensure_database(url: URL) -> bool:
             return True
     except sa.exc.OperationalError as exc:
         raise GaIntelError(
-            f"cannot reach PostgreSQL at {url.host}:{url.port}: {exc.orig}".strip(),
-            hint="check GA_INTEL_DATABASE_URL, or unset it to use the embedded server",
+            f"cannot reach PostgreSQL for {what} at {url.host}:{url.port}: {_first_line(exc)}",
+            hint=f"check {fix}",
         ) from None
     except sa.exc.ProgrammingError as exc:
         raise GaIntelError(
-            f"database {url.database!r} does not exist and cannot be created: {exc.orig}".strip(),
-            hint="create it yourself, or grant CREATEDB to the user in GA_INTEL_DATABASE_URL",
+            f"{what}: database {url.database!r} does not exist and cannot be created: {_first_line(exc)}",
+            hint=f"create it yourself, or grant CREATEDB to the login in {fix}",
         ) from None
     finally:
         admin.dispose()
@@ -50,13 +62,10 @@ def upgrade(revision: str = "head") -> str:
     ensure_database(urls.dagster)
     from ga_intel.db.engine import owner_engine
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
     with owner_engine().begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        after = _run_migrations(conn, revision)
         _set_runtime_password(conn, urls.runtime)
-        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        return after
 
 
 def _set_runtime_password(conn, runtime: URL) -> None:
@@ -71,6 +80,84 @@ def _set_runtime_password(conn, runtime: URL) -> None:
         # A utility statement takes no bind parameters: quote the literal on the server.
         literal = conn.execute(sa.text("SELECT quote_literal(:p)"), {"p": runtime.password}).scalar()
         conn.execute(sa.text(f"ALTER ROLE {RUNTIME_ROLE} PASSWORD {literal}"))
+
+
+def _run_migrations(conn, revision: str) -> str:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, revision)
+    return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade_location(loc, revision: str = "head") -> tuple[str | None, str]:
+    """Migrate one tenant database (ga_intel.db.placement.Location) as the tenant file's
+    login, and give `ga_intel_tenant_runtime` its password there. Creates the database
+    when the login may. Returns (revision before, revision after)."""
+    from ga_intel.db import placement
+
+    ensure_database(loc.owner_url, what=f"tenant database {loc.label}", fix="the tenant file's postgres section")
+    eng = sa.create_engine(loc.owner_url, poolclass=sa.pool.NullPool)
+    try:
+        with eng.begin() as conn:
+            before = placement.revision_of(conn)
+            after = _run_migrations(conn, revision)
+            literal = conn.execute(sa.text("SELECT quote_literal(:p)"), {"p": placement.runtime_password()}).scalar()
+            conn.execute(sa.text(f"ALTER ROLE {placement.TENANT_RUNTIME_ROLE} PASSWORD {literal}"))
+    except sa.exc.OperationalError as exc:
+        raise GaIntelError(
+            f"cannot migrate tenant database {loc.label} as {loc.owner_url.username}: {_first_line(exc)}",
+            hint="check the server and the tenant file's postgres section (host, port, username, password, sslmode)",
+        ) from None
+    except sa.exc.ProgrammingError as exc:
+        raise GaIntelError(
+            f"cannot migrate tenant database {loc.label} as {loc.owner_url.username}: {_first_line(exc)}",
+            hint="the login needs to own the database and to create roles (CREATEROLE), as the platform's owner does; "
+            "nothing of this migration step was kept",
+        ) from None
+    finally:
+        eng.dispose()
+    placement.forget()  # engines verified against the old revision
+    return before, after
+
+
+def tenant_locations() -> list[tuple[list[str], object]]:
+    """Every tenant database in use, with the tenants it holds (the platform not included)."""
+    from ga_intel.db import placement
+    from ga_intel.db.engine import control
+
+    with control() as conn:
+        tenants = conn.execute(
+            sa.text("SELECT DISTINCT tenant_id FROM control.tenant_settings WHERE section = 'postgres' ORDER BY 1")
+        ).scalars()
+        tenants = list(tenants)
+    by_label: dict[str, tuple[list[str], object]] = {}
+    for tenant_id in tenants:
+        loc = placement.location(tenant_id)
+        by_label.setdefault(loc.label, ([], loc))[0].append(tenant_id)
+    return list(by_label.values())
+
+
+def upgrade_tenant_databases(progress=lambda message: None, revision: str = "head") -> list[tuple[str, str]]:
+    """Migrate every tenant database, one at a time; returns (label, revision) per database.
+    A database that fails stops the run with its error; those before it stay migrated."""
+    locations = tenant_locations()
+    done = []
+    for i, (tenants, loc) in enumerate(locations, 1):
+        progress(f"[{i}/{len(locations)}] tenant database {loc.label} ({', '.join(tenants)}) ...")
+        before, after = upgrade_location(loc, revision)
+        progress(f"[{i}/{len(locations)}] tenant database {loc.label}: {before or '(empty)'} -> {after}")
+        done.append((loc.label, after))
+    return done
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", exc)).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def head() -> str:
+    return _script().get_current_head()
 
 
 def _script() -> ScriptDirectory:

@@ -134,8 +134,19 @@ def _json(value: Any) -> str:
 # --- public API -------------------------------------------------------------------------
 
 
-def add(config: TenantConfig) -> None:
-    """Store a new tenant; a duplicate id is an error and changes nothing."""
+def add(config: TenantConfig, progress=lambda message: None) -> None:
+    """Store a new tenant; a duplicate id is an error and changes nothing. A tenant with
+    a `postgres` section gets its database migrated first (as `db upgrade` would), so its
+    data has somewhere to go before the tenant exists."""
+    if config.postgres is not None:
+        from ga_intel.db import migrate, placement
+
+        if config.id in tenant_ids():
+            _duplicate(config.id)
+        loc = placement.location_from_section(config.postgres)
+        progress(f"migrating tenant database {loc.label} ...")
+        _, revision = migrate.upgrade_location(loc)
+        progress(f"tenant database {loc.label} at revision {revision}")
     with control() as conn:
         _verify_key(conn)
         inserted = conn.execute(
@@ -146,11 +157,47 @@ def add(config: TenantConfig) -> None:
             {"tenant": config.id, "n": config.name, "z": config.timezone},
         ).scalar()
         if inserted is None:
-            raise TenantFileError(
-                f"tenant {config.id!r}",
-                [("id", f"a tenant {config.id!r} already exists; use `ga-intel tenant update` to change it")],
-            )
+            _duplicate(config.id)
         _write_sections(conn, config)
+
+
+def _duplicate(tenant_id: str):
+    raise TenantFileError(
+        f"tenant {tenant_id!r}",
+        [("id", f"a tenant {tenant_id!r} already exists; use `ga-intel tenant update` to change it")],
+    )
+
+
+PLACEMENT_FIELDS = ("host", "port", "database")
+
+
+def _refuse_placement_change(conn: Connection, config: TenantConfig) -> None:
+    """Where a tenant's data lives changes only with `ga-intel tenant move`, which takes
+    the rows along: a settings change would leave them behind. The login, password and
+    sslmode of the same database may change."""
+    row = conn.execute(
+        sa.text("SELECT config FROM control.tenant_settings WHERE tenant_id = :tenant AND section = 'postgres'"),
+        {"tenant": config.id},
+    ).scalar()
+    old = tuple(row.get(f) for f in PLACEMENT_FIELDS) if row else None
+    new = tuple(getattr(config.postgres, f) for f in PLACEMENT_FIELDS) if config.postgres else None
+    if old == new:
+        return
+    where = lambda t: f"{t[0]}:{t[1]}/{t[2]}" if t else "the platform database"
+    raise TenantFileError(
+        f"settings of tenant {config.id!r}",
+        [
+            (
+                "postgres"
+                if old is None or new is None
+                else "postgres." + next(f for f, a, b in zip(PLACEMENT_FIELDS, old, new, strict=True) if a != b),
+                f"the tenant's data is in {where(old)}; a settings change cannot move it to {where(new)} "
+                f"(the rows would stay behind): run `ga-intel tenant move {config.id} "
+                + ("--to-platform`" if new is None else "--to-postgres FILE`")
+                + " instead",
+            )
+        ],
+    )
 
 
 def update(config: TenantConfig) -> None:
@@ -165,6 +212,7 @@ def update(config: TenantConfig) -> None:
         ).scalar()
         if not found:
             raise TenantNotFound(config.id)
+        _refuse_placement_change(conn, config)
         _write_sections(conn, config)
 
 
@@ -482,8 +530,20 @@ def tenant_tables(conn: Connection) -> list[str]:
 
 
 def remove(tenant_id: str) -> dict[str, int]:
-    """Delete a tenant: its settings, members and all of its data, in one transaction.
-    Returns rows deleted per tenant table."""
+    """Delete a tenant: its settings, members and all of its data. Returns rows deleted
+    per tenant table. In the platform database that is one transaction; a tenant with
+    its own database has its data deleted there first, then its control rows (a failure
+    in between leaves the tenant listed with no data: run `tenant remove` again)."""
+    from ga_intel.db import placement, tenant_scope
+
+    with control() as conn:
+        _verify_key(conn)
+        if not conn.execute(sa.text("SELECT 1 FROM control.tenants WHERE tenant_id = :t"), {"t": tenant_id}).scalar():
+            raise TenantNotFound(tenant_id)
+    deleted: dict[str, int] = {}
+    if not placement.location(tenant_id).is_platform:
+        with tenant_scope(tenant_id) as conn:
+            deleted = _delete_tenant_rows(conn, tenant_id, tenant_tables(conn))
     with control() as conn:
         _verify_key(conn)
         found = conn.execute(
@@ -491,47 +551,99 @@ def remove(tenant_id: str) -> dict[str, int]:
         ).scalar()
         if not found:
             raise TenantNotFound(tenant_id)
-        tables = tenant_tables(conn)
-        # Tenant tables force row-level security even on their owner: delete as the tenant.
-        enter_tenant(conn, tenant_id)
-        deleted = {}
-        for table in tables:
-            result = conn.execute(
-                sa.text(f'DELETE FROM {rls.TENANT_SCHEMA}."{table}" WHERE tenant_id = :tenant'), {"tenant": tenant_id}
-            )
-            deleted[table] = result.rowcount
+        if not deleted:
+            tables = tenant_tables(conn)
+            # Tenant tables force row-level security even on their owner: delete as the tenant.
+            enter_tenant(conn, tenant_id)
+            deleted = _delete_tenant_rows(conn, tenant_id, tables)
         return deleted
+
+
+def _delete_tenant_rows(conn: Connection, tenant_id: str, tables: list[str]) -> dict[str, int]:
+    return {
+        table: conn.execute(
+            sa.text(f'DELETE FROM {rls.TENANT_SCHEMA}."{table}" WHERE tenant_id = :tenant'), {"tenant": tenant_id}
+        ).rowcount
+        for table in tables
+    }
 
 
 # --- key rotation -----------------------------------------------------------------------
 
 
-def _rotate_webhook_secrets(conn: Connection, ring: crypto.Keyring) -> int:
-    """Webhook signing secrets (tenant_data.webhook_endpoints), in the rotation's transaction.
-    Tenant rows are reached only as the RLS-bound app role with one tenant's id set, as
-    tenant_scope does; the role is reset to the runtime login afterwards for the control
-    tables the rotation still writes."""
-    from ga_intel.db.engine import enter_tenant
+def _own_database_tenants(conn: Connection) -> set[str]:
+    return set(
+        conn.execute(sa.text("SELECT tenant_id FROM control.tenant_settings WHERE section = 'postgres'")).scalars()
+    )
 
+
+def _rotate_webhook_rows(conn: Connection, tenant_id: str, ring: crypto.Keyring) -> int:
+    """One tenant's webhook signing secrets (tenant_data.webhook_endpoints); `conn` is in
+    that tenant's scope."""
+    rows = conn.execute(sa.text("SELECT endpoint_id, secret FROM tenant_data.webhook_endpoints FOR UPDATE")).all()
+    for endpoint_id, token in rows:
+        try:
+            new_token = ring.rotate(token)
+        except InvalidToken:
+            raise SecretKeyError(
+                f"cannot decrypt tenant {tenant_id!r} webhook {endpoint_id} secret with the keys from {ring.source}",
+                hint="nothing was re-encrypted; restore the key that encrypted it and retry",
+            ) from None
+        conn.execute(
+            sa.text("UPDATE tenant_data.webhook_endpoints SET secret = :x WHERE endpoint_id = :e"),
+            {"x": new_token, "e": endpoint_id},
+        )
+    return len(rows)
+
+
+def _rotate_webhook_secrets(conn: Connection, ring: crypto.Keyring) -> int:
+    """Webhook secrets of the tenants whose data is in the platform database, in the
+    rotation's transaction. Tenant rows are reached only as the RLS-bound app role with
+    one tenant's id set, as tenant_scope does; the role is reset to the runtime login
+    afterwards for the control tables the rotation still writes."""
+    elsewhere = _own_database_tenants(conn)
     count = 0
     for tenant_id in conn.execute(sa.text("SELECT tenant_id FROM control.tenants ORDER BY tenant_id")).scalars().all():
+        if tenant_id in elsewhere:
+            continue
         enter_tenant(conn, tenant_id)
-        rows = conn.execute(sa.text("SELECT endpoint_id, secret FROM tenant_data.webhook_endpoints FOR UPDATE")).all()
-        for endpoint_id, token in rows:
-            try:
-                new_token = ring.rotate(token)
-            except InvalidToken:
-                raise SecretKeyError(
-                    f"cannot decrypt tenant {tenant_id!r} webhook {endpoint_id} secret with the keys from {ring.source}",
-                    hint="nothing was re-encrypted; restore the key that encrypted it and retry",
-                ) from None
-            conn.execute(
-                sa.text("UPDATE tenant_data.webhook_endpoints SET secret = :x WHERE endpoint_id = :e"),
-                {"x": new_token, "e": endpoint_id},
-            )
-            count += 1
+        count += _rotate_webhook_rows(conn, tenant_id, ring)
     conn.execute(sa.text("SELECT set_config('app.tenant_id', '', true)"))
     conn.execute(sa.text("RESET ROLE"))
+    return count
+
+
+def _rotate_platform_secrets(conn: Connection, ring: crypto.Keyring) -> int:
+    rows = conn.execute(sa.text("SELECT name, token FROM control.platform_secrets FOR UPDATE")).all()
+    for name, token in rows:
+        try:
+            new_token = ring.rotate(token)
+        except InvalidToken:
+            raise SecretKeyError(
+                f"cannot decrypt the platform secret {name!r} with the keys from {ring.source}",
+                hint="nothing was re-encrypted; restore the key that encrypted it and retry",
+            ) from None
+        conn.execute(
+            sa.text("UPDATE control.platform_secrets SET token = :t WHERE name = :n"), {"t": new_token, "n": name}
+        )
+    return len(rows)
+
+
+def _rotate_tenant_databases(tenants: set[str], ring: crypto.Keyring) -> int:
+    """Webhook secrets kept in tenants' own databases: one transaction per tenant, after
+    the control plane's. Until all are done the old key must stay readable."""
+    from ga_intel.db import tenant_scope
+
+    count = 0
+    for tenant_id in sorted(tenants):
+        try:
+            with tenant_scope(tenant_id) as conn:
+                count += _rotate_webhook_rows(conn, tenant_id, ring)
+        except GaIntelError as exc:
+            raise SecretKeyError(
+                f"the control plane is re-encrypted, but tenant {tenant_id!r}'s own database is not: {exc.message}",
+                hint=f"both keys stay in use; fix that ({exc.hint}) and run the rotation again to finish",
+            ) from None
     return count
 
 
@@ -591,6 +703,8 @@ def _rotate(from_file: bool) -> int:
                 )
                 count += 1
             count += _rotate_webhook_secrets(conn, ring)
+            count += _rotate_platform_secrets(conn, ring)
+            elsewhere = _own_database_tenants(conn)
             conn.execute(
                 sa.text("UPDATE control.key_check SET token = :token, rotated_at = now()"), {"token": ring.canary()}
             )
@@ -599,6 +713,9 @@ def _rotate(from_file: bool) -> int:
             crypto.write_key_file(keys)  # the database still uses the old keys
             crypto.reset_keyring()
         raise
+    # The key file still holds the old keys behind the new one, so a failure here leaves
+    # every token readable; the rotation's next run finishes it.
+    count += _rotate_tenant_databases(elsewhere, ring)
     if from_file:
         crypto.write_key_file([ring.primary])  # what the tokens and the key check are now encrypted with
         crypto.reset_keyring()

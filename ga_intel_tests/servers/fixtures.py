@@ -60,3 +60,46 @@ def bigquery_emulator(tmp_path_factory):
     emulator = BigQueryEmulator("test-project", log_file=tmp_path_factory.mktemp("bq") / "emulator.log").start()
     yield emulator
     emulator.stop()
+
+
+TENANT_DB_OWNER = "tenant_owner"
+TENANT_DB_PASSWORD = "tenant-db-" + secrets.token_hex(8)
+
+
+@pytest.fixture(scope="session")
+def tenant_pg_server(ga_intel_home, platform_db):
+    """A second real PostgreSQL (embedded, another folder and port) for tenants that keep
+    their data in their own database. Its ga-intel login is like a managed server's admin:
+    it may create databases and roles, and is no superuser. Yields a factory for the
+    tenant file's `postgres` section of a database there."""
+    import sqlalchemy as sa
+
+    from ga_intel import settings
+    from ga_intel.db import embedded
+
+    where = settings.home() / "postgres-tenants"
+    url = embedded.start(where)
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": TENANT_DB_OWNER}).scalar():
+            conn.execute(
+                sa.text(f"CREATE ROLE {TENANT_DB_OWNER} LOGIN CREATEDB CREATEROLE PASSWORD '{TENANT_DB_PASSWORD}'")
+            )
+    admin.dispose()
+
+    def section(database: str) -> dict:
+        return {
+            "host": "127.0.0.1",
+            "port": url.port,
+            "database": database,
+            "username": TENANT_DB_OWNER,
+            "password": TENANT_DB_PASSWORD,
+            "sslmode": "disable",
+        }
+
+    section.url = url  # the server's superuser URL: tests look at rows behind ga-intel's back
+    yield section
+    from ga_intel.db.engine import dispose_all
+
+    dispose_all()
+    embedded.stop(where)
