@@ -121,10 +121,9 @@ def platform_db(ga_intel_home):
 def empty_platform() -> None:
     """Delete every tenant and all tenant data (the tables stay). As the owner: TRUNCATE
     is beyond row-level security, so the runtime login may not."""
+    from ga_intel.db import placement
     from ga_intel.db.engine import owner_engine
     from ga_intel.tenancy.store import tenant_tables
-
-    from ga_intel.db import placement
 
     with owner_engine().begin() as conn:
         conn.execute(sa.text("TRUNCATE control.tenants CASCADE"))
