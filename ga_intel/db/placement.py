@@ -141,7 +141,10 @@ class _State:
 
 def _read_state(conn: Connection, tenant_id: str) -> _State:
     row = conn.execute(_STATE_SQL, {"tenant": tenant_id}).mappings().one()
-    return _State((row["config"], row["secrets"]), row["moving"], row["started_at"])
+    # Once switched, the rows are where the settings say: only the old copy's delete is
+    # left, which nobody reads, so the tenant is usable again.
+    moving = row["moving"] if row["moving"] == "copying" else None
+    return _State((row["config"], row["secrets"]), moving, row["started_at"])
 
 
 _cache: dict[str, tuple[tuple, Location]] = {}
@@ -322,3 +325,12 @@ def status(tenant_id: str) -> tuple[bool, str, str | None]:
     except GaIntelError as exc:
         return False, exc.message, exc.hint
     return True, f"in its own database {loc.label}, schema at {head_revision()}", None
+
+
+@contextmanager
+def begin_at(loc: Location, tenant_id: str) -> Iterator[Connection]:
+    """A transaction bound to `tenant_id` at a given location, whatever the control plane
+    says: for `ga-intel tenant move` only, which holds the tenant while it copies."""
+    with _connect(engine_for(tenant_id, loc), tenant_id, loc) as conn, conn.begin():
+        enter_tenant(conn, tenant_id)
+        yield conn
