@@ -253,16 +253,14 @@ def _migration_0006():
 
 
 def _reset(echo: Callable[[str], None]) -> None:
-    from ga_intel.db import control
-    from ga_intel.db.engine import enter_tenant
+    from ga_intel.db import control, tenant_scope
     from ga_intel.tenancy.store import tenant_tables
 
-    with control() as conn:
-        tables = tenant_tables(conn)
-        conn.execute(sa.text("DELETE FROM control.tenants WHERE tenant_id = :tenant"), {"tenant": TENANT})
-        enter_tenant(conn, TENANT)
-        for table in tables:
+    with tenant_scope(TENANT) as conn:
+        for table in tenant_tables(conn):
             conn.execute(sa.text(f'DELETE FROM tenant_data."{table}" WHERE tenant_id = :tenant'), {"tenant": TENANT})
+    with control() as conn:
+        conn.execute(sa.text("DELETE FROM control.tenants WHERE tenant_id = :tenant"), {"tenant": TENANT})
 
 
 def _pages(end: dt.date, span_days: int) -> dict[str, Callable[[], Any]]:

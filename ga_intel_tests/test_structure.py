@@ -54,3 +54,24 @@ def test_product_code_does_not_import_the_demo():
             )
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.startswith("ga_intel.demo")]
     assert offenders == []
+
+
+def test_tenant_data_is_reached_only_through_tenant_scope():
+    """`tenant_scope` routes each tenant to the database that holds its data (the
+    platform's or its own, db/placement.py). Binding a connection to a tenant by hand
+    (`enter_tenant`) would reach whatever database that connection is on: only the
+    database layer, and the store's remove and key rotation (for tenants whose data is in
+    the platform database, in the control plane's own transaction), and `tenant move`
+    (which reads and writes both copies while the tenant is held), may."""
+    allowed = {"db/engine.py", "db/placement.py", "tenancy/store.py", "tenancy/move.py"}
+    offenders = []
+    for path in [*ROOT.rglob("*.py"), *(ROOT.parent / "streamlit_app").rglob("*.py")]:
+        rel = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.as_posix()
+        if rel in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in ("enter_tenant", "begin_at"):
+                    offenders.append(f"{rel}:{node.lineno} calls {name}")
+    assert offenders == [], offenders
