@@ -178,10 +178,18 @@ def test_a_tenant_database_behind_the_migrations_is_refused_then_upgraded(db, se
     ok, detail, fix = placement.status("lagging")
     assert not ok and "schema revision" in detail and "db upgrade" in fix
 
-    progress = []
-    done = migrate.upgrade_tenant_databases(progress=progress.append)
-    assert done == [(loc.label, head)]
-    assert any("[1/1]" in line and loc.label in line for line in progress)
+    from click.testing import CliRunner
+
+    from ga_intel import health
+    from ga_intel.cli import main
+
+    [data] = [c for c in health.check_tenants() if c.name == "tenant lagging: data"]
+    assert not data.ok and "schema revision" in data.detail and "db upgrade" in data.fix
+
+    result = CliRunner().invoke(main, ["db", "upgrade"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"[1/1] tenant database {loc.label} (lagging)" in result.output
+    assert f"-> {head}" in result.output and TENANT_DB_PASSWORD not in result.output
     with tenant_scope("lagging") as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM tenant_data.tasks")).scalar() == 0
     assert placement.status("lagging")[0]
