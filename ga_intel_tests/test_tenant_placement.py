@@ -242,3 +242,19 @@ def test_removing_a_tenant_deletes_its_rows_in_its_own_database(db, secret_key, 
     there = rows_by_tenant(tenant_pg_server.url.set(database=database), tables)
     assert all(not counts for counts in there.values())
     assert store.tenant_ids() == []
+
+
+def test_the_tenant_database_login_has_one_password_per_server(db, secret_key):
+    # A tenant running its own server can learn the password ga-intel uses there: it must
+    # open no other server.
+    first, second = placement.runtime_password("db.acme.example:5432"), placement.runtime_password("10.0.0.7:5432")
+    assert first != second and len(first) >= 32
+    placement.forget()  # another process: the same, from the control plane
+    assert placement.runtime_password("DB.acme.example:5432".lower()) == first
+    with owner_engine().connect() as conn:
+        tokens = conn.execute(sa.text("SELECT name, token FROM control.platform_secrets ORDER BY name")).all()
+    assert [n for n, _ in tokens] == [
+        "tenant_runtime_password:10.0.0.7:5432",
+        "tenant_runtime_password:db.acme.example:5432",
+    ]
+    assert all(first not in t and second not in t for _, t in tokens)  # encrypted

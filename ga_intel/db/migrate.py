@@ -102,7 +102,8 @@ def upgrade_location(loc, revision: str = "head") -> tuple[str | None, str]:
         with eng.begin() as conn:
             before = placement.revision_of(conn)
             after = _run_migrations(conn, revision)
-            literal = conn.execute(sa.text("SELECT quote_literal(:p)"), {"p": placement.runtime_password()}).scalar()
+            password = loc.runtime_url.password
+            literal = conn.execute(sa.text("SELECT quote_literal(:p)"), {"p": password}).scalar()
             conn.execute(sa.text(f"ALTER ROLE {placement.TENANT_RUNTIME_ROLE} PASSWORD {literal}"))
     except sa.exc.OperationalError as exc:
         raise GaIntelError(

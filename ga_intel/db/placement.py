@@ -79,45 +79,48 @@ def location_from_section(pg) -> Location:
         database=pg.database,
         query={"sslmode": pg.sslmode, "connect_timeout": "10"},
     )
-    runtime = owner.set(username=TENANT_RUNTIME_ROLE, password=runtime_password())
+    runtime = owner.set(username=TENANT_RUNTIME_ROLE, password=runtime_password(server_key(pg.host, pg.port)))
     return Location(f"{pg.host}:{pg.port}/{pg.database}", owner, runtime)
+
+
+def server_key(host: str, port: int) -> str:
+    return f"{host.strip().lower()}:{port}"
 
 
 def same_database(a: Location, b: Location) -> bool:
     return a.label == b.label
 
 
-# --- the deployment secret the tenant-database login uses ------------------------------
+# --- the tenant-database login's password, one per server ---------------------------------
 
 _secret_lock = threading.Lock()
-_runtime_password: str | None = None
+_runtime_passwords: dict[str, str] = {}
 
 
-def runtime_password() -> str:
-    """`ga_intel_tenant_runtime`'s password on every tenant database: one deployment
-    secret, created on first use, kept encrypted in the control plane (key rotation
-    re-encrypts it; the password itself does not change)."""
-    global _runtime_password
-    if _runtime_password is not None:
-        return _runtime_password
+def runtime_password(server: str) -> str:
+    """`ga_intel_tenant_runtime`'s password on one server (`host:port`): created on first
+    use, kept encrypted in the control plane (key rotation re-encrypts it; the password
+    itself does not change). One per server, not one for the deployment: a tenant that
+    runs its own server can learn the password ga-intel logs in with there (the server
+    may ask for it in clear text), and that password opens no other server. Roles are
+    cluster-wide, so every tenant database on one server shares it; name a server the
+    same way (host and port) in every tenant file that uses it."""
+    if server in _runtime_passwords:
+        return _runtime_passwords[server]
     from ga_intel import crypto
 
+    name = f"{RUNTIME_SECRET}:{server}"
     with _secret_lock, control() as conn:
         ring = crypto.keyring()
+        conn.execute(
+            sa.text("INSERT INTO control.platform_secrets (name, token) VALUES (:n, :t) ON CONFLICT DO NOTHING"),
+            {"n": name, "t": ring.encrypt({"value": pysecrets.token_urlsafe(32)})},
+        )
         token = conn.execute(
-            sa.text("SELECT token FROM control.platform_secrets WHERE name = :n"), {"n": RUNTIME_SECRET}
+            sa.text("SELECT token FROM control.platform_secrets WHERE name = :n"), {"n": name}
         ).scalar()
-        if token is None:
-            fresh = ring.encrypt({"value": pysecrets.token_urlsafe(32)})
-            conn.execute(
-                sa.text("INSERT INTO control.platform_secrets (name, token) VALUES (:n, :t) ON CONFLICT DO NOTHING"),
-                {"n": RUNTIME_SECRET, "t": fresh},
-            )
-            token = conn.execute(
-                sa.text("SELECT token FROM control.platform_secrets WHERE name = :n"), {"n": RUNTIME_SECRET}
-            ).scalar()
-        _runtime_password = ring.decrypt(token, "the tenant-database login's password")["value"]
-    return _runtime_password
+        _runtime_passwords[server] = ring.decrypt(token, f"the tenant-database login's password for {server}")["value"]
+    return _runtime_passwords[server]
 
 
 # --- placement as the control plane holds it -------------------------------------------
@@ -179,10 +182,9 @@ def location(tenant_id: str) -> Location:
 
 def forget() -> None:
     """Drop cached placements and verified engines (tests; after a move in this process)."""
-    global _runtime_password
     _cache.clear()
     _VERIFIED.clear()
-    _runtime_password = None
+    _runtime_passwords.clear()
 
 
 # --- engines for tenant databases --------------------------------------------------------
