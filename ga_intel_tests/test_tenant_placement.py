@@ -258,3 +258,25 @@ def test_the_tenant_database_login_has_one_password_per_server(db, secret_key):
         "tenant_runtime_password:db.acme.example:5432",
     ]
     assert all(first not in t and second not in t for _, t in tokens)  # encrypted
+
+
+def test_key_rotation_reaches_the_tenant_database(db, secret_key, tenant_pg_server, monkeypatch):
+    from cryptography.fernet import Fernet
+
+    from ga_intel import crypto, netguard
+    from ga_intel.webhooks import endpoints
+
+    monkeypatch.setenv(netguard.ENV_VAR, "127.0.0.1/32")
+    add_tenant("own", tenant_pg_server(fresh_db()))
+    endpoints.add("own", "http://127.0.0.1:9/hook", ("task.created",))
+    new = Fernet.generate_key().decode()
+    monkeypatch.setenv(crypto.ENV_VAR, f"{new},{secret_key}")
+    crypto.reset_keyring()
+    # tenant settings (bigquery, postgres, smtp), the server's login password, the webhook secret
+    assert store.rotate_keys() == 5
+    monkeypatch.setenv(crypto.ENV_VAR, new)  # the old key is gone
+    crypto.reset_keyring()
+    placement.forget()
+    with tenant_scope("own") as conn:  # the login's password decrypts under the new key
+        token = conn.execute(sa.text("SELECT secret FROM tenant_data.webhook_endpoints")).scalar()
+    assert crypto.keyring().decrypt(token)["secret"].startswith("whsec_")
