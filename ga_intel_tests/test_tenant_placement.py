@@ -111,8 +111,8 @@ def test_row_level_security_binds_on_the_tenant_database_too(db, secret_key, ten
             conn.execute(sa.text("SELECT count(*) FROM tenant_data.sales_reps"))
 
 
-def test_the_pipeline_email_and_dashboard_use_the_tenant_database(
-    db, secret_key, tenant_pg_server, smtp_sink, monkeypatch
+def test_the_pipeline_email_dashboard_and_api_use_the_tenant_database(
+    db, secret_key, tenant_pg_server, smtp_sink, monkeypatch, api_url
 ):
     from ga_intel.email.deliver import send_day
     from ga_intel_tests.helpers.email import KARA, MORNING, deliveries, shop_data
@@ -151,6 +151,13 @@ def test_the_pipeline_email_and_dashboard_use_the_tenant_database(
     assert not at.exception
     [table] = [d for d in at.dataframe if "task_key" in d.value.columns]
     assert "purchase:T-100" in set(table.value["task_key"])
+
+    from ga_intel_tests.helpers.api import client, make_token
+
+    with client(api_url, make_token("shop", scopes="tasks:read")) as api:
+        listed = api.get("/v1/tasks", params={"created_from": str(D1), "created_to": str(D1)})
+    assert listed.status_code == 200, listed.text
+    assert "purchase:T-100" in {t["task_key"] for t in listed.json()["data"]}
 
 
 def test_a_tenant_database_behind_the_migrations_is_refused_then_upgraded(db, secret_key, tenant_pg_server):
