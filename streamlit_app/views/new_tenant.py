@@ -255,6 +255,7 @@ def _check(step: str, action: str | None) -> None:
             else:
                 result = setup.check_smtp(data, who)
     state["results"][step] = result
+    state["last"] = step
     state["version"] += 1  # every input comes back under a new key: typed secrets are gone
     st.rerun()
 
@@ -319,7 +320,12 @@ for number, step in enumerate(setup.STEPS, 1):
         continue
     result = state["results"].get(step)
     passed = bool(result and result.ok)
-    with st.expander(f"{title}{' ✅' if passed else ''}", expanded=not passed):
+    # Open: the step to do, and the one just tested (to read what it found).
+    with st.expander(
+        title,
+        expanded=not passed or state.get("last") == step,
+        icon=":material/check_circle:" if passed else ":material/pending:",
+    ):
         if step == "master_data":
             sources = {"sftp": "SFTP server", "folder": "Folder on this platform"}
             picked = st.radio(
