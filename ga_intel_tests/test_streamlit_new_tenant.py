@@ -114,30 +114,25 @@ def bigquery_step(at: AppTest, emulator) -> None:
     press(at, "bigquery")
 
 
-def sftp_step(at: AppTest, sshd) -> None:
+def sftp_step(at: AppTest, sshd, **overrides) -> None:
+    """The SFTP step against the sshd, with password login unless `overrides` say otherwise."""
     at.radio[0].set_value("sftp").run()
     s = sshd.settings()
-    fill(
-        at,
-        "master_data",
-        host=s["host"],
-        port=s["port"],
-        username=s["username"],
-        password=s["password"],
-        host_key=s["host_key"],
-        remote_path=s["remote_path"],
-    )
+    values = {k: s[k] for k in ("host", "port", "username", "host_key", "remote_path")}
+    if "private_key" not in overrides:
+        values["password"] = s["password"]
+    fill(at, "master_data", **{**values, **overrides})
     press(at, "master_data")
 
 
-def smtp_step(at: AppTest, sink) -> None:
+def smtp_step(at: AppTest, sink, password: str | None = None) -> None:
     fill(
         at,
         "smtp",
         server="127.0.0.1",
         port=sink.port,
         user_name=sink.user,
-        password=sink.password,
+        password=password or sink.password,
         tls_ca_file=str(sink.cert_file),
         from_name="Newco Reports",
         from_address="reports@newco.example",
@@ -314,12 +309,31 @@ def test_full_walk_through_creates_the_tenant_as_tenant_add_does(
     for text in ("3 daily `events_YYYYMMDD` table(s)", "2024-05-01", "2024-05-04"):
         assert text in page, text
     press(at, "postgres", "Skip: keep its data in the platform database")
-    sftp_step(at, drop)
+    # A host key that is not one: the problem is shown at its field, with the fix.
+    sftp_step(at, drop, private_key=drop.client_private_key, host_key="ssh-ed25519 not-base64!")
+    assert any(
+        e.value.startswith("Server host key ('ssh-ed25519 AAAA…') (`host_key`): the key part is not valid base64")
+        for e in at.error
+    ), [e.value for e in at.error]
+    # Fixing the host key changes the endpoint: the kept private key is forgotten, and the
+    # page says to type it again (as Settings does for a stored one).
+    fill(at, "master_data", host_key=drop.host_key_line)
+    press(at, "master_data")
+    assert any("host_key changed, so the kept private_key was forgotten" in w.value for w in at.warning)
+    fill(at, "master_data", private_key=drop.client_private_key)
+    press(at, "master_data")
     assert any(s.startswith("OK — connected to 127.0.0.1") for s in status(at)), status(at)
     page = shown(at)
     assert "2 customers" in page and "2 branches" in page and "UserReport.xlsx" in page
     assert stored_tenants() == []
 
+    # A wrong SMTP password fails the step without quoting it; SMTP stays the open step.
+    smtp_step(at, smtp_sink, password="wrong-smtp-password-9876")
+    failed = [e.value for e in at.error if e.value.startswith("Failed — smtp")]
+    assert failed and "rejected the login" in failed[0], status(at)
+    assert "wrong-smtp-password-9876" not in shown(at)
+    assert not smtp_sink.messages
+    assert not [b for b in at.button if b.key == "nt-create"]
     smtp_step(at, smtp_sink)
     assert any(s.endswith(f"test mail sent to {OPERATOR}") for s in status(at)), status(at)
     [mail] = smtp_sink.messages
@@ -328,7 +342,8 @@ def test_full_walk_through_creates_the_tenant_as_tenant_add_does(
 
     # No secret typed on the way is in what the browser got; each is shown as kept.
     page = shown(at)
-    for secret in (drop.password, smtp_sink.password):
+    key_lines = [line for line in drop.client_private_key.splitlines() if len(line) > 20]
+    for secret in (smtp_sink.password, *key_lines):
         assert secret not in page
     assert sum(c.value.endswith("•••• (kept, not shown)") for c in at.caption) == 2
 
@@ -338,13 +353,14 @@ def test_full_walk_through_creates_the_tenant_as_tenant_add_does(
     assert any(m.value == "0 of 3" for m in at.metric)
     # Stored encrypted now, and no longer kept in the session.
     assert "_new_tenant_secrets" not in at.session_state or not at.session_state["_new_tenant_secrets"]
-    for secret in (drop.password, smtp_sink.password):
+    for secret in (smtp_sink.password, *key_lines):
         assert secret not in rendered(at)
 
     # Stored as `tenant add` stores it: the same model, secrets only in the Fernet token.
     config = store.get("newco")
     assert config.name == "Newco Supply" and config.timezone == "America/Chicago" and config.postgres is None
-    assert config.sftp.password.get_secret_value() == drop.password
+    assert config.sftp.private_key.get_secret_value().strip() == drop.client_private_key.strip()
+    assert config.sftp.password is None
     assert config.smtp.password.get_secret_value() == smtp_sink.password
     assert [(m.email, m.role) for m in config.members] == [("boss@newco.example", "admin")]
     with owner_engine().connect() as conn:
@@ -353,10 +369,27 @@ def test_full_walk_through_creates_the_tenant_as_tenant_add_does(
         ).all()
     by_section = {r.section: r for r in rows}
     assert set(by_section) >= {"bigquery", "sftp", "smtp"}
-    for section, secret in (("sftp", drop.password), ("smtp", smtp_sink.password)):
+    for section, secret in (("sftp", key_lines[1]), ("smtp", smtp_sink.password)):
         assert secret not in by_section[section].config and secret not in by_section[section].secrets
         assert by_section[section].secrets.startswith("gAAAA")  # a Fernet token
     # The same checks as `ga-intel tenant check` pass on what was stored.
     from ga_intel.connectors import check_all
 
     assert all(r.ok for r in check_all(config)), check_all(config)
+
+
+def test_create_refuses_an_id_taken_meanwhile_and_stores_nothing_else(
+    operator_env, monkeypatch, export_tables, drop, smtp_sink
+):
+    at = open_page(monkeypatch)
+    tenant_step(at)
+    bigquery_step(at, export_tables)
+    press(at, "postgres", "Skip: keep its data in the platform database")
+    sftp_step(at, drop)
+    smtp_step(at, smtp_sink)
+    # Someone adds the same id with `tenant add` while the page is open.
+    store.add(tenant_file.validate(tenant_data("newco", folder=str(drop_folder("newco"))), "test"))
+    at.button(key="nt-create").click().run()
+    assert not at.exception, at.exception
+    assert any(e.value.startswith("`id`: a tenant 'newco' already exists") for e in at.error), status(at)
+    assert store.get("newco").name == "Newco Supply" and store.get("newco").sftp is None  # the other one, untouched

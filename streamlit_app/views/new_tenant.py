@@ -197,6 +197,12 @@ def form(step: str) -> tuple[bool, str | None]:
             typed["_forget"] = st.checkbox("Forget the kept secret(s) of this step", key=_key(step, "_forget"))
         for path, message in other:
             st.error(f"`{path}`: {message}")
+        if section in state.get("forgotten", {}):
+            changed, forgotten = state["forgotten"][section]
+            st.warning(
+                f"{', '.join(changed)} changed, so the kept {', '.join(forgotten)} was forgotten: type it again "
+                "(a secret is never sent to another endpoint than the one it was typed for)."
+            )
         test = st.form_submit_button("Test and continue", type="primary")
         skip = step == "postgres" and st.form_submit_button("Skip: keep its data in the platform database")
     if skip:
@@ -220,8 +226,13 @@ def _remember(section: str, typed: dict) -> None:
             plain[name] = value
     kept = secrets.setdefault(section, {}) if section != "tenant" else {}
     endpoint = store.ENDPOINT_FIELDS.get(section, ())
-    if typed.get("_forget") or any(old.get(f) != plain.get(f) for f in endpoint if old):
+    changed = [f for f in endpoint if old and old.get(f) != plain.get(f)]
+    forgotten = sorted(name for name in kept if not typed.get(name))
+    state.setdefault("forgotten", {}).pop(section, None)
+    if typed.get("_forget") or changed:
         kept.clear()  # and a new endpoint never gets a secret typed for another one
+        if changed and forgotten:
+            state["forgotten"][section] = (changed, forgotten)
     for name, _, kind in FIELDS[section]:
         if kind in SECRET_KINDS and typed[name]:
             kept[name] = typed[name].strip() if kind == "secret_area" else typed[name]
