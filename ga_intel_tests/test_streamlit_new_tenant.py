@@ -273,16 +273,29 @@ def test_postgres_step_shows_the_server_version(operator_env, monkeypatch, expor
 
 
 def test_folder_files_with_problems_fail_the_step_naming_file_row_and_column(operator_env, monkeypatch, export_tables):
-    folder = drop_folder("newco")
-    (folder / "Locations_List.xlsx").write_bytes(xlsx(LOC_HEADER, LOCS))
-    (folder / "UserReport.xlsx").write_bytes(
-        xlsx(USER_HEADER, [["100001", "Ava", "Chen", "ava@c.example", "C1", "Chen Plumbing", "NOPE", "Y"]])
-    )
+    import shutil
+
+    from ga_intel.tenancy import folders
+
+    shutil.rmtree(folders.tenant_root("newco"), ignore_errors=True)
     at = open_page(monkeypatch)
     tenant_step(at)
     bigquery_step(at, export_tables)
     press(at, "postgres", "Skip: keep its data in the platform database")
     at.radio[0].set_value("folder").run()
+    # No drop folder yet: the check says so; asked to, the page creates it (empty).
+    press(at, "master_data")
+    assert any(e.value.startswith("Failed — folder: folder ") and "does not exist" in e.value for e in at.error)
+    fill(at, "master_data", path="incoming", _create=True)
+    press(at, "master_data")
+    folder = folders.tenant_root("newco") / "incoming"
+    assert folder.is_dir()
+    assert any("UserReport.xlsx, Locations_List.xlsx missing" in e.value for e in at.error), status(at)
+
+    (folder / "Locations_List.xlsx").write_bytes(xlsx(LOC_HEADER, LOCS))
+    (folder / "UserReport.xlsx").write_bytes(
+        xlsx(USER_HEADER, [["100001", "Ava", "Chen", "ava@c.example", "C1", "Chen Plumbing", "NOPE", "Y"]])
+    )
     press(at, "master_data")
     failed = [e.value for e in at.error if e.value.startswith("Failed — ")]
     assert failed and "the files have 1 problem(s)" in failed[0], status(at)

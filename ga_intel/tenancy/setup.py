@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -120,16 +121,23 @@ def skip_postgres() -> StepResult:
     return StepResult(True, "skipped: the tenant's data stays in the platform database", skipped=True)
 
 
-def check_master_data(data: dict) -> StepResult:
+def check_master_data(data: dict, create_folder: bool = False) -> StepResult:
     """The SFTP server or folder: both files present, read and validated as a load would,
-    with their row counts. A file with problems fails the step (its first load would)."""
+    with their row counts. A file with problems fails the step (its first load would).
+    `create_folder`: make the folder first (inside the tenant's drop folder only)."""
     from ga_intel.connectors import folder, sftp
     from ga_intel.masterdata.load import check_files, fetch_files
+    from ga_intel.tenancy import folders
 
     section = "sftp" if data.get("sftp") is not None else "folder"
     bad = _invalid(data, (section, "master_data"))
     if bad:
         return bad
+    if section == "folder" and create_folder:
+        try:
+            folders.create(data["id"], data["folder"].get("path"))
+        except folders.FolderOutsideRoot as exc:
+            return StepResult(False, exc.message, problems=[("folder.path", f"{exc.message}; {exc.hint}")])
     settings = SECTIONS[section].model_validate(data[section])
     mapping = MasterDataSettings.model_validate(data.get("master_data") or {})
     tenant_id = data["id"]
@@ -178,6 +186,7 @@ def check_master_data(data: dict) -> StepResult:
 def check_smtp(data: dict, operator_email: str) -> StepResult:
     """Log in as the tenant's reports will, then send a test mail to the operator."""
     from ga_intel.connectors import smtp
+    from ga_intel.email.deliver import display_name
 
     bad = _invalid(data, ("smtp",))
     if bad:
@@ -190,7 +199,7 @@ def check_smtp(data: dict, operator_email: str) -> StepResult:
             return result
         msg = EmailMessage()
         msg["Subject"] = f"ga-intel: test mail for the new tenant {data['id']}"
-        msg["From"] = f"{s.from_name} <{s.from_address}>"
+        msg["From"] = Address(display_name(s.from_name), addr_spec=s.from_address)
         msg["To"] = operator_email
         msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
         msg["Message-ID"] = make_msgid(domain=s.from_address.rsplit("@", 1)[-1])

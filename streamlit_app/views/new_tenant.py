@@ -193,6 +193,10 @@ def form(step: str) -> tuple[bool, str | None]:
             typed[name] = _widget(step, section, name, label, kind, current)
             for message in at_field.get(name, []):
                 st.error(f"{label} (`{name}`): {message}")
+        if section == "folder":
+            typed["_create"] = st.checkbox(
+                "Create the folder if it does not exist (inside the tenant's drop folder)", key=_key(step, "_create")
+            )
         if secrets.get(section):
             typed["_forget"] = st.checkbox("Forget the kept secret(s) of this step", key=_key(step, "_forget"))
         for path, message in other:
@@ -209,7 +213,7 @@ def form(step: str) -> tuple[bool, str | None]:
         return True, "skip"
     if test:
         _remember(section, typed)
-        return True, "test"
+        return True, "create-folder" if typed.get("_create") else "test"
     return False, None
 
 
@@ -262,7 +266,7 @@ def _check(step: str, action: str | None) -> None:
             elif step == "postgres":
                 result = setup.check_postgres(data)
             elif step == "master_data":
-                result = setup.check_master_data(data)
+                result = setup.check_master_data(data, create_folder=action == "create-folder")
             else:
                 result = setup.check_smtp(data, who)
     state["results"][step] = result
