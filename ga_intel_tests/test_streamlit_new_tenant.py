@@ -406,3 +406,11 @@ def test_create_refuses_an_id_taken_meanwhile_and_stores_nothing_else(
     assert not at.exception, at.exception
     assert any(e.value.startswith("`id`: a tenant 'newco' already exists") for e in at.error), status(at)
     assert store.get("newco").name == "Newco Supply" and store.get("newco").sftp is None  # the other one, untouched
+
+
+def test_a_malformed_operator_list_is_named_with_the_fix(operator_env, monkeypatch):
+    monkeypatch.setenv("GA_INTEL_PLATFORM_OPERATORS", f"{OPERATOR}, ops team")
+    at = app_as(monkeypatch, OPERATOR)
+    assert [e.value for e in at.error] == ["GA_INTEL_PLATFORM_OPERATORS: ops team is not an email address"]
+    assert any("separated by commas" in c.value for c in at.caption)
+    assert not [w for w in at.text_input if w.key and w.key.startswith("nt:")]
