@@ -96,6 +96,29 @@ def oidc_trusted_domains() -> dict[str, frozenset[str]]:
     return trusted
 
 
+PLATFORM_OPERATORS = "GA_INTEL_PLATFORM_OPERATORS"
+
+
+def platform_operators() -> frozenset[str]:
+    """Who may create tenants in the dashboard ("New tenant"): comma-separated emails.
+
+    Sign-in still comes first (OIDC, or the dev login on a developer's machine); this
+    only says which of the signed-in addresses are the deployment's operators. Empty:
+    tenants are created with `ga-intel tenant add` only.
+    """
+    raw = os.environ.get(PLATFORM_OPERATORS, "")
+    emails = frozenset(e.strip().lower() for e in raw.replace(";", ",").split(",") if e.strip())
+    bad = sorted(e for e in emails if e.count("@") != 1 or " " in e or e.startswith("@") or e.endswith("@"))
+    if bad:
+        from ga_intel.errors import GaIntelError
+
+        raise GaIntelError(
+            f"{PLATFORM_OPERATORS}: {', '.join(bad)} is not an email address",
+            hint="give the operators' sign-in emails separated by commas, e.g. ops@example.com,lead@example.com",
+        )
+    return emails
+
+
 @dataclass(frozen=True)
 class MasterDataLimits:
     """What a tenant's master-data file may cost before it is parsed (docs/MASTER_DATA.md).

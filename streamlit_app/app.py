@@ -3,7 +3,8 @@
 Run with `streamlit run streamlit_app/app.py` (`make dev` does).
 
 To add a page: put its script in `views/` and add a `PageSpec` to `PAGES` with the roles
-that may open it. A page reads who and where from `lib.context.current()`.
+that may open it. A page reads who and where from `lib.context.current()`. Platform
+operators (GA_INTEL_PLATFORM_OPERATORS) also get "New tenant", even with no tenant.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from streamlit_app import auth  # noqa: E402
-from streamlit_app.lib import branch_filter, context, ui  # noqa: E402
+from streamlit_app.lib import branch_filter, context, operator, ui  # noqa: E402
 
 # Not "pages/": on a run that never reaches st.navigation (sign-in, no access), Streamlit
 # would list that folder in the sidebar and serve its scripts by URL.
@@ -47,6 +48,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("data.py", "Data", ":material/database:", "data", ALL_ROLES),
     PageSpec("settings.py", "Settings", ":material/settings:", "settings", frozenset({"admin"})),
 )
+# Only for platform operators (GA_INTEL_PLATFORM_OPERATORS), whatever their tenant roles.
+NEW_TENANT = PageSpec("new_tenant.py", "New tenant", ":material/add_business:", "new-tenant", frozenset())
 
 
 def no_access(email: str) -> None:
@@ -68,21 +71,23 @@ def main() -> None:
     if who is None:
         st.stop()
     with ui.stop_on_error():
+        is_operator = operator.resolve(who.email) is not None
         ctx = context.resolve(who.email, who.issuer, who.subject)
-    if ctx is None:
+    if ctx is None and not is_operator:
         no_access(who.email)
         st.stop()
-    with ui.stop_on_error():
-        ctx = branch_filter.apply(ctx)  # the branch picked on Locations, if it is one of this tenant's
-    pages = [
-        st.Page(VIEWS / spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path)
-        for spec in PAGES
-        if ctx.role in spec.roles
-    ]
+    if ctx is not None:
+        with ui.stop_on_error():
+            ctx = branch_filter.apply(ctx)  # the branch picked on Locations, if it is one of this tenant's
+    specs = [spec for spec in PAGES if ctx is not None and ctx.role in spec.roles]
+    if is_operator:
+        st.sidebar.caption(f"Platform operator: {who.email}")
+        specs.append(NEW_TENANT)
+    pages = [st.Page(VIEWS / spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path) for spec in specs]
     if not pages:
         nothing_for_role(ctx)
         st.stop()
-    home = next((p for p, spec in zip(pages, (s for s in PAGES if ctx.role in s.roles)) if spec.default), pages[0])
+    home = next((p for p, spec in zip(pages, specs) if spec.default), pages[0])
 
     def root() -> None:
         # Streamlit serves the default page at "/" only, so /overview would be "Page not

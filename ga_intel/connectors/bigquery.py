@@ -132,14 +132,21 @@ def daily_tables(bq, settings: BigQuerySettings, retry_seconds: float = TIMEOUT_
     return sorted(m.group(1) for t in tables if (m := DAILY_TABLE.match(t.table_id)))
 
 
+def export_days(settings: BigQuerySettings) -> list[str]:
+    """The export's days (YYYYMMDD), as `check` finds them; ServiceError when it cannot."""
+    try:
+        return daily_tables(client(settings), settings, retry_seconds=CHECK_RETRY_SECONDS)
+    except ServiceError:
+        raise
+    except Exception as exc:
+        raise explain(exc, settings) from None
+
+
 def check(settings: BigQuerySettings) -> CheckResult:
     try:
-        bq = client(settings)
-        days = daily_tables(bq, settings, retry_seconds=CHECK_RETRY_SECONDS)
+        days = export_days(settings)
     except ServiceError as exc:
         return CheckResult("bigquery", False, str(exc))
-    except Exception as exc:
-        return CheckResult("bigquery", False, str(explain(exc, settings)))
     where = f"{settings.project_id}.{settings.dataset_id}"
     if not days:
         return CheckResult("bigquery", False, f"{where} is reachable but holds no events_YYYYMMDD tables yet")

@@ -26,7 +26,7 @@ from ga_intel.errors import ServiceError
 from ga_intel.masterdata import columns as cols
 from ga_intel.masterdata.read import read_xlsx
 from ga_intel.masterdata.validate import MasterDataInvalid, Report, clean, cross_check
-from ga_intel.tenancy.tenant_file import TenantConfig
+from ga_intel.tenancy.tenant_file import MasterDataSettings, TenantConfig
 
 RETRIES = 3
 BACKOFF_SECONDS = 2.0
@@ -96,7 +96,11 @@ def _say(progress, message: str) -> None:
 
 
 def fetch(session_factory, config: TenantConfig, log=None, progress=None) -> dict[str, FetchedFile]:
-    source = config.sftp or config.folder
+    return fetch_files(session_factory, config.sftp or config.folder, config.id, log, progress)
+
+
+def fetch_files(session_factory, source, tenant_id: str, log=None, progress=None) -> dict[str, FetchedFile]:
+    """Both files of `source` (the sftp or folder settings), size-capped, with retries."""
     names = {"users": source.user_file, "locations": source.locations_file}
 
     from ga_intel.masterdata.read import check_file_size
@@ -122,7 +126,7 @@ def fetch(session_factory, config: TenantConfig, log=None, progress=None) -> dic
                 out[kind] = FetchedFile(kind, name, data, info.size, dt.datetime.fromtimestamp(info.mtime, dt.UTC))
         return out
 
-    return with_retries(attempt, f"fetching master data for {config.id}", log)
+    return with_retries(attempt, f"fetching master data for {tenant_id}", log)
 
 
 def settings_fingerprint(user_cols: list[cols.Column], loc_cols: list[cols.Column]) -> str:
@@ -263,6 +267,46 @@ def seed_reps(conn: Connection, tenant_id: str, locations: list[dict]) -> int:
     return seeded
 
 
+@dataclass
+class CheckedFiles:
+    users: list[dict]
+    locations: list[dict]
+    report: Report
+    ignored_columns: dict[str, list[str]]  # kind -> headers no column maps to
+
+
+def check_files(
+    mapping: MasterDataSettings, files: dict[str, FetchedFile], coverage: dict[str, int], progress=None
+) -> CheckedFiles:
+    """Read and validate both files as a load would, without writing anything. `mapping`
+    is the tenant's column mapping; `coverage` is reps per branch beyond the files' own
+    (the stored manual reps; none for a tenant being set up)."""
+    from ga_intel.masterdata.read import FileProblem
+    from ga_intel.masterdata.validate import Problem
+
+    user_cols = cols.resolve("users", mapping.user_columns)
+    loc_cols = cols.resolve("locations", mapping.location_columns)
+    report = Report()
+    sheets = {}
+    for kind, columns in (("users", user_cols), ("locations", loc_cols)):
+        _say(progress, f"reading {files[kind].name}")
+        try:
+            sheets[kind] = read_xlsx(files[kind].data, files[kind].name, columns)
+        except FileProblem as exc:
+            report.problems.append(Problem(files[kind].name, None, None, exc.message))
+    users = clean(sheets["users"], user_cols, "user_id", report) if "users" in sheets else []
+    locations = clean(sheets["locations"], loc_cols, "warehouse_code", report) if "locations" in sheets else []
+    _say(progress, f"checking {len(users):,} customer(s) and {len(locations):,} branch(es)")
+    if users and locations:
+        # Reps the files will seed count as coverage too.
+        coverage = dict(coverage)
+        for loc in locations:
+            if loc.get("rep_email"):
+                coverage[loc["warehouse_code"]] = coverage.get(loc["warehouse_code"], 0) + 1
+        cross_check(users, locations, sheets["users"], report, coverage)
+    return CheckedFiles(users, locations, report, {kind: sheet.extra_headers for kind, sheet in sheets.items()})
+
+
 def load(
     config: TenantConfig, files: dict[str, FetchedFile], run_id: str | None = None, force: bool = False, progress=None
 ) -> LoadResult:
@@ -274,29 +318,10 @@ def load(
         fingerprint = settings_fingerprint(user_cols, loc_cols)
         if not force and last_versions(conn, tenant_id) == {k: (f.sha256, fingerprint) for k, f in files.items()}:
             return result  # the same bytes under the same mapping as last time: nothing to do
-        report = result.report
-        sheets = {}
-        from ga_intel.masterdata.read import FileProblem
-
-        for kind, columns in (("users", user_cols), ("locations", loc_cols)):
-            _say(progress, f"reading {files[kind].name}")
-            try:
-                sheets[kind] = read_xlsx(files[kind].data, files[kind].name, columns)
-            except FileProblem as exc:
-                from ga_intel.masterdata.validate import Problem
-
-                report.problems.append(Problem(files[kind].name, None, None, exc.message))
-        result.ignored_columns = {kind: sheet.extra_headers for kind, sheet in sheets.items()}
-        users = clean(sheets["users"], user_cols, "user_id", report) if "users" in sheets else []
-        locations = clean(sheets["locations"], loc_cols, "warehouse_code", report) if "locations" in sheets else []
-        _say(progress, f"checking {len(users):,} customer(s) and {len(locations):,} branch(es)")
-        if users and locations:
-            # Reps the files will seed count as coverage too.
-            coverage = reps_by_branch(conn, tenant_id)
-            for loc in locations:
-                if loc.get("rep_email"):
-                    coverage[loc["warehouse_code"]] = coverage.get(loc["warehouse_code"], 0) + 1
-            cross_check(users, locations, sheets["users"], report, coverage)
+        checked = check_files(config.master_data, files, reps_by_branch(conn, tenant_id), progress)
+        report = result.report = checked.report
+        result.ignored_columns = checked.ignored_columns
+        users, locations = checked.users, checked.locations
         if report.problems:
             raise MasterDataInvalid(report)
         _say(progress, "replacing customers, branches and file reps in one transaction")

@@ -59,6 +59,15 @@ def resolve(tenant_id: str, path: str | None) -> Path:
     return Path(real)
 
 
+def create(tenant_id: str, path: str | None) -> Path:
+    """Make the tenant's drop folder and `path` inside it (the operator's choice, as
+    `tenant set-folder --create`); returns the real folder. FolderOutsideRoot as `resolve`."""
+    base = tenant_root(tenant_id)
+    base.mkdir(parents=True, exist_ok=True, mode=0o750)
+    resolve(tenant_id, path).mkdir(parents=True, exist_ok=True, mode=0o750)
+    return resolve(tenant_id, path)
+
+
 def relative(tenant_id: str, path: str | None) -> str | None:
     """How a confined path is stored: relative to the drop folder (None for the folder
     itself), so that moving the root moves every tenant's folder with it."""

@@ -537,6 +537,18 @@ def validate(
     return config
 
 
+def problems_in(data: dict, fields: tuple[str, ...], source: str, check_paths: bool = False) -> list[tuple[str, str]]:
+    """The problems `validate` finds at `fields` (top-level names: "id", "sftp", ...) of
+    tenant data that may still lack other sections: the dashboard's setup checks one step
+    at a time, with the same model and messages as the tenant file. The whole tenant is
+    validated again, with `validate`, before it is stored."""
+    try:
+        validate(data, source, check_paths=check_paths, check_templates=False)
+    except TenantFileError as exc:
+        return [(path, msg) for path, msg in exc.problems if re.split(r"[.\[]", path, maxsplit=1)[0] in fields]
+    return []
+
+
 def load_file(path: str | Path, env: dict[str, str] | None = None) -> TenantConfig:
     """Read, resolve and validate a tenant YAML file."""
     path = Path(path)

@@ -462,9 +462,10 @@ def filter_to(at: AppTest, tenant: str, branch: str) -> AppTest:
     return at
 
 
-def rendered(at: AppTest) -> str:
+def rendered(at: AppTest, session_state: bool = True) -> str:
     """Everything the app sent to the browser (every element's and block's proto: labels,
-    values, placeholders, help, table data), every widget's value, and session state."""
+    values, placeholders, help, table data), every widget's value, and (unless
+    `session_state=False`: what stays on the server) session state."""
     parts: list[str] = []
 
     def walk(node) -> None:
@@ -480,7 +481,8 @@ def rendered(at: AppTest) -> str:
             walk(child)
 
     walk(at._tree)
-    parts += [f"{key}={value!r}" for key, value in at.session_state.items()]
+    if session_state:
+        parts += [f"{key}={value!r}" for key, value in at.session_state.items()]
     return "\n".join(parts)
 
 
