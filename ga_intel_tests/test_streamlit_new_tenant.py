@@ -414,3 +414,46 @@ def test_a_malformed_operator_list_is_named_with_the_fix(operator_env, monkeypat
     assert [e.value for e in at.error] == ["GA_INTEL_PLATFORM_OPERATORS: ops team is not an email address"]
     assert any("separated by commas" in c.value for c in at.caption)
     assert not [w for w in at.text_input if w.key and w.key.startswith("nt:")]
+
+
+def test_a_tenant_created_with_its_own_postgresql_keeps_its_data_there(
+    operator_env, monkeypatch, export_tables, drop, smtp_sink, tenant_pg_server
+):
+    import uuid
+
+    from ga_intel.db import migrate, placement, tenant_scope
+    from ga_intel_tests.servers.fixtures import TENANT_DB_PASSWORD
+
+    database = f"newco_{uuid.uuid4().hex[:8]}"
+    pg = tenant_pg_server(database)
+    at = open_page(monkeypatch)
+    tenant_step(at)
+    bigquery_step(at, export_tables)
+    fill(at, "postgres", **pg)
+    press(at, "postgres")
+    assert any(s.startswith("OK — ") for s in status(at)), status(at)
+    assert any(s.startswith(f"OK — 127.0.0.1:{pg['port']}/{database}: PostgreSQL") for s in status(at)), status(at)
+    assert f"empty: Create makes the database and migrates it to {migrate.head()}" in shown(at)
+    assert TENANT_DB_PASSWORD not in shown(at)
+    sftp_step(at, drop, private_key=drop.client_private_key)
+    smtp_step(at, smtp_sink)
+    assert stored_tenants() == []
+    at.button(key="nt-create").click().run()
+    assert not at.exception, at.exception
+    assert any(s.startswith("Tenant `newco` created") for s in status(at)), status(at)
+    assert TENANT_DB_PASSWORD not in rendered(at)
+
+    # Its database was migrated at Create, and its data goes there.
+    assert placement.location("newco").label == f"127.0.0.1:{pg['port']}/{database}"
+    assert placement.status("newco")[0]
+    with tenant_scope("newco") as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO tenant_data.data_availability (tenant_id, event_date, source_table, status) "
+                "VALUES ('newco', '2024-05-01', 'events_20240501', 'complete')"
+            )
+        )
+    admin = sa.create_engine(tenant_pg_server.url.set(database=database), poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        assert conn.execute(sa.text("SELECT tenant_id FROM tenant_data.data_availability")).scalars().all() == ["newco"]
+    admin.dispose()

@@ -70,7 +70,14 @@ def location_from_section(pg) -> Location:
     """The location a tenant file's `postgres` section names (None: the platform)."""
     if pg is None:
         return PLATFORM
-    owner = URL.create(
+    owner = owner_url(pg)
+    runtime = owner.set(username=TENANT_RUNTIME_ROLE, password=runtime_password(server_key(pg.host, pg.port)))
+    return Location(f"{pg.host}:{pg.port}/{pg.database}", owner, runtime)
+
+
+def owner_url(pg) -> URL:
+    """The tenant file's login to its database: migrations and moves only."""
+    return URL.create(
         "postgresql+psycopg2",
         username=pg.username,
         password=pg.password.get_secret_value() if pg.password else None,
@@ -79,8 +86,6 @@ def location_from_section(pg) -> Location:
         database=pg.database,
         query={"sslmode": pg.sslmode, "connect_timeout": "10"},
     )
-    runtime = owner.set(username=TENANT_RUNTIME_ROLE, password=runtime_password(server_key(pg.host, pg.port)))
-    return Location(f"{pg.host}:{pg.port}/{pg.database}", owner, runtime)
 
 
 def server_key(host: str, port: int) -> str:

@@ -109,12 +109,84 @@ def check_postgres(data: dict) -> StepResult:
     bad = _invalid(data, ("postgres",))
     if bad:
         return bad
-    result = guarded("postgres", postgres.check, SECTIONS["postgres"].model_validate(data["postgres"]))
+    settings = SECTIONS["postgres"].model_validate(data["postgres"])
+    result = guarded("postgres", postgres.check, settings)
+    if not result.ok and f'database "{settings.database}" does not exist' in result.detail:
+        return _missing_database(settings)
     facts = []
     if result.ok:
         where, _, version = result.detail.partition(": ")
-        facts = [("Database", where), ("Server version", version)]
+        facts = [("Database", where), ("Server version", version), ("Schema", _schema_state(data))]
     return StepResult(result.ok, result.detail, facts=facts)
+
+
+def _missing_database(settings) -> StepResult:
+    """The database is not there yet: fine if the login may create it (Create does, as
+    `tenant add` does), checked through the server's maintenance database."""
+    import sqlalchemy as sa
+
+    from ga_intel.db import migrate, placement
+
+    where = f"{settings.host}:{settings.port}/{settings.database}"
+    eng = sa.create_engine(placement.owner_url(settings).set(database="postgres"), poolclass=sa.pool.NullPool)
+    try:
+        with eng.connect() as conn:
+            version = conn.execute(sa.text("SHOW server_version")).scalar()
+            may_create = conn.execute(
+                sa.text("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user")
+            ).scalar()
+    except sa.exc.SQLAlchemyError:
+        return StepResult(
+            False,
+            f"postgres: database {where} does not exist, and {settings.username} cannot reach the server's "
+            "`postgres` database to create it: create the database (owned by this login) and test again",
+        )
+    finally:
+        eng.dispose()
+    if not may_create:
+        return StepResult(
+            False,
+            f"postgres: database {where} does not exist and {settings.username} may not create databases: "
+            "create it (owned by this login), or grant CREATEDB, and test again",
+        )
+    return StepResult(
+        True,
+        f"{where}: PostgreSQL {version}; the database does not exist yet",
+        facts=[
+            ("Database", where),
+            ("Server version", f"PostgreSQL {version}"),
+            (
+                "Schema",
+                f"empty: Create makes the database and migrates it to {migrate.head()}, "
+                "then keeps the tenant's data there",
+            ),
+        ],
+    )
+
+
+def _schema_state(data: dict) -> str:
+    """What Create will do to the tenant's database (it migrates it before storing the
+    tenant, as `tenant add` does): read as the login, nothing written."""
+    import sqlalchemy as sa
+
+    from ga_intel.db import migrate, placement
+
+    settings = SECTIONS["postgres"].model_validate(data["postgres"])
+    eng = sa.create_engine(placement.owner_url(settings), poolclass=sa.pool.NullPool)
+    try:
+        with eng.connect() as conn:
+            current = placement.revision_of(conn)
+    except sa.exc.SQLAlchemyError:
+        return "could not read the schema revision; Create will try to migrate it"
+    finally:
+        eng.dispose()
+    head = migrate.head()
+    if current == head:
+        return f"ga-intel schema at {head}: the tenant's data will be kept here"
+    return (
+        f"{'empty' if current is None else f'ga-intel schema at {current}'}: Create migrates it to {head} "
+        "(the login needs to create roles), then keeps the tenant's data here"
+    )
 
 
 def skip_postgres() -> StepResult:
