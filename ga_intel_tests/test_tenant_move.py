@@ -280,3 +280,37 @@ def test_a_move_waits_for_a_writer_that_began_before_it_and_takes_its_rows(db, s
     assert any("late@busy.example" in r for r in there["sales_reps"])
     assert result.copied["sales_reps"] == 2
     assert nothing(platform("busy"))
+
+
+def test_an_unfinished_move_outlives_a_key_rotation(db, secret_key, tenant_pg_server, tmp_path, monkeypatch):
+    from cryptography.fernet import Fernet
+
+    from ga_intel import crypto
+
+    store.add(tenant_file.validate(tenant_data("rot"), "test"))
+    with tenant_scope("rot") as conn:  # no webhook endpoint: a sample's secret is no real token
+        for table in ("sales_reps", "tasks", "users"):
+            insert(conn, table, sample_row(conn, table, "rot"))
+    before = platform("rot")
+    database = fresh_db()
+    file = target_file(tmp_path, tenant_pg_server(database))
+    env = dict(os.environ, **{move.CRASH_ENV: "journaled"})
+    died = subprocess.run(
+        GA + ["tenant", "move", "rot", "--to-postgres", file], capture_output=True, text=True, env=env
+    )
+    assert died.returncode == 137, died.stderr
+    old_token = journal("rot").target_secrets
+
+    new = Fernet.generate_key().decode()
+    monkeypatch.setenv("GA_INTEL_SECRET_KEY", f"{new},{secret_key}")
+    crypto.reset_keyring()
+    store.rotate_keys()
+    assert journal("rot").target_secrets != old_token
+    monkeypatch.setenv("GA_INTEL_SECRET_KEY", new)  # the old key is gone
+    crypto.reset_keyring()
+    placement.forget()
+
+    out = cli("tenant", "move", "rot", "--resume")
+    assert out.exit_code == 0, out.output
+    assert rows(tenant_pg_server.url.set(database=database), "rot") == before
+    assert nothing(platform("rot")) and journal("rot") is None
