@@ -194,44 +194,59 @@ def test_a_move_is_refused_where_it_cannot_be(db, secret_key, tenant_pg_server, 
     assert journal("stay") is None
 
 
-@pytest.mark.parametrize("point", move.CRASH_POINTS)
-def test_a_move_killed_at_any_step_loses_nothing_and_resumes(db, secret_key, tenant_pg_server, tmp_path, point):
-    store.add(tenant_file.validate(tenant_data("crash"), "test"))
-    store.add(tenant_file.validate(tenant_data("other"), "test"))  # a neighbour the move must not touch
-    fill("crash")
-    fill("other")
-    before, neighbour = platform("crash"), platform("other")
+CRASHES = [(point, "to-postgres") for point in move.CRASH_POINTS] + [
+    (point, "to-platform") for point in ("copied-half", "switched", "deleted-half")
+]
+
+
+@pytest.mark.parametrize(("point", "direction"), CRASHES)
+def test_a_move_killed_at_any_step_loses_nothing_and_resumes(
+    db, secret_key, tenant_pg_server, tmp_path, point, direction
+):
     database = fresh_db()
     there_url = tenant_pg_server.url.set(database=database)
-    file = target_file(tmp_path, tenant_pg_server(database))
+    pg = tenant_pg_server(database)
+    # A neighbour at the source (same database) that the move must not touch.
+    for tenant_id in ("crash", "other"):
+        data = tenant_data(tenant_id)
+        if direction == "to-platform":
+            data["postgres"] = pg
+        store.add(tenant_file.validate(data, "test"))
+        fill(tenant_id)
+    if direction == "to-postgres":
+        source, target = platform, (lambda tenant_id: rows(there_url, tenant_id))
+        args, target_runtime = ["--to-postgres", target_file(tmp_path, pg)], "ga_intel_tenant_runtime"
+    else:
+        source, target = (lambda tenant_id: rows(there_url, tenant_id)), platform
+        args, target_runtime = ["--to-platform"], "ga_intel_runtime"
+    before, neighbour = source("crash"), source("other")
+    assert all(before.values())
 
     env = dict(os.environ, **{move.CRASH_ENV: point})
-    died = subprocess.run(
-        GA + ["tenant", "move", "crash", "--to-postgres", file], capture_output=True, text=True, env=env
-    )
+    died = subprocess.run(GA + ["tenant", "move", "crash", *args], capture_output=True, text=True, env=env)
     assert died.returncode == 137, (died.stdout, died.stderr)
     placement.forget()
     state = journal("crash").state
     if point in ("journaled", "copied-half", "copied"):
         assert state == "copying"
-        assert platform("crash") == before  # the source is whole until the switch
-        assert placement.location("crash").is_platform
+        assert source("crash") == before  # the source is whole, and the tenant's, until the switch
+        assert placement.location("crash").is_platform == (direction == "to-postgres")
         with pytest.raises(TenantMoving) as err:
             with tenant_scope("crash"):
                 pass
         assert "tenant move crash --resume" in err.value.hint
         if point == "copied":
-            assert rows(there_url, "crash") == before  # committed there, not the tenant's yet
+            assert target("crash") == before  # committed there, not the tenant's yet
         else:
-            assert nothing(rows(there_url, "crash"))
+            assert nothing(target("crash"))
     else:
         assert state == "switched"
-        assert rows(there_url, "crash") == before  # the target is whole from the switch on
+        assert target("crash") == before  # the target is whole from the switch on
         with tenant_scope("crash") as conn:  # and the tenant usable there
             assert conn.execute(sa.text("SELECT count(*) FROM tenant_data.tasks")).scalar() == len(before["tasks"])
-            assert conn.execute(sa.text("SELECT session_user")).scalar() == "ga_intel_tenant_runtime"
+            assert conn.execute(sa.text("SELECT session_user")).scalar() == target_runtime
         if point == "deleted-half":
-            assert platform("crash") == before  # the half delete was one transaction: rolled back
+            assert source("crash") == before  # the half delete was one transaction: rolled back
 
     resumed = subprocess.run(GA + ["tenant", "move", "crash", "--resume"], capture_output=True, text=True)
     assert resumed.returncode == 0, (resumed.stdout, resumed.stderr)
@@ -240,10 +255,10 @@ def test_a_move_killed_at_any_step_loses_nothing_and_resumes(db, secret_key, ten
         for secret in SECRETS:
             assert secret not in out
     placement.forget()
-    assert rows(there_url, "crash") == before
-    assert nothing(platform("crash"))
+    assert target("crash") == before  # what an uninterrupted move gives
+    assert nothing(source("crash"))
     assert journal("crash") is None
-    assert platform("other") == neighbour
+    assert source("other") == neighbour
     with tenant_scope("crash") as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM tenant_data.sales_reps")).scalar() == 1
 
