@@ -24,6 +24,7 @@ from ga_intel.cli import main
 from ga_intel.db import control, placement, tenant_scope
 from ga_intel.db.engine import owner_engine
 from ga_intel.db.placement import TenantMoving
+from ga_intel.errors import GaIntelError
 from ga_intel.insights import tasks as task_logic
 from ga_intel.tenancy import move, store, tenant_file
 from ga_intel.tenancy.store import tenant_tables
@@ -329,3 +330,26 @@ def test_an_unfinished_move_outlives_a_key_rotation(db, secret_key, tenant_pg_se
     assert out.exit_code == 0, out.output
     assert rows(tenant_pg_server.url.set(database=database), "rot") == before
     assert nothing(platform("rot")) and journal("rot") is None
+
+
+def test_a_failed_copy_keeps_nothing_and_the_source_whole(db, secret_key, tenant_pg_server, monkeypatch):
+    """As if a new trigger-filled table were not known to the move: its roll-up rows clash
+    on the target. The copy is refused as a whole; --resume after the fix finishes it."""
+    store.add(tenant_file.validate(tenant_data("clash"), "test"))
+    fill("clash")
+    before = platform("clash")
+    database = fresh_db()
+    target = tenant_file.PostgresSettings.model_validate(tenant_pg_server(database))
+    known = move.is_derived
+    monkeypatch.setattr(move, "is_derived", lambda table: False)
+    with pytest.raises(GaIntelError) as err:
+        move.move("clash", target)
+    assert "DERIVED" in err.value.hint and "tenant move clash --resume" in err.value.hint
+    assert TENANT_DB_PASSWORD not in str(err.value)
+    assert journal("clash").state == "copying"
+    assert platform("clash") == before
+    assert nothing(rows(tenant_pg_server.url.set(database=database), "clash"))
+    monkeypatch.setattr(move, "is_derived", known)  # not undo(): that would undo secret_key's key too
+    move.move("clash", resume=True)
+    assert rows(tenant_pg_server.url.set(database=database), "clash") == before
+    assert nothing(platform("clash")) and journal("clash") is None

@@ -378,21 +378,32 @@ def _copy(tenant_id: str, source: placement.Location, target: placement.Location
             progress(f"cleared {sum(cleared.values())} row(s) an earlier attempt left in {target.label}")
         progress(f"copying {len(tables)} tables from {source.label} to {target.label} in one transaction ...")
         copied: dict[str, int] = {}
+        expected: dict[str, tuple[int, str]] = {}
         for i, table in enumerate(base + derived, 1):
             if table in derived:
                 # What the triggers made while the base rows went in gives way to the source's rows.
                 dst.execute(
                     sa.text(f'DELETE FROM {rls.TENANT_SCHEMA}."{table}" WHERE tenant_id = :t'), {"t": tenant_id}
                 )
-            _stream(src, dst, table, columns[table])
-            copied[table] = _fingerprint(src, table, columns[table])[0]
+            try:
+                with dst.begin_nested():
+                    _stream(src, dst, table, columns[table])
+            except sa.exc.IntegrityError as exc:
+                raise GaIntelError(
+                    f"copying tenant_data.{table} to {target.label} failed: {str(exc.orig).splitlines()[0]}; "
+                    "nothing of the copy was kept",
+                    hint=f"nothing was switched or deleted; the tenant stays refused. A table that a trigger fills "
+                    f"must be in DERIVED (ga_intel/tenancy/move.py); then `ga-intel tenant move {tenant_id} --resume`",
+                ) from None
+            expected[table] = _fingerprint(src, table, columns[table])
+            copied[table] = expected[table][0]
             progress(f"  [{i}/{len(tables)}] {table}: {copied[table]} row(s)")
             if i == len(base) // 2:
                 _crash_point("copied-half")
         progress("verifying every table (rows and checksum) ...")
         wrong = []
         for table in tables:
-            here, there = _fingerprint(src, table, columns[table]), _fingerprint(dst, table, columns[table])
+            here, there = expected[table], _fingerprint(dst, table, columns[table])
             if here != there:
                 wrong.append(f"{table} ({here[0]} row(s) at the source, {there[0]} on the target)")
         if wrong:
