@@ -233,6 +233,38 @@ def tenant_remove(tenant_id: str, yes: bool) -> None:
     click.echo(f"removed tenant {tenant_id!r} and {total} data row(s)")
 
 
+@tenant.command("move")
+@click.argument("tenant_id")
+@click.option(
+    "--to-postgres",
+    "to_postgres",
+    type=click.Path(path_type=Path),
+    help="YAML file whose top-level `postgres:` mapping names the target database (the tenant file itself will do)",
+)
+@click.option("--to-platform", is_flag=True, help="back into the platform database")
+@click.option("--resume", is_flag=True, help="continue a move that was interrupted, from where it stopped")
+@needs_database
+def tenant_move(tenant_id: str, to_postgres: Path | None, to_platform: bool, resume: bool) -> None:
+    """Move a tenant's data to another database; the tenant is unavailable while it copies.
+    Safe to interrupt: `--resume` finishes it, nothing is deleted before the switch."""
+    from ga_intel.tenancy import move, tenant_file
+
+    if to_postgres and to_platform:
+        raise GaIntelError("give --to-postgres FILE or --to-platform, not both")
+    target = move._NO_TARGET
+    if to_postgres:
+        target = tenant_file.load_postgres_section(to_postgres)
+    elif to_platform:
+        target = None
+    result = move.move(tenant_id, target, resume=resume, progress=click.echo)
+    rows = sum(result.copied.values())
+    click.echo(
+        f"moved tenant {tenant_id!r} from {result.source} to {result.target}: {rows} row(s) in "
+        f"{len(result.copied)} tables copied and verified, {sum(result.deleted.values())} deleted at the source "
+        f"({result.seconds:.1f}s)"
+    )
+
+
 # --- keys ------------------------------------------------------------------------------
 
 

@@ -79,21 +79,28 @@ def _split(section: str, model) -> tuple[dict, dict]:
     return public, hidden
 
 
+def _insert_section(conn: Connection, tenant_id: str, section: str, model) -> None:
+    public, hidden = _split(section, model)
+    conn.execute(
+        sa.text(
+            "INSERT INTO control.tenant_settings (tenant_id, section, config, secrets) "
+            "VALUES (:tenant, :s, CAST(:c AS jsonb), :x)"
+        ),
+        {
+            "tenant": tenant_id,
+            "s": section,
+            "c": _json(public),
+            "x": crypto.keyring().encrypt(hidden) if hidden else None,
+        },
+    )
+
+
 def _write_sections(conn: Connection, config: TenantConfig) -> None:
-    ring = crypto.keyring()
     conn.execute(sa.text("DELETE FROM control.tenant_settings WHERE tenant_id = :tenant"), {"tenant": config.id})
     for section in SECTIONS:
         model = getattr(config, section)
-        if model is None:
-            continue
-        public, hidden = _split(section, model)
-        conn.execute(
-            sa.text(
-                "INSERT INTO control.tenant_settings (tenant_id, section, config, secrets) "
-                "VALUES (:tenant, :s, CAST(:c AS jsonb), :x)"
-            ),
-            {"tenant": config.id, "s": section, "c": _json(public), "x": ring.encrypt(hidden) if hidden else None},
-        )
+        if model is not None:
+            _insert_section(conn, config.id, section, model)
     # A member who stays keeps their sign-in binding (finding 3); one removed loses it.
     bound = {
         r["email"]: r
@@ -197,6 +204,21 @@ def _refuse_placement_change(conn: Connection, config: TenantConfig) -> None:
                 + " instead",
             )
         ],
+    )
+
+
+def set_placement(conn: Connection, tenant_id: str, pg) -> None:
+    """Point the tenant's data at `pg` (a PostgresSettings; None: the platform database),
+    in the caller's transaction: `ga-intel tenant move`'s switch, once the rows are there."""
+    _verify_key(conn)
+    conn.execute(
+        sa.text("DELETE FROM control.tenant_settings WHERE tenant_id = :tenant AND section = 'postgres'"),
+        {"tenant": tenant_id},
+    )
+    if pg is not None:
+        _insert_section(conn, tenant_id, "postgres", pg)
+    conn.execute(
+        sa.text("UPDATE control.tenants SET updated_at = now() WHERE tenant_id = :tenant"), {"tenant": tenant_id}
     )
 
 
@@ -629,6 +651,28 @@ def _rotate_platform_secrets(conn: Connection, ring: crypto.Keyring) -> int:
     return len(rows)
 
 
+def _rotate_move_journal(conn: Connection, ring: crypto.Keyring) -> int:
+    """The target secrets of unfinished `tenant move`s, so a move outlives a rotation."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT tenant_id, target_secrets FROM control.tenant_moves WHERE target_secrets IS NOT NULL FOR UPDATE"
+        )
+    ).all()
+    for tenant_id, token in rows:
+        try:
+            new_token = ring.rotate(token)
+        except InvalidToken:
+            raise SecretKeyError(
+                f"cannot decrypt tenant {tenant_id!r}'s move target secrets with the keys from {ring.source}",
+                hint="nothing was re-encrypted; restore the key that encrypted them and retry",
+            ) from None
+        conn.execute(
+            sa.text("UPDATE control.tenant_moves SET target_secrets = :t WHERE tenant_id = :tenant"),
+            {"t": new_token, "tenant": tenant_id},
+        )
+    return len(rows)
+
+
 def _rotate_tenant_databases(tenants: set[str], ring: crypto.Keyring) -> int:
     """Webhook secrets kept in tenants' own databases: one transaction per tenant, after
     the control plane's. Until all are done the old key must stay readable."""
@@ -704,6 +748,7 @@ def _rotate(from_file: bool) -> int:
                 count += 1
             count += _rotate_webhook_secrets(conn, ring)
             count += _rotate_platform_secrets(conn, ring)
+            count += _rotate_move_journal(conn, ring)
             elsewhere = _own_database_tenants(conn)
             conn.execute(
                 sa.text("UPDATE control.key_check SET token = :token, rotated_at = now()"), {"token": ring.canary()}

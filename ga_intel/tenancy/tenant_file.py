@@ -576,3 +576,40 @@ def load_file(path: str | Path, env: dict[str, str] | None = None) -> TenantConf
             if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
                 raw[section][key] = str((path.parent / value).resolve())
     return validate(raw, source, check_paths=True, pre_problems=problems)
+
+
+def load_postgres_section(path: str | Path, env: dict[str, str] | None = None) -> PostgresSettings:
+    """The `postgres` mapping of a YAML file, resolved and validated as in a tenant file:
+    what `ga-intel tenant move --to-postgres FILE` reads. Other top-level keys are ignored,
+    so the tenant's own file with its new `postgres` section does as well as a file that
+    holds only that section."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise TenantFileError(source, [("(file)", "file not found")]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        raise TenantFileError(source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("postgres"), dict):
+        raise TenantFileError(
+            source, [("postgres", "expected a top-level `postgres:` mapping (host, port, database, username, ...)")]
+        )
+    problems: list[tuple[str, str]] = []
+    section = resolve_env(raw["postgres"], "postgres", problems, dict(os.environ if env is None else env))
+    try:
+        settings = PostgresSettings.model_validate(section)
+    except ValidationError as exc:
+        for err in exc.errors(include_input=False, include_url=False):
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown setting (check the spelling; see docs/TENANT_FILE.md)"
+            path_ = _format_loc(("postgres", *err["loc"]))
+            if path_ not in {p for p, _ in problems}:
+                problems.append((path_, msg))
+        raise TenantFileError(source, problems) from None
+    if problems:
+        raise TenantFileError(source, problems)
+    return settings
