@@ -55,7 +55,7 @@ def upgrade() -> None:
             target_config  jsonb,                   -- the target's postgres section without secrets; NULL: the platform
             target_secrets text,                    -- Fernet token of the target's secrets
             state          text NOT NULL CHECK (state IN ('copying', 'switched')),
-            copied         jsonb NOT NULL DEFAULT '{}',  -- table -> rows verified on the target
+            copied         jsonb NOT NULL DEFAULT '{}',  -- {"tables": table -> rows verified, "source": the old postgres section without secrets or null}
             started_at     timestamptz NOT NULL DEFAULT now(),
             updated_at     timestamptz NOT NULL DEFAULT now()
         )""")
