@@ -83,8 +83,8 @@ def test_finding_engines_are_reused_with_more_than_eight_tenant_databases(db, se
     engines = len(engine_mod._ENGINES)
     engine_mod.dispose_all()
     # One engine per database (+ the platform's); an idle pooled connection each.
-    assert engines <= len(tenants) + 3, f"{engines} engines built for {len(tenants)} tenant databases"
-    assert open_now <= len(tenants), f"{open_now} connections left open to {len(tenants)} tenant databases"
+    found = f"{engines} engines built and {open_now} connections left open for {len(tenants)} tenant databases"
+    assert engines <= len(tenants) + 3 and open_now <= len(tenants), found
 
 
 # --- finding 2: one tenant database down stops other tenants' email and webhooks -----------
@@ -93,9 +93,7 @@ CHICAGO = ZoneInfo("America/Chicago")
 AT = dt.datetime(2024, 6, 4, 7, 0, tzinfo=CHICAGO)  # the default send hour
 
 
-def test_finding_one_tenant_database_down_does_not_stop_the_email_schedule_for_others(
-    db, secret_key, tenant_pg_server
-):
+def test_finding_one_tenant_database_down_does_not_stop_the_email_schedule_for_others(db, secret_key, tenant_pg_server):
     from ga_intel.email.automation import email_daily_schedule
 
     add_tenant("alpha", None)
@@ -278,3 +276,97 @@ def test_finding_two_owner_logins_can_share_a_tenant_server(db, secret_key, tena
     add_tenant("second", {**tenant_pg_server(fresh_db()), "username": other, "password": password})
     with tenant_scope("second") as conn:
         conn.execute(sa.text("SELECT 1"))
+
+
+# --- finding 7: the runtime password in an upgrade error ----------------------------------
+
+
+def test_finding_the_runtime_password_never_appears_in_an_upgrade_error(db, secret_key, tenant_pg_server):
+    """`upgrade_location` sets the password with the literal in the statement and turns
+    only OperationalError and ProgrammingError into a clean message. Two processes
+    setting it at once (`tenant add` from the dashboard while `db upgrade` runs) fail
+    with "tuple concurrently updated", an InternalError: it escapes with SQLAlchemy's
+    "[SQL: ALTER ROLE ga_intel_tenant_runtime PASSWORD '...']", into the CLI's output,
+    the dashboard or the logs. (The server's own log gets the statement too when it
+    logs DDL or failed statements.)"""
+    import threading
+    import time
+    import traceback
+
+    add_tenant("own", tenant_pg_server(fresh_db()))
+    loc = placement.location("own")
+    password = loc.runtime_url.password
+    other = sa.create_engine(tenant_pg_server.url, poolclass=sa.pool.NullPool)
+    holder = other.connect()
+    holder.begin()
+    holder.execute(sa.text(f"ALTER ROLE {placement.TENANT_RUNTIME_ROLE} VALID UNTIL 'infinity'"))
+    caught: list[BaseException] = []
+
+    def upgrade():
+        try:
+            migrate.upgrade_location(loc)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at whatever came out
+            caught.append(exc)
+
+    worker = threading.Thread(target=upgrade)
+    worker.start()
+    with other.connect() as watch:
+        for _ in range(100):  # until the upgrade waits on the role's row
+            waiting = watch.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER ROLE%'"
+                )
+            ).scalar()
+            if waiting:
+                break
+            time.sleep(0.1)
+    holder.commit()
+    holder.close()
+    worker.join(60)
+    other.dispose()
+    assert caught, "the concurrent ALTER ROLE did not fail (the point is what its error carries)"
+    text = "".join(traceback.format_exception(caught[0]))
+    assert password not in text, f"the runtime password is in the error: {type(caught[0]).__name__}"
+
+
+# --- finding 8: the owner login's connections skip the network guard ---------------------
+
+
+def test_finding_tenant_add_and_db_upgrade_check_the_host_against_the_allowed_networks(
+    db, secret_key, tenant_pg_server, monkeypatch
+):
+    """SECURITY.md §5: "the host still goes through the network guard (§4) at every
+    first connection". The runtime engine does (`engine_for`), but `upgrade_location`
+    and `ensure_database` (`tenant add`, `db upgrade`, and the setup wizard to come)
+    connect as the tenant file's login to whatever the section names: loopback, the
+    platform's own server, a link-local or private address, and with the database name
+    spliced into `CREATE DATABASE "{name}"`."""
+    from ga_intel.connectors import targets
+
+    monkeypatch.setenv(targets.ALLOWED_VAR, "10.255.0.0/16")  # loopback is not allowed here
+    with pytest.raises(GaIntelError, match="127.0.0.1"):
+        add_tenant("inside", tenant_pg_server(fresh_db()))
+
+
+# --- finding 9: a stale cached placement is never re-read when the old database is gone ---
+
+
+def test_finding_a_process_follows_a_moved_tenant_even_when_its_old_database_is_gone(db, secret_key, tenant_pg_server):
+    """`placement.begin` re-reads the control plane only after it has connected to the
+    cached location. Once another process has moved the tenant (`tenant move`) and the
+    operator has dropped the old database or retired the old server (the reason for the
+    move), every long-running process that had cached the old place (dashboard, API,
+    Dagster code server) fails that tenant's every transaction until it restarts."""
+    old_db = fresh_db()
+    add_tenant("moved", tenant_pg_server(old_db))
+    with tenant_scope("moved") as conn:  # this process now caches the old place
+        conn.execute(sa.text("SELECT 1"))
+    # Another process moved the tenant to the platform database; the old one is dropped.
+    with control() as conn:
+        conn.execute(sa.text("DELETE FROM control.tenant_settings WHERE tenant_id = 'moved' AND section = 'postgres'"))
+    eng = sa.create_engine(tenant_pg_server.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with eng.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE "{old_db}" WITH (FORCE)'))
+    eng.dispose()
+    with tenant_scope("moved") as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM tenant_data.tasks")).scalar() == 0
