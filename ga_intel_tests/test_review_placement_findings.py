@@ -370,3 +370,36 @@ def test_finding_a_process_follows_a_moved_tenant_even_when_its_old_database_is_
     eng.dispose()
     with tenant_scope("moved") as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM tenant_data.tasks")).scalar() == 0
+
+
+# --- finding 10: a tenant admin chooses the TLS of the server's shared login ---------------
+
+
+def test_finding_a_tenant_admin_cannot_lower_the_tls_of_the_shared_runtime_login(db, secret_key, tenant_pg_server):
+    """The runtime login's password is one per server, shared by every tenant database
+    there, and it is sent under the `sslmode` of whichever tenant's section is in use.
+    The Settings page lets a tenant admin set `sslmode: disable` (it only asks for the
+    owner password again, which it may invent): from then on ga-intel logs in to the
+    operator's shared server without TLS, and libpq answers a cleartext-password request
+    (an active attacker on the path) with the password that opens every tenant
+    database on that server. (Stored as `require` behind ga-intel's back here: the test
+    server has no TLS.)"""
+    add_tenant("tls", tenant_pg_server(fresh_db()))
+    with control() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE control.tenant_settings SET config = jsonb_set(config, '{sslmode}', '\"require\"') "
+                "WHERE tenant_id = 'tls' AND section = 'postgres'"
+            )
+        )
+    stored = store.get("tls").postgres
+    try:
+        store.update_section(
+            "tls", "postgres", {**tenant_pg_server(stored.database), "sslmode": "disable", "password": "invented"}
+        )
+    except GaIntelError:
+        return  # refused: fixed (or the runtime URL pins require_auth=scram-sha-256, see the report)
+    runtime = placement.location("tls").runtime_url
+    assert runtime.query.get("require_auth") == "scram-sha-256", (
+        f"the shared runtime password now goes with sslmode={runtime.query['sslmode']} and no require_auth"
+    )
