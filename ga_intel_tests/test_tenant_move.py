@@ -236,6 +236,8 @@ def test_a_move_killed_at_any_step_loses_nothing_and_resumes(
             with tenant_scope("crash"):
                 pass
         assert "tenant move crash --resume" in err.value.hint
+        with pytest.raises(GaIntelError, match="being moved between databases; nothing was removed"):
+            store.remove("crash")  # one of its two copies would stay behind
         if point == "copied":
             assert target("crash") == before  # committed there, not the tenant's yet
         else:

@@ -287,3 +287,30 @@ def test_key_rotation_reaches_the_tenant_database(db, secret_key, tenant_pg_serv
     with tenant_scope("own") as conn:  # the login's password decrypts under the new key
         token = conn.execute(sa.text("SELECT secret FROM tenant_data.webhook_endpoints")).scalar()
     assert crypto.keyring().decrypt(token)["secret"].startswith("whsec_")
+
+
+def test_a_load_analyzes_its_tables_where_the_tenant_is(db, secret_key, tenant_pg_server):
+    # ANALYZE needs the owner; the runtime logins own nothing (it used to be skipped with
+    # a notice): tenant_data.analyze_table runs it for them, in the tenant's database.
+    from ga_intel.db.bulk import refresh_statistics
+
+    add_tenant("own", tenant_pg_server(fresh_db()))
+    add_tenant("plat", None)
+    for tenant_id in ("own", "plat"):
+        with tenant_scope(tenant_id) as conn:
+            for n in range(50):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO tenant_data.sales_reps (tenant_id, branch_code, rep_email, rep_name) "
+                        "VALUES (:t, 'CHI', :e, 'Rep')"
+                    ),
+                    {"t": tenant_id, "e": f"rep{n}@x.example"},
+                )
+        assert refresh_statistics(tenant_id, {"sales_reps": 50, "users": 0}) == ["sales_reps"]
+        with tenant_scope(tenant_id) as conn:
+            analyzed = conn.execute(
+                sa.text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'sales_reps'")
+            ).scalar()
+            assert analyzed is not None, tenant_id
+            with pytest.raises(sa.exc.DBAPIError, match="not a tenant table"):
+                conn.execute(sa.text("SELECT tenant_data.analyze_table('tenants')"))

@@ -33,29 +33,32 @@ def copy_via_stage(conn: Connection, table: str, columns: Sequence[str], csv_chu
         conn.execute(sa.text(f"TRUNCATE {stage}"))
 
 
-def refresh_statistics(tables: Iterable[str], share: float = 0.1) -> list[str]:
-    """ANALYZE the tenant tables a load changed by more than `share` of their rows since
-    the last ANALYZE; returns the ones analyzed.
+def refresh_statistics(tenant_id: str, written: dict[str, int], share: float = 0.1) -> list[str]:
+    """ANALYZE the tenant tables a load wrote more than `share` of their rows into (as
+    of their last ANALYZE), in the database that holds `tenant_id`'s data; returns the
+    ones analyzed. `written`: rows written per table, as the load counted them (the
+    statistics views lag a committed load by up to a second, too late to ask them).
 
     Autovacuum gets there too, but minutes later: the metrics and tasks of the same run
     would be planned on empty-table estimates (rows=1), and a nested loop over a day's
-    sessions is quadratic. Runs as the owner (ANALYZE needs it), after the load commits."""
-    from ga_intel.db import control
+    sessions is quadratic. ANALYZE needs the owner: `tenant_data.analyze_table`
+    (migration 0016) runs it as the owner, for tenant tables only. After the load commits."""
+    from ga_intel.db import tenant_scope
 
-    analyzed = []
-    with control() as conn:
-        stale = (
+    if not written:
+        return []
+    with tenant_scope(tenant_id) as conn:
+        # reltuples: the row estimate of the last ANALYZE (-1: never analyzed).
+        estimates = dict(
             conn.execute(
                 sa.text(
-                    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = :s AND relname IN :tables "
-                    "AND n_mod_since_analyze > :share * greatest(n_live_tup, 1)"
+                    "SELECT c.relname, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = :s AND c.relname IN :tables"
                 ).bindparams(sa.bindparam("tables", expanding=True)),
-                {"s": TENANT_SCHEMA, "tables": list(tables), "share": share},
-            )
-            .scalars()
-            .all()
+                {"s": TENANT_SCHEMA, "tables": list(written)},
+            ).all()
         )
+        stale = [t for t, rows in written.items() if t in estimates and rows > share * max(estimates[t], 1)]
         for table in stale:
-            conn.execute(sa.text(f'ANALYZE {TENANT_SCHEMA}."{table}"'))
-            analyzed.append(table)
-    return analyzed
+            conn.execute(sa.text("SELECT tenant_data.analyze_table(:t)"), {"t": table})
+    return stale

@@ -179,7 +179,7 @@ def store_day(
         )
     from ga_intel.db.bulk import refresh_statistics
 
-    refresh_statistics(extract.TABLES)  # the insights of this run are planned on these
+    refresh_statistics(config.id, result.rows_written)  # the insights of this run are planned on these
     return result
 
 

@@ -361,5 +361,5 @@ def load(
         result.changed = True
     from ga_intel.db.bulk import refresh_statistics
 
-    refresh_statistics(("users", "locations", "sales_reps"))  # every day's tasks join these
+    refresh_statistics(tenant_id, {**result.rows, "sales_reps": result.reps_seeded})  # every day's tasks join these
     return result

@@ -562,6 +562,12 @@ def remove(tenant_id: str) -> dict[str, int]:
         _verify_key(conn)
         if not conn.execute(sa.text("SELECT 1 FROM control.tenants WHERE tenant_id = :t"), {"t": tenant_id}).scalar():
             raise TenantNotFound(tenant_id)
+        if conn.execute(sa.text("SELECT 1 FROM control.tenant_moves WHERE tenant_id = :t"), {"t": tenant_id}).scalar():
+            # Its rows may be in two databases: removing now would leave one copy behind.
+            raise GaIntelError(
+                f"tenant {tenant_id!r} is being moved between databases; nothing was removed",
+                hint=f"finish the move first (`ga-intel tenant move {tenant_id} --resume`), then remove it",
+            )
     deleted: dict[str, int] = {}
     if not placement.location(tenant_id).is_platform:
         with tenant_scope(tenant_id) as conn:
