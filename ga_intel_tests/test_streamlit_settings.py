@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ga_intel import ports
+from ga_intel.errors import TenantFileError
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import SA_PRIVATE_KEY_MARKER, SMTP_PASSWORD, drop_folder, tenant_data
 from ga_intel_tests.helpers.pages import rendered, submit, texts
@@ -194,19 +195,15 @@ def test_a_typed_secret_is_stored_and_not_shown_back(tenants, monkeypatch):
     assert new_password not in rendered(at)
 
 
-def test_adding_a_postgres_section(tenants, monkeypatch):
+def test_the_tenant_database_is_shown_but_only_the_operator_changes_it(tenants, monkeypatch):
+    # Where a tenant's data lives (and the login that migrates and moves it) is the
+    # operator's: no form to add one, and a stored one is shown read-only, secret masked.
     at = app_as(monkeypatch, "admin@acme.example")
-    assert at.number_input(key="acme:postgres:port").value == 5432  # the model's default
-    at.text_input(key="acme:postgres:host").set_value("db.acme.example")
-    at.text_input(key="acme:postgres:database").set_value("sales")
-    at.text_input(key="acme:postgres:username").set_value("ga")
-    at.text_input(key="acme:postgres:password").set_value("pg-" + SMTP_PASSWORD)
-    submit(at, "postgres")
-    stored = store.get("acme").postgres
-    assert (stored.host, stored.port, stored.database, stored.sslmode) == ("db.acme.example", 5432, "sales", "prefer")
-    assert stored.password.get_secret_value() == "pg-" + SMTP_PASSWORD
-    assert at.text_input(key="acme:postgres:password:v1").placeholder == "stored — leave blank to keep"
-    assert "pg-" + SMTP_PASSWORD not in rendered(at)
+    assert not [w for w in at.text_input if w.key and w.key.startswith("acme:postgres:")]
+    with pytest.raises(TenantFileError, match="set by the platform operator"):
+        store.update_section("acme", "postgres", {"host": "db.acme.example", "database": "sales", "username": "ga"})
+    data = store.redacted(store.get("acme"))
+    assert data.get("postgres") is None
 
 
 def test_test_connection_runs_the_check_on_the_stored_settings(tenants, monkeypatch):

@@ -17,9 +17,9 @@ tests that set up or tear down, use `owner_engine()`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -32,13 +32,21 @@ RUNTIME_ROLE = "ga_intel_runtime"
 TENANT_SETTING = "app.tenant_id"
 
 
-_ENGINES: list[Engine] = []
+# One engine (and pool) per URL for the life of the process, never evicted: an evicted
+# engine would keep its pooled connections open while a new one opened more, on every
+# pass over more tenant databases than the cache held.
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
 
 
-@lru_cache(maxsize=8)
-def _engine_for(url: str) -> Engine:
-    eng = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-    _ENGINES.append(eng)
+def _engine_for(url: str, pool_size: int = 5) -> Engine:
+    eng = _ENGINES.get(url)
+    if eng is None:
+        with _ENGINES_LOCK:
+            eng = _ENGINES.get(url)
+            if eng is None:
+                eng = sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=5)
+                _ENGINES[url] = eng
     return eng
 
 
@@ -165,9 +173,9 @@ def enter_tenant(conn: Connection, tenant_id: str) -> None:
 
 def dispose_all() -> None:
     """Close pooled connections (before stopping a server they point at)."""
-    while _ENGINES:
-        _ENGINES.pop().dispose()
-    _engine_for.cache_clear()
+    with _ENGINES_LOCK:
+        while _ENGINES:
+            _ENGINES.popitem()[1].dispose()
     _SEEN_RUNNING.clear()
     _VERIFIED.clear()
     from ga_intel.db import placement

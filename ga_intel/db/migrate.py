@@ -77,9 +77,34 @@ def _set_runtime_password(conn, runtime: URL) -> None:
         return
     exists = conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": RUNTIME_ROLE}).scalar()
     if exists:
-        # A utility statement takes no bind parameters: quote the literal on the server.
-        literal = conn.execute(sa.text("SELECT quote_literal(:p)"), {"p": runtime.password}).scalar()
-        conn.execute(sa.text(f"ALTER ROLE {RUNTIME_ROLE} PASSWORD {literal}"))
+        _set_password(conn, RUNTIME_ROLE, runtime.password)
+
+
+def scram_verifier(password: str, iterations: int = 4096) -> str:
+    """PostgreSQL's SCRAM-SHA-256 verifier of `password` (RFC 5802/7677, as libpq's
+    PQencryptPasswordConn makes it). `ALTER ROLE ... PASSWORD '<verifier>'` stores it as
+    given, so the password itself never reaches the server: not its statement log, not an
+    error that quotes the statement."""
+    import base64
+    import hashlib
+    import hmac
+    import os
+
+    salt = os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def _set_password(conn, role: str, password: str | None) -> None:
+    if not password:
+        return
+    # A utility statement takes no bind parameters: quote the literal on the server.
+    literal = conn.execute(sa.text("SELECT quote_literal(:p)"), {"p": scram_verifier(password)}).scalar()
+    conn.exec_driver_sql(f"ALTER ROLE {role} PASSWORD {literal}")  # not sa.text: the verifier holds colons
 
 
 def _run_migrations(conn, revision: str) -> str:
@@ -94,27 +119,31 @@ def upgrade_location(loc, revision: str = "head") -> tuple[str | None, str]:
     """Migrate one tenant database (ga_intel.db.placement.Location) as the tenant file's
     login, and give `ga_intel_tenant_runtime` its password there. Creates the database
     when the login may. Returns (revision before, revision after)."""
+    from ga_intel.connectors import targets
     from ga_intel.db import placement
+    from ga_intel.errors import ServiceError
 
+    try:  # the tenant file names the host: it goes through the network guard like every tenant connection
+        targets.check_host("postgres", loc.owner_url.host, loc.owner_url.port)
+    except ServiceError as exc:
+        raise GaIntelError(f"tenant database {loc.label}: {exc.message}", hint=exc.hint) from None
     ensure_database(loc.owner_url, what=f"tenant database {loc.label}", fix="the tenant file's postgres section")
     eng = sa.create_engine(loc.owner_url, poolclass=sa.pool.NullPool)
     try:
         with eng.begin() as conn:
             before = placement.revision_of(conn)
             after = _run_migrations(conn, revision)
-            password = loc.runtime_url.password
-            literal = conn.execute(sa.text("SELECT quote_literal(:p)"), {"p": password}).scalar()
-            conn.execute(sa.text(f"ALTER ROLE {placement.TENANT_RUNTIME_ROLE} PASSWORD {literal}"))
+            _set_password(conn, placement.TENANT_RUNTIME_ROLE, loc.runtime_url.password)
     except sa.exc.OperationalError as exc:
         raise GaIntelError(
             f"cannot migrate tenant database {loc.label} as {loc.owner_url.username}: {_first_line(exc)}",
             hint="check the server and the tenant file's postgres section (host, port, username, password, sslmode)",
         ) from None
-    except sa.exc.ProgrammingError as exc:
+    except sa.exc.DBAPIError as exc:  # _first_line: never SQLAlchemy's "[SQL: ...]" with its parameters
         raise GaIntelError(
             f"cannot migrate tenant database {loc.label} as {loc.owner_url.username}: {_first_line(exc)}",
-            hint="the login needs to own the database and to create roles (CREATEROLE), as the platform's owner does; "
-            "nothing of this migration step was kept",
+            hint="the login needs to own the database and to create roles (CREATEROLE), as the platform's owner does, "
+            "and all tenant databases on one server need the same login; nothing of this migration step was kept",
         ) from None
     finally:
         eng.dispose()
@@ -140,15 +169,28 @@ def tenant_locations() -> list[tuple[list[str], object]]:
 
 
 def upgrade_tenant_databases(progress=lambda message: None, revision: str = "head") -> list[tuple[str, str]]:
-    """Migrate every tenant database, one at a time; returns (label, revision) per database.
-    A database that fails stops the run with its error; those before it stay migrated."""
+    """Migrate every tenant database, one at a time; returns (label, revision) per database
+    migrated. A database that fails is reported and the others are still migrated (one
+    tenant's server down, or its login refused, must not hold the rest back); then the
+    run raises, naming each failure."""
     locations = tenant_locations()
-    done = []
+    done, failed = [], []
     for i, (tenants, loc) in enumerate(locations, 1):
         progress(f"[{i}/{len(locations)}] tenant database {loc.label} ({', '.join(tenants)}) ...")
-        before, after = upgrade_location(loc, revision)
+        try:
+            before, after = upgrade_location(loc, revision)
+        except GaIntelError as exc:
+            progress(f"[{i}/{len(locations)}] tenant database {loc.label}: FAILED: {exc.message}")
+            failed.append(f"{loc.label} ({', '.join(tenants)}): {exc.message}")
+            continue
         progress(f"[{i}/{len(locations)}] tenant database {loc.label}: {before or '(empty)'} -> {after}")
         done.append((loc.label, after))
+    if failed:
+        raise GaIntelError(
+            f"{len(failed)} of {len(locations)} tenant database(s) could not be migrated: " + "; ".join(failed),
+            hint="the others are migrated; fix these (server, or the tenant file's postgres login) and run "
+            "`ga-intel db upgrade` again: until then those tenants' data is refused as behind",
+        )
     return done
 
 

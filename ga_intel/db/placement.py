@@ -50,6 +50,11 @@ class TenantMoving(GaIntelError):
     pass
 
 
+# What a loop over tenants catches to skip one tenant whose data cannot be reached now
+# (its own database down, behind, or mid-move) and go on with the others.
+UNAVAILABLE = (TenantDatabaseError, TenantMoving)
+
+
 @dataclass(frozen=True)
 class Location:
     """A database that holds tenant data. Never carries a secret in `label`."""
@@ -89,7 +94,7 @@ def owner_url(pg) -> URL:
 
 
 def server_key(host: str, port: int) -> str:
-    return f"{host.strip().lower()}:{port}"
+    return f"{host.strip().lower().rstrip('.')}:{port}"
 
 
 def same_database(a: Location, b: Location) -> bool:
@@ -226,7 +231,7 @@ def engine_for(tenant_id: str, loc: Location) -> Engine:
     if loc.is_platform:
         return runtime_engine()
     key = loc.runtime_url.render_as_string(hide_password=False)
-    eng = _engine_for(key)
+    eng = _engine_for(key, pool_size=2)  # many tenant databases per process: small pools
     if key in _VERIFIED:
         return eng
     from ga_intel.connectors import targets
@@ -297,7 +302,16 @@ def begin(tenant_id: str) -> Iterator[Connection]:
     for _attempt in range(3):
         cached = _cache.get(tenant_id)
         loc = cached[1] if cached else location(tenant_id)
-        with _connect(engine_for(tenant_id, loc), tenant_id, loc) as conn, conn.begin():
+        try:
+            conn_cm = _connect(engine_for(tenant_id, loc), tenant_id, loc)
+        except TenantDatabaseError:
+            if not cached:
+                raise
+            # The cached place is gone (another process moved the tenant and the old
+            # database was dropped): ask the control plane where it is now.
+            _cache.pop(tenant_id, None)
+            continue
+        with conn_cm as conn, conn.begin():
             lock_shared(conn, tenant_id)
             if loc.is_platform:
                 state = _read_state(conn, tenant_id)  # the runtime login reads the control plane itself

@@ -73,6 +73,8 @@ def _tenants(instance: dg.DagsterInstance, job_name: str, log, now: dt.datetime 
 )
 def email_daily_schedule(context: dg.ScheduleEvaluationContext):
     now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+    from ga_intel.db.placement import UNAVAILABLE
+
     requests = []
     for config in _tenants(context.instance, "email_daily_schedule", context.log, now):
         local = now.astimezone(ZoneInfo(config.timezone))
@@ -80,7 +82,12 @@ def email_daily_schedule(context: dg.ScheduleEvaluationContext):
             continue
         day = local.date() - dt.timedelta(days=1)
         key = partition_key(config.id, day)
-        if _planned(config.id, day) or _in_flight(context.instance, key):
+        try:
+            planned = _planned(config.id, day)
+        except UNAVAILABLE as exc:  # its own database: the others still get their reports
+            context.log.warning(f"email_daily_schedule: skipped tenant {config.id}: {exc.message}")
+            continue
+        if planned or _in_flight(context.instance, key):
             continue
         requests.append(
             dg.RunRequest(
@@ -99,6 +106,7 @@ def email_daily_schedule(context: dg.ScheduleEvaluationContext):
 )
 def email_ready_sensor(context: dg.SensorEvaluationContext):
     from ga_intel.db import tenant_scope
+    from ga_intel.db.placement import UNAVAILABLE
     from ga_intel.email import content
     from ga_intel.email.deliver import deadline, report_day, send_time
 
@@ -107,15 +115,20 @@ def email_ready_sensor(context: dg.SensorEvaluationContext):
     for config in _tenants(context.instance, "email_ready_sensor", context.log, now):
         day = report_day(config, now)
         key = partition_key(config.id, day)
-        if now < send_time(config, day) or _planned(config.id, day):
+        try:
+            if now < send_time(config, day) or _planned(config.id, day):
+                continue
+            if not _tasks_materialized(context.instance, key):
+                waiting.append(f"{config.id}: tasks for {day} not materialized yet")
+                continue
+            if _in_flight(context.instance, key):
+                continue
+            with tenant_scope(config.id) as conn:
+                incomplete = content.completeness(conn, day)
+        except UNAVAILABLE as exc:  # its own database: the others still get their reports
+            context.log.warning(f"email_ready_sensor: skipped tenant {config.id}: {exc.message}")
+            waiting.append(f"{config.id}: {exc.message}")
             continue
-        if not _tasks_materialized(context.instance, key):
-            waiting.append(f"{config.id}: tasks for {day} not materialized yet")
-            continue
-        if _in_flight(context.instance, key):
-            continue
-        with tenant_scope(config.id) as conn:
-            incomplete = content.completeness(conn, day)
         if incomplete is None:
             reason = "ready"
         elif not config.email.wait_for_complete_data or now >= deadline(config, day):

@@ -36,6 +36,11 @@ ENDPOINT_FIELDS = {
 }
 # Host paths only the operator sets; the dashboard shows them read-only.
 OPERATOR_FIELDS = {"folder": ("path",), "smtp": ("tls_ca_file",)}
+# Sections only the operator sets (tenant file, `tenant move`); the dashboard shows them
+# read-only. `postgres` is where the tenant's data lives, and its login migrates and
+# moves it: a tenant admin who could change it could stall other tenants' migrations
+# (a login the server refuses) or send the server's runtime login without TLS.
+OPERATOR_SECTIONS = ("postgres",)
 # The field naming each section's host (checked against the operator's allowed networks).
 HOST_FIELDS = {"smtp": ("server", "port"), "sftp": ("host", "port"), "postgres": ("host", "port")}
 
@@ -371,6 +376,17 @@ def update_section(tenant_id: str, section: str, values: dict[str, Any] | None) 
     tenant is re-validated before anything is written."""
     if section not in SECTIONS and section != "members":
         raise GaIntelError(f"unknown settings section {section!r}", hint=f"one of {', '.join(SECTIONS)}")
+    if section in OPERATOR_SECTIONS:
+        raise TenantFileError(
+            f"{section} settings of tenant {tenant_id!r}",
+            [
+                (
+                    section,
+                    "the tenant's database is set by the platform operator, not in the dashboard: its login with "
+                    f"`ga-intel tenant update FILE`, the database itself with `ga-intel tenant move {tenant_id}`",
+                )
+            ],
+        )
     current = get(tenant_id)
     data = current.model_dump(mode="python")
     # model_dump turns SecretStr into SecretStr objects; unwrap them for re-validation.
@@ -684,16 +700,20 @@ def _rotate_tenant_databases(tenants: set[str], ring: crypto.Keyring) -> int:
     the control plane's. Until all are done the old key must stay readable."""
     from ga_intel.db import tenant_scope
 
-    count = 0
+    count, failed = 0, []
     for tenant_id in sorted(tenants):
         try:
             with tenant_scope(tenant_id) as conn:
                 count += _rotate_webhook_rows(conn, tenant_id, ring)
-        except GaIntelError as exc:
-            raise SecretKeyError(
-                f"the control plane is re-encrypted, but tenant {tenant_id!r}'s own database is not: {exc.message}",
-                hint=f"both keys stay in use; fix that ({exc.hint}) and run the rotation again to finish",
-            ) from None
+        except GaIntelError as exc:  # one tenant's database must not keep the others on the old key
+            failed.append(f"tenant {tenant_id!r}: {exc.message}")
+    if failed:
+        raise SecretKeyError(
+            f"the control plane and every other tenant database are re-encrypted, but not {len(failed)} tenant "
+            "database(s): " + "; ".join(failed),
+            hint="both keys stay in use; fix those and run the rotation again to finish (a tenant whose own "
+            "webhook secret no key opens can delete that webhook and add it again)",
+        )
     return count
 
 

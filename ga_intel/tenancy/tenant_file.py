@@ -117,7 +117,8 @@ class BigQuerySettings(_Section):
 class PostgresSettings(_Section):
     host: str = Field(min_length=1)
     port: int = Field(default=5432, ge=1, le=65535)
-    database: str = Field(min_length=1)
+    # ga-intel may create it (CREATE DATABASE takes no parameters): a plain name only.
+    database: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z_][A-Za-z0-9_$-]*$")
     username: str = Field(min_length=1)
     password: SecretStr | None = None
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"

@@ -132,11 +132,15 @@ def dispatch_tenant(tenant_id: str, limit: int = 100) -> Counter:
 
 def dispatch(limit: int = 100) -> Counter:
     """One pass over every tenant."""
+    from ga_intel.db.placement import UNAVAILABLE
     from ga_intel.tenancy import store
 
     total: Counter = Counter()
     for tenant_id in store.tenant_ids():
-        total.update(dispatch_tenant(tenant_id, limit))
+        try:
+            total.update(dispatch_tenant(tenant_id, limit))
+        except UNAVAILABLE as exc:  # its own database: the other tenants' events still go out
+            log.warning("webhooks: skipped tenant %s: %s", tenant_id, exc.message)
     return total
 
 

@@ -36,7 +36,7 @@ SERVICE_TITLES = {
     "email": "Email reports",
 }
 CHECKABLE = ("bigquery", "postgres", "sftp", "folder", "smtp")
-OPTIONAL = ("postgres",)  # sections an admin may add here
+OPTIONAL = ()  # sections an admin may add here (none: the tenant database is the operator's)
 # A PEM key pasted into a one-line input loses its line breaks, and with them its format.
 MULTILINE_SECRETS = {"private_key"}
 MULTILINE_FIELDS = {"intro", "branch_template", "summary_template"}  # email templates
@@ -268,13 +268,30 @@ def test_button(section: str) -> None:
         st.error(f"Failed — {result.detail}")
 
 
+def _read_only(section: str, model) -> None:
+    """A section only the platform operator changes: its values, secrets masked."""
+    shown = store.redacted(config)[section]
+    st.dataframe(
+        pd.DataFrame([{"setting": k, "value": "" if v is None else str(v)} for k, v in shown.items()]),
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        "Where this tenant's data is kept: set by the platform operator (the tenant file, "
+        "`ga-intel tenant move`), not here."
+    )
+
+
 for section in SECTIONS:
     model = getattr(config, section)
     if model is None:
         continue
     open_ = section in CHECKABLE or _slot(section) in _OUTCOMES
     with st.expander(SERVICE_TITLES[section], expanded=open_):
-        section_form(section, model)
+        if section in store.OPERATOR_SECTIONS:
+            _read_only(section, model)
+        else:
+            section_form(section, model)
         if section in CHECKABLE:
             test_button(section)
             st.caption("Tests the saved settings, not unsaved edits in the form.")
