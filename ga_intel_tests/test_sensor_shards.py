@@ -159,20 +159,33 @@ def test_a_first_tick_continues_from_the_unsharded_sensors_cursor(tenants):
         SensorInstigatorData,
     )
 
+    repository = RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("ga_intel.definitions"), "__repository__")
+
+    def store_cursor(name: str, cursor: str) -> None:
+        tenants.add_instigator_state(
+            InstigatorState(
+                RemoteInstigatorOrigin(repository, name),
+                InstigatorType.SENSOR,
+                InstigatorStatus.DECLARED_IN_CODE,
+                SensorInstigatorData(cursor=cursor, last_tick_timestamp=1.0),
+            )
+        )
+
     _, whole_cursor = _tick(automation.export_sensor(0, 1), tenants)
     # What the single sensor before sharding stored: tenants at the top level.
-    old_cursor = json.dumps(json.loads(whole_cursor)["tenants"])
-    repository = RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("ga_intel.definitions"), "__repository__")
-    tenants.add_instigator_state(
-        InstigatorState(
-            RemoteInstigatorOrigin(repository, "ga4_export_sensor"),
-            InstigatorType.SENSOR,
-            InstigatorStatus.DECLARED_IN_CODE,
-            SensorInstigatorData(cursor=old_cursor, last_tick_timestamp=1.0),
-        )
-    )
+    store_cursor("ga4_export_sensor", json.dumps(json.loads(whole_cursor)["tenants"]))
+    cursors = []
     for index in range(SHARDS):
         requests, cursor = _tick(automation.export_sensor(index, SHARDS), tenants)
         assert requests == []  # no re-run of anything the old sensor had requested
         mine = {t for t in TENANTS if sensor_shards.shard_of(t, SHARDS) == index}
         assert set(json.loads(cursor)["tenants"]) == mine
+        cursors.append(cursor)
+
+    # Then from 3 shards to 2: each new shard finds its tenants in the 3 shards' cursors.
+    for index, cursor in enumerate(cursors):
+        store_cursor(sensor_shards.shard_name(index, SHARDS), cursor)
+    for index in range(2):
+        requests, cursor = _tick(automation.export_sensor(index, 2), tenants)
+        assert requests == []
+        assert set(json.loads(cursor)["tenants"]) == {t for t in TENANTS if sensor_shards.shard_of(t, 2) == index}
