@@ -20,6 +20,7 @@ dropped afterwards) and scratch tenants `scale-NNN` (removed afterwards).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import shutil
@@ -122,6 +123,7 @@ def _measure(instance, url: str, tenants: int, days: list[dt.date], echo) -> dic
 
     from ga_intel import settings
     from ga_intel.devservices.dagster_ui import graphql
+    from ga_intel.ga4 import sensor_shards
     from ga_intel.ga4.automation import export_sensor, ga4_daily_refresh
     from ga_intel.orchestration.tenant_sync import tenant_sync_sensor
 
@@ -138,6 +140,9 @@ def _measure(instance, url: str, tenants: int, days: list[dt.date], echo) -> dic
     out["export_sensor_cold_tick"], cold = timed(single, context)
     cursor = context.cursor
     out["export_sensor_cold_requests"] = len(cold) if isinstance(cold, list) else 0
+    # The same state as the single sensor stored it before: every day of every tenant.
+    plain = {t: sensor_shards.expand_days(e) for t, e in sensor_shards.parse(cursor).tenants.items()}
+    out["export_sensor_cursor_before_kb"] = len(json.dumps(plain, sort_keys=True).encode()) / 1024
     out["export_sensor_warm_tick"] = _median(lambda: single(dg.build_sensor_context(instance=instance, cursor=cursor)))
     out.update(_measure_shards(instance, settings.export_sensor_shards()))
     echo(
@@ -207,6 +212,14 @@ def _shard_figures(big: dict, base: dict, label: str, tenants: int) -> list[Meas
             note=f"{label}: tenants the shards' cold ticks left to their next tick ({budget:g} s budget); "
             "0: sharding alone kept every tick under the budget",
         ),
+        compare(
+            "scale.export_shard_cursor_max_kb",
+            big["shard_cursor_max_kb"],
+            "KB",
+            "the single sensor's cursor as stored before sharding, same tenants (KB)",
+            big["export_sensor_cursor_before_kb"],
+            note=f"{label}: largest shard cursor after its cold tick (stored with the sensor and every tick)",
+        ),
         Measurement(
             "scale.export_sensor_per_tenant_ms",
             round(1000 * big["export_sensor_warm_tick"] / tenants, 1),
@@ -237,7 +250,7 @@ def _measure_shards(instance, shards: int) -> dict[str, float]:
     from ga_intel.ga4 import sensor_shards
     from ga_intel.ga4.automation import export_sensor
 
-    out: dict[str, float] = {"shards": shards, "shard_deferred": 0}
+    out: dict[str, float] = {"shards": shards, "shard_deferred": 0, "shard_cursor_max_kb": 0.0}
     for index in range(shards):
         sensor = export_sensor(index, shards)
         context = dg.build_sensor_context(instance=instance)
@@ -246,6 +259,8 @@ def _measure_shards(instance, shards: int) -> dict[str, float]:
         # Tenants the cold tick left for the next one: the time budget at work, not
         # sharding alone (a tenant that failed would count too; the bench's do not fail).
         seen = sensor_shards.parse(cursor).tenants
+        # Dagster stores the cursor with the sensor and with every tick.
+        out["shard_cursor_max_kb"] = max(out["shard_cursor_max_kb"], len(cursor.encode()) / 1024)
         out["shard_deferred"] += sum(1 for t in _shard_tenants(instance, index, shards) if t not in seen)
         out[f"shard_{index}_warm_tick"] = _median(
             lambda sensor=sensor, cursor=cursor: sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
@@ -297,6 +312,14 @@ def _shard_figures(big: dict, base: dict, label: str, tenants: int) -> list[Meas
             "tenants",
             note=f"{label}: tenants the shards' cold ticks left to their next tick ({budget:g} s budget); "
             "0: sharding alone kept every tick under the budget",
+        ),
+        compare(
+            "scale.export_shard_cursor_max_kb",
+            big["shard_cursor_max_kb"],
+            "KB",
+            "the single sensor's cursor as stored before sharding, same tenants (KB)",
+            big["export_sensor_cursor_before_kb"],
+            note=f"{label}: largest shard cursor after its cold tick (stored with the sensor and every tick)",
         ),
         Measurement(
             "scale.export_sensor_per_tenant_ms",
@@ -548,6 +571,14 @@ def _shard_figures(big: dict, base: dict, label: str, tenants: int) -> list[Meas
             "tenants",
             note=f"{label}: tenants the shards' cold ticks left to their next tick ({budget:g} s budget); "
             "0: sharding alone kept every tick under the budget",
+        ),
+        compare(
+            "scale.export_shard_cursor_max_kb",
+            big["shard_cursor_max_kb"],
+            "KB",
+            "the single sensor's cursor as stored before sharding, same tenants (KB)",
+            big["export_sensor_cursor_before_kb"],
+            note=f"{label}: largest shard cursor after its cold tick (stored with the sensor and every tick)",
         ),
         Measurement(
             "scale.export_sensor_per_tenant_ms",

@@ -38,3 +38,5 @@ def test_scale_bench_reports_each_shard(db, secret_key):
     shard_ticks = [out[f"scale.export_shard_{i}_of_2_{k}_tick_s"]["value"] for i in (1, 2) for k in ("cold", "warm")]
     assert out["scale.export_shard_tick_max_s"]["value"] == max(shard_ticks)
     assert out["scale.export_sensor_per_tenant_ms"]["value"] > 0
+    cursor = out["scale.export_shard_cursor_max_kb"]
+    assert cursor["value"] > 0 and cursor["baseline_value"] > 0 and cursor["unit"] == "KB"

@@ -59,4 +59,4 @@ def test_history_is_requested_a_slice_per_tick(db, secret_key, bigquery_emulator
     assert all(
         r.tags["ga_intel/catchup"] == "true" and r.tags["dagster/priority"] == "-1" for tick in requested for r in tick
     )
-    assert len(json.loads(cursor)["tenants"]["history"]) == 12
+    assert json.loads(cursor)["tenants"]["history"] == {"days": {}, "older": ["20240301-20240312"]}

@@ -39,6 +39,30 @@ def test_every_tenant_is_in_exactly_one_shard_stable_across_processes():
     ]
 
 
+def test_older_days_are_stored_as_ranges_and_read_back():
+    current = {"20240101": "listed", "20240102": "2024-01-03T01:00:00", "20240103": "listed", "20240105": "listed"}
+    current |= {"20240110": "2024-01-10T05:00:00", "20240111": "2024-01-11T05:00:00"}
+    entry = sensor_shards.compact_days(current, recent_from="20240110")
+    assert entry == {
+        "days": {"20240110": "2024-01-10T05:00:00", "20240111": "2024-01-11T05:00:00"},
+        "older": ["20240101-20240103", "20240105"],
+    }
+    # A day leaving the window keeps its modified time for that tick (the sensor takes an
+    # older day's value from what it had seen), then is stored as a range and read back
+    # as "listed": unchanged both times, so never re-run for ageing.
+    seen = sensor_shards.expand_days(entry)
+    aged = {d: (v if d >= "20240111" else seen.get(d, sensor_shards.LISTED)) for d, v in seen.items()}
+    assert automation.changed_tables(seen, aged) == []
+    seen = sensor_shards.expand_days(sensor_shards.compact_days(aged, recent_from="20240111"))
+    assert seen["20240110"] == seen["20240102"] == "listed"
+    assert automation.changed_tables(seen, {d: seen.get(d, sensor_shards.LISTED) for d in aged}) == []
+    assert sensor_shards.expand_days({"20240101": "x"}) == {"20240101": "x"}
+    assert sensor_shards.expand_days(None) == {}
+    # Two years are a few bytes.
+    two_years = {f"{dt.date(2023, 1, 1) + dt.timedelta(days=i):%Y%m%d}": "listed" for i in range(730)}
+    assert sensor_shards.compact_days(two_years, "20250101")["older"] == ["20230101-20241230"]
+
+
 def test_shard_settings_come_from_the_environment(monkeypatch):
     monkeypatch.delenv(settings.EXPORT_SENSOR_SHARDS, raising=False)
     assert settings.export_sensor_shards() == settings.DEFAULT_EXPORT_SENSOR_SHARDS

@@ -197,7 +197,7 @@ def _check_tenant(context, tenant_id: str, cursor: dict[str, dict], errors: list
             # Only recent tables still change (GA4 restates up to 72 h); older ones are
             # checked by name alone, which keeps a tick cheap with years of history.
             recent_from = (local_today(config.timezone) - dt.timedelta(days=RESTATEMENT_DAYS + 1)).strftime("%Y%m%d")
-            seen = cursor.get(tenant_id, {})
+            seen = sensor_shards.expand_days(cursor.get(tenant_id))
             current = {}
             for day in days:
                 if day >= recent_from:
@@ -206,7 +206,7 @@ def _check_tenant(context, tenant_id: str, cursor: dict[str, dict], errors: list
                 else:
                     # Past the restatement window a table no longer changes: its name is
                     # enough (no get_table per day: a new tenant's 730 days cost one list).
-                    current[day] = seen.get(day, "listed")
+                    current[day] = seen.get(day, sensor_shards.LISTED)
         except Exception as exc:  # one tenant's broken credentials must not stop the others
             errors.append(f"{tenant_id}: {getattr(exc, 'message', None) or type(exc).__name__}")
             return []
@@ -231,6 +231,6 @@ def _check_tenant(context, tenant_id: str, cursor: dict[str, dict], errors: list
             current.pop(day)
         if deferred:
             context.log.info(f"{tenant_id}: {len(deferred)} older export table(s) left for the next ticks")
-        cursor[tenant_id] = current
+        cursor[tenant_id] = sensor_shards.compact_days(current, recent_from)
         return requests
     return []

@@ -5,13 +5,19 @@ A tenant belongs to shard `crc32(tenant id) % n`: stable across processes and re
 shard for a given n. Each shard is its own Dagster sensor (`ga4_export_sensor_<i>_of_<n>`)
 with its own cursor.
 
-Cursor (JSON): {"_v": 2, "tenants": {tenant id: {YYYYMMDD: modified}}, "resume_after":
-tenant id or null}. The single sensor before sharding stored {tenant id: {...}} at the
-top level; `parse` reads both ("_v" cannot be a tenant id, which starts with [a-z0-9]).
+Cursor (JSON): {"_v": 2, "tenants": {tenant id: {"days": {YYYYMMDD: modified},
+"older": ["YYYYMMDD-YYYYMMDD", ...]}}, "resume_after": tenant id or null}. "days" holds
+the restatement window with each table's modified time; "older" the days past it as
+ranges, since they are checked by name alone: a tenant's two years are a few bytes, not
+730 entries in every tick Dagster stores. The single sensor before sharding stored
+{tenant id: {YYYYMMDD: modified or "listed"}} at the top level; `parse` and `expand_days`
+read both ("_v" cannot be a tenant id, which starts with [a-z0-9]; "days" and "older"
+cannot be a YYYYMMDD).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import zlib
@@ -50,6 +56,51 @@ def parse(raw: str | None) -> ShardCursor:
     if data.get("_v") == 2:
         return ShardCursor(dict(data["tenants"]), data.get("resume_after"))
     return ShardCursor(dict(data))  # the unsharded sensor's cursor: tenants at the top level
+
+
+LISTED = "listed"  # an older day's value: known by name, not by modified time
+
+
+def compact_days(current: dict[str, str], recent_from: str) -> dict:
+    """A tenant's cursor entry: the window's days with their modified times, and the older
+    days as ranges of consecutive dates."""
+    older = sorted(d for d in current if d < recent_from)
+    ranges: list[str] = []
+    start = prev = None
+    for day in older:
+        date = dt.datetime.strptime(day, "%Y%m%d").date()
+        if prev is not None and date == prev + dt.timedelta(days=1):
+            prev = date
+            continue
+        if start is not None:
+            ranges.append(_range(start, prev))
+        start = prev = date
+    if start is not None:
+        ranges.append(_range(start, prev))
+    return {"days": {d: v for d, v in current.items() if d >= recent_from}, "older": ranges}
+
+
+def _range(start: dt.date, end: dt.date) -> str:
+    return f"{start:%Y%m%d}" if start == end else f"{start:%Y%m%d}-{end:%Y%m%d}"
+
+
+def expand_days(entry: dict | None) -> dict[str, str]:
+    """{YYYYMMDD: modified or "listed"} from a cursor entry, compact or as the unsharded
+    sensor stored it."""
+    if not entry:
+        return {}
+    if "older" not in entry:
+        return dict(entry)
+    days: dict[str, str] = {}
+    for item in entry["older"]:
+        first, _, last = item.partition("-")
+        date = dt.datetime.strptime(first, "%Y%m%d").date()
+        end = dt.datetime.strptime(last or first, "%Y%m%d").date()
+        while date <= end:
+            days[f"{date:%Y%m%d}"] = LISTED
+            date += dt.timedelta(days=1)
+    days.update(entry["days"])
+    return days
 
 
 def predecessor_tenants(instance, own_name: str, repository_name: str | None) -> tuple[dict[str, dict], list[str]]:
