@@ -181,7 +181,9 @@ def export_tick(context: dg.SensorEvaluationContext, name: str, index: int, shar
             f"tick: {shown}"
         )
     context.update_cursor(state.dumps())
-    return requests or dg.SkipReason("no new or changed GA4 export tables" + (f"; errors: {errors}" if errors else ""))
+    deferred_note = f"; {len(deferred_tenants)} tenant(s) deferred to the next tick" if deferred_tenants else ""
+    errors_note = f"; errors: {errors}" if errors else ""
+    return requests or dg.SkipReason(f"no new or changed GA4 export tables{deferred_note}{errors_note}")
 
 
 def _check_tenant(context, tenant_id: str, cursor: dict[str, dict], errors: list[str]) -> list[dg.RunRequest]:
