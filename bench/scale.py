@@ -4,8 +4,10 @@ measured in the same run.
 - definitions load time (a fresh interpreter importing `ga_intel.definitions` and
   resolving the repository), against importing dagster alone;
 - tick durations: `tenant_sync_sensor` (first tick adding every tenant, then an in-sync
-  tick), `ga4_export_sensor` (a cold tick with an empty cursor, then a warm one) over a
-  BigQuery emulator dataset with D daily export tables, `ga4_daily_refresh`;
+  tick); the export sensor over a BigQuery emulator dataset with D daily export tables,
+  as one sensor over every tenant with no time budget (how it ran before sharding) and
+  as each of its `GA_INTEL_EXPORT_SENSOR_SHARDS` shards with the deployed time budget (a
+  cold tick with an empty cursor, then a warm one); `ga4_daily_refresh`;
 - the Dagster UI's asset page: the GraphQL queries the page issues for `sessions`
   (definition, partition stats, partition health), over HTTP against the real webserver
   app served in-process, with materializations recorded for the last 30 days of every
@@ -18,6 +20,8 @@ dropped afterwards) and scratch tenants `scale-NNN` (removed afterwards).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import os
 import shutil
 import statistics
@@ -117,8 +121,10 @@ def _measure(instance, url: str, tenants: int, days: list[dt.date], echo) -> dic
     """Tick and page timings for the tenants now in the store."""
     import dagster as dg
 
+    from ga_intel import settings
     from ga_intel.devservices.dagster_ui import graphql
-    from ga_intel.ga4.automation import ga4_daily_refresh, ga4_export_sensor
+    from ga_intel.ga4 import sensor_shards
+    from ga_intel.ga4.automation import export_sensor, ga4_daily_refresh
     from ga_intel.orchestration.tenant_sync import tenant_sync_sensor
 
     out: dict[str, float] = {}
@@ -127,12 +133,22 @@ def _measure(instance, url: str, tenants: int, days: list[dt.date], echo) -> dic
     _apply(instance, result)
     out["tenant_sync_in_sync_tick"] = _median(lambda: tenant_sync_sensor(dg.build_sensor_context(instance=instance)))
 
+    # The sensor as one shard over every tenant with no time budget: what a tick cost
+    # before sharding, and the figure the shards are compared with.
+    single = export_sensor(0, 1, budget_s=math.inf)
     context = dg.build_sensor_context(instance=instance)
-    out["export_sensor_cold_tick"], cold = timed(ga4_export_sensor, context)
+    out["export_sensor_cold_tick"], cold = timed(single, context)
     cursor = context.cursor
     out["export_sensor_cold_requests"] = len(cold) if isinstance(cold, list) else 0
-    out["export_sensor_warm_tick"] = _median(
-        lambda: ga4_export_sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+    # The same state as the single sensor stored it before: every day of every tenant.
+    plain = {t: sensor_shards.expand_days(e) for t, e in sensor_shards.parse(cursor).tenants.items()}
+    out["export_sensor_cursor_before_kb"] = len(json.dumps(plain, sort_keys=True).encode()) / 1024
+    out["export_sensor_warm_tick"] = _median(lambda: single(dg.build_sensor_context(instance=instance, cursor=cursor)))
+    out.update(_measure_shards(instance, settings.export_sensor_shards()))
+    echo(
+        f"  {tenants} tenant(s): export sensor unsharded {out['export_sensor_warm_tick']:.2f} s a tick; "
+        f"{out['shards']:.0f} shards, longest tick {out['shard_cold_tick_max']:.2f} s cold, "
+        f"{out['shard_warm_tick_max']:.2f} s warm, {out['shard_deferred']:.0f} tenant(s) deferred"
     )
 
     noon = dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time(12), dt.UTC)
@@ -151,6 +167,186 @@ def _measure(instance, url: str, tenants: int, days: list[dt.date], echo) -> dic
         f"{stats['numMaterialized']:,} materialized; asset page {out['ui_asset_page']:.2f} s"
     )
     return out
+
+
+def _shard_figures(big: dict, base: dict, label: str, tenants: int) -> list[Measurement]:
+    """The export sensor's shards: each shard's cold and warm tick, the longest of each
+    (the issue's goal: every tick under 10 s), against the 1-tenant run's longest."""
+    from ga_intel import settings
+
+    n = int(big["shards"])
+    budget = settings.export_sensor_tick_budget_s()
+    one = "1 tenant, longest shard tick, same run"
+    out = [
+        Measurement(
+            "scale.export_sensor_shards", n, "shards", note=f"GA_INTEL_EXPORT_SENSOR_SHARDS; tick budget {budget:g} s"
+        ),
+        compare(
+            "scale.export_shard_tick_max_s",
+            max(big["shard_cold_tick_max"], big["shard_warm_tick_max"]),
+            "s",
+            one,
+            max(base["shard_cold_tick_max"], base["shard_warm_tick_max"]),
+            note=f"{label}: longest tick of any of the {n} shards, cold or warm (goal: under 10 s)",
+        ),
+        compare(
+            "scale.export_shard_cold_tick_max_s",
+            big["shard_cold_tick_max"],
+            "s",
+            one,
+            base["shard_cold_tick_max"],
+            note=f"{label}: longest shard tick with an empty cursor",
+        ),
+        compare(
+            "scale.export_shard_warm_tick_max_s",
+            big["shard_warm_tick_max"],
+            "s",
+            one,
+            base["shard_warm_tick_max"],
+            note=f"{label}: longest shard tick from its cursor (median of 3 per shard)",
+        ),
+        Measurement(
+            "scale.export_shard_deferred_tenants",
+            big["shard_deferred"],
+            "tenants",
+            note=f"{label}: tenants the shards' cold ticks left to their next tick ({budget:g} s budget); "
+            "0: sharding alone kept every tick under the budget",
+        ),
+        compare(
+            "scale.export_shard_cursor_max_kb",
+            big["shard_cursor_max_kb"],
+            "KB",
+            "the single sensor's cursor as stored before sharding, same tenants (KB)",
+            big["export_sensor_cursor_before_kb"],
+            note=f"{label}: largest shard cursor after its cold tick (stored with the sensor and every tick)",
+        ),
+        Measurement(
+            "scale.export_sensor_per_tenant_ms",
+            round(1000 * big["export_sensor_warm_tick"] / tenants, 1),
+            "ms",
+            note=f"{label}: unsharded warm tick / tenants (for extrapolating to other tenant counts)",
+        ),
+    ]
+    for kind in ("cold", "warm"):
+        for i in range(n):
+            out.append(
+                compare(
+                    f"scale.export_shard_{i + 1}_of_{n}_{kind}_tick_s",
+                    big[f"shard_{i}_{kind}_tick"],
+                    "s",
+                    one,
+                    base[f"shard_{kind}_tick_max"],
+                    note=f"{label}: {kind} tick of shard {i + 1} of {n}",
+                )
+            )
+    return out
+
+
+def _measure_shards(instance, shards: int) -> dict[str, float]:
+    """Each shard of the export sensor as deployed (its time budget from settings): a cold
+    tick (empty cursor), then a warm one from that cursor (median of 3)."""
+    import dagster as dg
+
+    from ga_intel.ga4 import sensor_shards
+    from ga_intel.ga4.automation import export_sensor
+
+    out: dict[str, float] = {"shards": shards, "shard_deferred": 0, "shard_cursor_max_kb": 0.0}
+    for index in range(shards):
+        sensor = export_sensor(index, shards)
+        context = dg.build_sensor_context(instance=instance)
+        out[f"shard_{index}_cold_tick"], _ = timed(sensor, context)
+        cursor = context.cursor
+        # Tenants the cold tick left for the next one: the time budget at work, not
+        # sharding alone (a tenant that failed would count too; the bench's do not fail).
+        seen = sensor_shards.parse(cursor).tenants
+        # Dagster stores the cursor with the sensor and with every tick.
+        out["shard_cursor_max_kb"] = max(out["shard_cursor_max_kb"], len(cursor.encode()) / 1024)
+        out["shard_deferred"] += sum(1 for t in _shard_tenants(instance, index, shards) if t not in seen)
+        out[f"shard_{index}_warm_tick"] = _median(
+            lambda sensor=sensor, cursor=cursor: sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+        )
+    out["shard_cold_tick_max"] = max(out[f"shard_{i}_cold_tick"] for i in range(shards))
+    out["shard_warm_tick_max"] = max(out[f"shard_{i}_warm_tick"] for i in range(shards))
+    return out
+
+
+def _shard_figures(big: dict, base: dict, label: str, tenants: int) -> list[Measurement]:
+    """The export sensor's shards: each shard's cold and warm tick, the longest of each
+    (the issue's goal: every tick under 10 s), against the 1-tenant run's longest."""
+    from ga_intel import settings
+
+    n = int(big["shards"])
+    budget = settings.export_sensor_tick_budget_s()
+    one = "1 tenant, longest shard tick, same run"
+    out = [
+        Measurement(
+            "scale.export_sensor_shards", n, "shards", note=f"GA_INTEL_EXPORT_SENSOR_SHARDS; tick budget {budget:g} s"
+        ),
+        compare(
+            "scale.export_shard_tick_max_s",
+            max(big["shard_cold_tick_max"], big["shard_warm_tick_max"]),
+            "s",
+            one,
+            max(base["shard_cold_tick_max"], base["shard_warm_tick_max"]),
+            note=f"{label}: longest tick of any of the {n} shards, cold or warm (goal: under 10 s)",
+        ),
+        compare(
+            "scale.export_shard_cold_tick_max_s",
+            big["shard_cold_tick_max"],
+            "s",
+            one,
+            base["shard_cold_tick_max"],
+            note=f"{label}: longest shard tick with an empty cursor",
+        ),
+        compare(
+            "scale.export_shard_warm_tick_max_s",
+            big["shard_warm_tick_max"],
+            "s",
+            one,
+            base["shard_warm_tick_max"],
+            note=f"{label}: longest shard tick from its cursor (median of 3 per shard)",
+        ),
+        Measurement(
+            "scale.export_shard_deferred_tenants",
+            big["shard_deferred"],
+            "tenants",
+            note=f"{label}: tenants the shards' cold ticks left to their next tick ({budget:g} s budget); "
+            "0: sharding alone kept every tick under the budget",
+        ),
+        compare(
+            "scale.export_shard_cursor_max_kb",
+            big["shard_cursor_max_kb"],
+            "KB",
+            "the single sensor's cursor as stored before sharding, same tenants (KB)",
+            big["export_sensor_cursor_before_kb"],
+            note=f"{label}: largest shard cursor after its cold tick (stored with the sensor and every tick)",
+        ),
+        Measurement(
+            "scale.export_sensor_per_tenant_ms",
+            round(1000 * big["export_sensor_warm_tick"] / tenants, 1),
+            "ms",
+            note=f"{label}: unsharded warm tick / tenants (for extrapolating to other tenant counts)",
+        ),
+    ]
+    for kind in ("cold", "warm"):
+        for i in range(n):
+            out.append(
+                compare(
+                    f"scale.export_shard_{i + 1}_of_{n}_{kind}_tick_s",
+                    big[f"shard_{i}_{kind}_tick"],
+                    "s",
+                    one,
+                    base[f"shard_{kind}_tick_max"],
+                    note=f"{label}: {kind} tick of shard {i + 1} of {n}",
+                )
+            )
+    return out
+
+
+def _shard_tenants(instance, index: int, shards: int) -> list[str]:
+    from ga_intel.ga4 import sensor_shards
+
+    return [t for t in instance.get_dynamic_partitions("tenant") if sensor_shards.shard_of(t, shards) == index]
 
 
 def _materialize(instance, tenant_ids: list[str], days: list[dt.date]) -> None:
@@ -281,7 +477,8 @@ def run(echo: Callable[[str], None], tenants: int = 50, days: int = 730) -> list
             "s",
             one,
             base["export_sensor_cold_tick"],
-            note=f"{label}: empty cursor, {days} tables per tenant in the BigQuery emulator; requested "
+            note=f"{label}: one sensor over every tenant, no time budget (as before sharding); empty cursor, "
+            f"{days} tables per tenant in the BigQuery emulator; requested "
             f"{big['export_sensor_cold_requests']:.0f} runs (50 per tenant per tick)",
         ),
         compare(
@@ -292,6 +489,7 @@ def run(echo: Callable[[str], None], tenants: int = 50, days: int = 730) -> list
             base["export_sensor_warm_tick"],
             note=f"{label}: second tick (median of 3)",
         ),
+        *_shard_figures(big, base, label, tenants),
         compare(
             "scale.daily_refresh_tick_s",
             big["daily_refresh_tick"],
@@ -328,4 +526,77 @@ def run(echo: Callable[[str], None], tenants: int = 50, days: int = 730) -> list
             note=f"{(tenants - 1) * MATERIALIZED_DAYS:,} runless materializations of sessions (setup)",
         ),
     ]
+    return out
+
+
+def _shard_figures(big: dict, base: dict, label: str, tenants: int) -> list[Measurement]:
+    """The export sensor's shards: each shard's cold and warm tick, the longest of each
+    (the issue's goal: every tick under 10 s), against the 1-tenant run's longest."""
+    from ga_intel import settings
+
+    n = int(big["shards"])
+    budget = settings.export_sensor_tick_budget_s()
+    one = "1 tenant, longest shard tick, same run"
+    out = [
+        Measurement(
+            "scale.export_sensor_shards", n, "shards", note=f"GA_INTEL_EXPORT_SENSOR_SHARDS; tick budget {budget:g} s"
+        ),
+        compare(
+            "scale.export_shard_tick_max_s",
+            max(big["shard_cold_tick_max"], big["shard_warm_tick_max"]),
+            "s",
+            one,
+            max(base["shard_cold_tick_max"], base["shard_warm_tick_max"]),
+            note=f"{label}: longest tick of any of the {n} shards, cold or warm (goal: under 10 s)",
+        ),
+        compare(
+            "scale.export_shard_cold_tick_max_s",
+            big["shard_cold_tick_max"],
+            "s",
+            one,
+            base["shard_cold_tick_max"],
+            note=f"{label}: longest shard tick with an empty cursor",
+        ),
+        compare(
+            "scale.export_shard_warm_tick_max_s",
+            big["shard_warm_tick_max"],
+            "s",
+            one,
+            base["shard_warm_tick_max"],
+            note=f"{label}: longest shard tick from its cursor (median of 3 per shard)",
+        ),
+        Measurement(
+            "scale.export_shard_deferred_tenants",
+            big["shard_deferred"],
+            "tenants",
+            note=f"{label}: tenants the shards' cold ticks left to their next tick ({budget:g} s budget); "
+            "0: sharding alone kept every tick under the budget",
+        ),
+        compare(
+            "scale.export_shard_cursor_max_kb",
+            big["shard_cursor_max_kb"],
+            "KB",
+            "the single sensor's cursor as stored before sharding, same tenants (KB)",
+            big["export_sensor_cursor_before_kb"],
+            note=f"{label}: largest shard cursor after its cold tick (stored with the sensor and every tick)",
+        ),
+        Measurement(
+            "scale.export_sensor_per_tenant_ms",
+            round(1000 * big["export_sensor_warm_tick"] / tenants, 1),
+            "ms",
+            note=f"{label}: unsharded warm tick / tenants (for extrapolating to other tenant counts)",
+        ),
+    ]
+    for kind in ("cold", "warm"):
+        for i in range(n):
+            out.append(
+                compare(
+                    f"scale.export_shard_{i + 1}_of_{n}_{kind}_tick_s",
+                    big[f"shard_{i}_{kind}_tick"],
+                    "s",
+                    one,
+                    base[f"shard_{kind}_tick_max"],
+                    note=f"{label}: {kind} tick of shard {i + 1} of {n}",
+                )
+            )
     return out

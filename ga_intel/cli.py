@@ -479,7 +479,7 @@ def bench_cmd(
         "load": lambda: ingest.run(click.echo, rows=rows, events=()),  # the load stage alone
         "replay": lambda: replay.run(lambda m: click.echo(m, err=as_json), events=events),
         "masterdata": lambda: masterdata.run(click.echo),
-        "scale": lambda: scale.run(click.echo, tenants=tenants, days=days),
+        "scale": lambda: scale.run(lambda m: click.echo(m, err=as_json), tenants=tenants, days=days),
         "email": lambda: email.run(click.echo),
         "dashboard": lambda: dashboard.run(
             lambda m: click.echo(m, err=as_json),

@@ -65,7 +65,12 @@ def test_definitions_snapshot():
             "users:customers_have_a_rep",
         ],
         "jobs": ["email_job", "ga4_job", "master_data_job"],
-        "sensors": ["email_ready_sensor", "ga4_export_sensor", "tenant_failure_alerts", "tenant_sync_sensor"],
+        "sensors": [
+            "email_ready_sensor",
+            *(f"ga4_export_sensor_{i}_of_8" for i in range(1, 9)),  # GA_INTEL_EXPORT_SENSOR_SHARDS unset: 8
+            "tenant_failure_alerts",
+            "tenant_sync_sensor",
+        ],
         "schedules": ["email_daily_schedule", "ga4_daily_refresh", "master_data_hourly"],
         "resources": ["bigquery", "master_data", "smtp", "tenant_settings", "warehouse"],
     }

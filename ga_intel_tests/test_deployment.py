@@ -31,6 +31,8 @@ def test_production_config_loads_on_postgres(platform_db, tmp_path, monkeypatch)
         assert {"key": "dagster/partition/tenant", "value": {"applyLimitPerUniqueValue": True}, "limit": 2} in limits
         required = set(instance.get_required_daemon_types())
         assert {"QUEUED_RUN_COORDINATOR", "MONITORING", "SENSOR", "SCHEDULER", "BACKFILL"} <= required
+        # The export sensor's shards tick side by side, not one after another.
+        assert instance.get_settings("sensors") == {"use_threads": True, "num_workers": 4}
 
     # Same lanes as the development config: bulk work leaves a quarter of the slots free.
     dev = yaml.safe_load((REPO / "dagster.yaml").read_text())["run_coordinator"]["config"]

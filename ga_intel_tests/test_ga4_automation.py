@@ -52,21 +52,23 @@ def test_export_sensor_requests_new_and_changed_tables_once(db, secret_key, bigq
     generator.write_days(tmp_path, dt.date(2024, 3, 4), 2, 50, progress=None)
     load.load_folder(client, "test-project.sensed", tmp_path, progress=lambda m: None)
 
+    sensor = automation.export_sensor(0, 1)  # one shard: every tenant
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("tenant", ["sensed"])
         context = dg.build_sensor_context(instance=instance)
-        first = automation.ga4_export_sensor(context)
+        first = sensor(context)
         dates = sorted(r.partition_key.keys_by_dimension["date"] for r in first)
         assert dates == ["2024-03-04", "2024-03-05"]
         cursor = context.cursor
-        assert set(json.loads(cursor)["sensed"]) == {"20240304", "20240305"}
+        # Past the restatement window: known by name, stored as a range.
+        assert json.loads(cursor)["tenants"]["sensed"] == {"days": {}, "older": ["20240304-20240305"]}
 
-        again = automation.ga4_export_sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+        again = sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
         assert isinstance(again, dg.SkipReason)
 
         generator.write_days(tmp_path, dt.date(2024, 3, 6), 1, 50, progress=None)
         load.load_folder(client, "test-project.sensed", tmp_path, progress=lambda m: None)
-        third = automation.ga4_export_sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+        third = sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
         # Only the new day: the old tables are past GA4's restatement window, so unchanged by name.
         assert [r.partition_key.keys_by_dimension["date"] for r in third] == ["2024-03-06"]
 

@@ -44,11 +44,12 @@ def test_history_is_requested_a_slice_per_tick(db, secret_key, bigquery_emulator
         )
 
     requested, cursor = [], None
+    sensor = automation.export_sensor(0, 1)  # one shard: every tenant
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("tenant", ["history"])
         for _ in range(4):
             context = dg.build_sensor_context(instance=instance, cursor=cursor)
-            result = automation.ga4_export_sensor(context)
+            result = sensor(context)
             cursor = context.cursor
             requested.append([] if isinstance(result, dg.SkipReason) else result)
     slices = [[r.partition_key.keys_by_dimension["date"] for r in tick] for tick in requested]
@@ -58,4 +59,4 @@ def test_history_is_requested_a_slice_per_tick(db, secret_key, bigquery_emulator
     assert all(
         r.tags["ga_intel/catchup"] == "true" and r.tags["dagster/priority"] == "-1" for tick in requested for r in tick
     )
-    assert len(json.loads(cursor)["history"]) == 12
+    assert json.loads(cursor)["tenants"]["history"] == {"days": {}, "older": ["20240301-20240312"]}

@@ -1,5 +1,6 @@
 """When GA4 days are (re)loaded: a daily refresh with a lookback, and a sensor for
-export tables that landed or changed.
+export tables that landed or changed, split into shards over the tenants
+(`sensor_shards`) with a time budget per tick.
 
 Both request tenant × day partitions with run keys, so the same request is never run
 twice, and both read the tenant list from the control plane on every tick.
@@ -8,13 +9,15 @@ twice, and both read the tenant list from the control plane on every tick.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
+import time
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from ga_intel.ga4 import sensor_shards
 from ga_intel.ga4.ingest import RESTATEMENT_DAYS, local_today
+from ga_intel.ga4.sensor_shards import EXPORT_SENSOR
 from ga_intel.orchestration.partitions import DATE_DIMENSION, TENANT_DIMENSION
 
 # A day's GA4 tables, then its metrics and tasks (group "insights"), in one run.
@@ -103,33 +106,100 @@ def changed_tables(seen: dict[str, str], current: dict[str, str]) -> list[str]:
     return sorted(day for day, modified in current.items() if seen.get(day) != modified)
 
 
-@dg.sensor(
-    job=ga4_job,
-    name="ga4_export_sensor",
-    minimum_interval_seconds=300,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests the tenant × day partitions whose events_YYYYMMDD table landed or changed.",
-)
-def ga4_export_sensor(context: dg.SensorEvaluationContext):
-    from ga_intel.connectors.bigquery import client, daily_tables
-    from ga_intel.orchestration.tenant_configs import each_config
+def export_sensor(index: int, shards: int, budget_s: float | None = None) -> dg.SensorDefinition:
+    """Shard `index` (0-based) of `shards`: the export sensor over the tenants whose
+    `sensor_shards.shard_of` is `index`. `budget_s`: seconds a tick may spend before it
+    leaves the remaining tenants to the next tick; None reads
+    `GA_INTEL_EXPORT_SENSOR_TICK_BUDGET_S` (settings) every tick."""
+    name = sensor_shards.shard_name(index, shards)
+
+    @dg.sensor(
+        job=ga4_job,
+        name=name,
+        minimum_interval_seconds=300,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Shard {index + 1} of {shards}: requests the tenant × day partitions whose "
+        "events_YYYYMMDD table landed or changed.",
+    )
+    def _sensor(context: dg.SensorEvaluationContext):
+        from ga_intel import settings
+
+        budget = settings.export_sensor_tick_budget_s() if budget_s is None else budget_s
+        return export_tick(context, name, index, shards, budget)
+
+    return _sensor
+
+
+def export_sensors(shards: int) -> list[dg.SensorDefinition]:
+    return [export_sensor(i, shards) for i in range(shards)]
+
+
+def _visit_order(ids: list[str], resume_after: str | None) -> list[str]:
+    """Sorted ids, starting after the tenant the previous tick stopped at."""
+    ids = sorted(ids)
+    if resume_after is None:
+        return ids
+    later = [t for t in ids if t > resume_after]
+    return later + [t for t in ids if t <= resume_after]
+
+
+def export_tick(context: dg.SensorEvaluationContext, name: str, index: int, shards: int, budget_s: float):
     from ga_intel.tenancy import store
 
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    requests, errors = [], []
+    started = time.monotonic()
+    state = sensor_shards.parse(context.cursor)
+    if not context.cursor:
+        # First tick under this name (an upgrade from the unsharded sensor, or a new
+        # shard count): continue from the old cursors so nothing already seen is re-run.
+        seeded, sources = sensor_shards.predecessor_tenants(context.instance, name, context.repository_name)
+        state.tenants = {t: days for t, days in seeded.items() if sensor_shards.shard_of(t, shards) == index}
+        if sources:
+            context.log.info(f"{name}: first tick; started from the cursors of {', '.join(sources)}")
     known_partitions = set(context.instance.get_dynamic_partitions(TENANT_DIMENSION))
-    # The tenant sync sensor adds a tenant's partitions first; a tenant whose settings
-    # cannot be loaded is alerted and skipped by each_config.
-    ids = [t.tenant_id for t in store.list_tenants() if t.tenant_id in known_partitions]
-    for config in each_config(ids, "ga4_export_sensor", context.log):
-        tenant_id = config.id
+    # The tenant sync sensor adds a tenant's partitions first.
+    ids = [
+        t.tenant_id
+        for t in store.list_tenants()
+        if t.tenant_id in known_partitions and sensor_shards.shard_of(t.tenant_id, shards) == index
+    ]
+    requests, errors, deferred_tenants = [], [], []
+    order = _visit_order(ids, state.resume_after)
+    state.resume_after = None
+    for position, tenant_id in enumerate(order):
+        if position and time.monotonic() - started >= budget_s:
+            # Out of time: the rest keep their cursor entries and go first next tick.
+            deferred_tenants = order[position:]
+            state.resume_after = order[position - 1]
+            break
+        requests += _check_tenant(context, tenant_id, state.tenants, errors)
+    for line in errors:
+        context.log.warning(f"{name} skipped {line}")
+    if deferred_tenants:
+        shown = ", ".join(deferred_tenants[:20]) + (" …" if len(deferred_tenants) > 20 else "")
+        context.log.info(
+            f"{name}: {budget_s:g} s tick budget used; {len(deferred_tenants)} tenant(s) deferred to the next "
+            f"tick: {shown}"
+        )
+    context.update_cursor(state.dumps())
+    deferred_note = f"; {len(deferred_tenants)} tenant(s) deferred to the next tick" if deferred_tenants else ""
+    errors_note = f"; errors: {errors}" if errors else ""
+    return requests or dg.SkipReason(f"no new or changed GA4 export tables{deferred_note}{errors_note}")
+
+
+def _check_tenant(context, tenant_id: str, cursor: dict[str, dict], errors: list[str]) -> list[dg.RunRequest]:
+    """One tenant's new or changed export tables as run requests; updates `cursor[tenant_id]`."""
+    from ga_intel.connectors.bigquery import client, daily_tables
+    from ga_intel.orchestration.tenant_configs import each_config
+
+    # A tenant whose settings cannot be loaded is alerted and skipped by each_config.
+    for config in each_config([tenant_id], EXPORT_SENSOR, context.log):
         try:
             bq = client(config.bigquery)
             days = daily_tables(bq, config.bigquery)
             # Only recent tables still change (GA4 restates up to 72 h); older ones are
             # checked by name alone, which keeps a tick cheap with years of history.
             recent_from = (local_today(config.timezone) - dt.timedelta(days=RESTATEMENT_DAYS + 1)).strftime("%Y%m%d")
-            seen = cursor.get(tenant_id, {})
+            seen = sensor_shards.expand_days(cursor.get(tenant_id))
             current = {}
             for day in days:
                 if day >= recent_from:
@@ -138,16 +208,17 @@ def ga4_export_sensor(context: dg.SensorEvaluationContext):
                 else:
                     # Past the restatement window a table no longer changes: its name is
                     # enough (no get_table per day: a new tenant's 730 days cost one list).
-                    current[day] = seen.get(day, "listed")
+                    current[day] = seen.get(day, sensor_shards.LISTED)
         except Exception as exc:  # one tenant's broken credentials must not stop the others
             errors.append(f"{tenant_id}: {getattr(exc, 'message', None) or type(exc).__name__}")
-            continue
+            return []
         changed = changed_tables(seen, current)
         fresh = [d for d in changed if d >= recent_from]
         # A new tenant's history is requested a slice per tick (newest first), so one tick
         # never queues thousands of runs; the rest stay out of the cursor for later ticks.
         catchup = sorted((d for d in changed if d < recent_from), reverse=True)
         deferred = catchup[MAX_CATCHUP_PER_TENANT_TICK:]
+        requests = []
         for day in fresh + catchup[:MAX_CATCHUP_PER_TENANT_TICK]:
             date = dt.datetime.strptime(day, "%Y%m%d").date()
             lane = FRESH_TAGS if day >= recent_from else CATCHUP_TAGS
@@ -162,8 +233,6 @@ def ga4_export_sensor(context: dg.SensorEvaluationContext):
             current.pop(day)
         if deferred:
             context.log.info(f"{tenant_id}: {len(deferred)} older export table(s) left for the next ticks")
-        cursor[tenant_id] = current
-    for line in errors:
-        context.log.warning(f"ga4_export_sensor skipped {line}")
-    context.update_cursor(json.dumps(cursor, sort_keys=True))
-    return requests or dg.SkipReason("no new or changed GA4 export tables" + (f"; errors: {errors}" if errors else ""))
+        cursor[tenant_id] = sensor_shards.compact_days(current, recent_from)
+        return requests
+    return []
