@@ -3,7 +3,7 @@ setup steps of a served dashboard (`streamlit run`, headless Chromium) against t
 emulator, the sshd SFTP server and the SMTP server, and then sees its first day load.
 
 The history load is the export sensor's catch-up: the test evaluates the real
-`tenant_sync_sensor` and `ga4_export_sensor` against a test Dagster instance (no daemon
+`tenant_sync_sensor` and the export sensor (`ga4_export_sensor_<i>_of_<n>`) against a test Dagster instance (no daemon
 runs here), checks that the new tenant's export day is requested as a catch-up run, and
 executes that request in-process with `run_days` (what `ga-intel run` runs for a day: the
 tenant × day assets), after loading the master data as `ga-intel run` does first. The
@@ -81,7 +81,7 @@ def _test(page, step, expect: str) -> None:
 
 def _catch_up_first_day(tenant_id: str) -> None:
     """The sensors' part, then the requested run in-process (see the module docstring)."""
-    from ga_intel.ga4.automation import ga4_export_sensor
+    from ga_intel.ga4.automation import export_sensor
     from ga_intel.orchestration.run import load_master_data, run_days
     from ga_intel.orchestration.tenant_sync import tenant_sync_sensor
 
@@ -90,7 +90,8 @@ def _catch_up_first_day(tenant_id: str) -> None:
         [add] = synced.dynamic_partitions_requests
         assert list(add.partition_keys) == [tenant_id]
         instance.add_dynamic_partitions("tenant", list(add.partition_keys))
-        requests = ga4_export_sensor(dg.build_sensor_context(instance=instance))
+        # One shard over every tenant: the same code each shard of the deployment runs.
+        requests = export_sensor(0, 1)(dg.build_sensor_context(instance=instance))
         assert not isinstance(requests, dg.SkipReason), requests
         [request] = requests
         assert request.partition_key.keys_by_dimension == {"tenant": tenant_id, "date": DAY.isoformat()}

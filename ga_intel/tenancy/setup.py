@@ -6,7 +6,7 @@ the same messages as `ga-intel tenant add`), then tests the service with the sam
 as `ga-intel tenant check` (connectors/), and says what it found. Nothing is stored until
 `create`, which validates the whole tenant with `tenant_file.validate` and stores it with
 `store.add`, exactly as `tenant add` does (secrets encrypted). From there the Dagster
-sensors load its history: `tenant_sync_sensor` adds its partitions, and `ga4_export_sensor`
+sensors load its history: `tenant_sync_sensor` adds its partitions, and its export sensor
 requests every export day as catch-up runs (docs/INGESTION.md).
 
 Every detail returned here passes through `connectors.guarded`, which masks the section's

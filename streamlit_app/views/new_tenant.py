@@ -297,7 +297,7 @@ def created_panel(tenant_id: str) -> None:
     days = state.get("export_days", 0)
     st.markdown(
         f"Its history now loads in the background: within 30 seconds `tenant_sync_sensor` adds its "
-        f"partitions, then `ga4_export_sensor` (every 5 minutes) requests its **{days:,}** export day(s) "
+        f"partitions, then the export sensors (`ga4_export_sensor_<i>_of_<n>`, every 5 minutes) requests its **{days:,}** export day(s) "
         "as catch-up runs, newest first, behind every tenant's fresh days; the hourly `master_data` run "
         "loads its customers and branches. Its first admin signs in to see it."
     )
