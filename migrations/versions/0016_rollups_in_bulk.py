@@ -1,9 +1,9 @@
-"""Roll-up triggers that keep their cost near the write's own for large statements (issue
-16, goal 3): the same roll-ups and the same figures as migrations 0008 and 0011, computed
-in fewer and cheaper steps.
+"""Roll-up triggers without temp tables or spills on large statements (issue 16, goal 3):
+the same roll-ups and the same figures as migrations 0008 and 0011, computed in fewer and
+cheaper steps.
 
-Profiled on a year of the dashboard bench's history (bench/rollups.py), the former
-functions spent their time on:
+Profiled on the dashboard bench's generator (a quarter of search terms, a year of cart
+tasks; bench/rollups.py, docs/PERFORMANCE.md), the former functions spent their time on:
 
 - copying every transition row into a session temp table (8 MB of temp buffers, so a
   large statement spilled them to disk), then reading it once per roll-up;
@@ -26,6 +26,10 @@ Upserts keep their ON CONFLICT targets (the tables' unique keys, unchanged) and 
 their rows in key order, as before: a bulk statement then fills neighbouring index pages
 one after another (a sorted insert measured a little faster than an unsorted one, within
 the noise of a shared machine).
+
+Measured on the year in one INSERT (docs/PERFORMANCE.md, Issue 16 goal 3), the roll-ups
+still cost about as much as the write itself: most of it is now the ON CONFLICT upsert of
+the 1.2M groups, which this migration does not change.
 
 A group emptied by a DELETE or UPDATE is removed as before: those of the periods
 (tenant × grain × period, or day / month) that the statement's old rows touched.
