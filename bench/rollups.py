@@ -2,7 +2,7 @@
 
 The dashboard bench's generator (bench/dashboard.py) writes a year of search terms (2.5M
 `search_terms_daily` rows at 1M events a day) and of cart tasks (146k) in one statement
-each, and the roll-up triggers (migrations 0008, 0011, 0016) fold every such statement
+each, and the roll-up triggers (migrations 0008, 0011, 0017) fold every such statement
 into `search_terms_rollup` and the task roll-ups. This bench times exactly those two
 statements, on an empty bench tenant, each in its own transaction that is rolled back, in
 three variants run back to back as a round:
@@ -11,7 +11,7 @@ three variants run back to back as a round:
   write's own cost, indexes and the other statement triggers included);
 - `current`: the trigger functions as migrated;
 - `former`: the functions of migrations 0008 (search terms) and 0011 (tasks), put back
-  in the transaction: the "before" of migration 0016, measured in the same run.
+  in the transaction: the "before" of migration 0017, measured in the same run.
 
 Each figure is the median over the rounds of the per-round ratio to `without`, with its
 spread (the order of the variants rotates between rounds). A ratio of 1 means the
@@ -44,7 +44,7 @@ TABLES = {
 
 
 def former_function(table: str) -> str:
-    """CREATE OR REPLACE of the roll-up function on `table` as it was before migration 0016."""
+    """CREATE OR REPLACE of the roll-up function on `table` as it was before migration 0017."""
     _, filename, name = TABLES[table]
     path = Path(__file__).resolve().parents[1] / "migrations" / "versions" / filename
     spec = importlib.util.spec_from_file_location(f"migration_{filename[:4]}", path)
@@ -125,9 +125,9 @@ def run(
                     note=(
                         f"{rows:,} rows in one INSERT ({days} days at {events_per_day:,} events/day), "
                         + (
-                            "migration 0016's trigger functions"
+                            "migration 0017's trigger functions"
                             if variant == "current"
-                            else "the functions before 0016"
+                            else "the functions before 0017"
                         )
                         + f"; median of per-round ratios; load average {load}"
                     ),

@@ -1,5 +1,5 @@
 """`ga-intel bench rollups` at a tiny scale: both writes are timed in the three variants
-(without the roll-up triggers, migration 0016's functions, the former ones), each
+(without the roll-up triggers, migration 0017's functions, the former ones), each
 rolled back, and the figures carry their same-run baseline, spread and server."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def test_rollups_bench_small(db, secret_key):
     with tenant_scope(rollups.TENANT) as conn:  # every write was rolled back
         for table in ("search_terms_daily", "search_terms_rollup", "tasks", "cart_items_daily"):
             assert conn.execute(sa.text(f"SELECT count(*) FROM tenant_data.{table}")).scalar() == 0, table
-        # and the functions are migration 0016's again
+        # and the functions are migration 0017's again
         assert (
             "GROUPING"
             in conn.execute(sa.text("SELECT prosrc FROM pg_proc WHERE proname = 'search_terms_rollup_apply'")).scalar()

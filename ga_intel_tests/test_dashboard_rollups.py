@@ -539,7 +539,7 @@ def assert_search_rollup_matches_daily() -> None:
 
 
 def test_rollups_follow_bulk_statements(tenants):
-    """Migration 0016's functions on statements of thousands of rows over many weeks,
+    """Migration 0017's functions on statements of thousands of rows over many weeks,
     months and quarters (the dashboard bench generator's own INSERTs, scaled down): one
     INSERT, UPDATEs of counts and statuses across periods, DELETEs of some days and of
     everything; the roll-ups equal their recomputation after each."""

@@ -34,14 +34,14 @@ the 1.2M groups, which this migration does not change.
 A group emptied by a DELETE or UPDATE is removed as before: those of the periods
 (tenant × grain × period, or day / month) that the statement's old rows touched.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 """
 
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
