@@ -55,6 +55,67 @@ ROLLUPS = ("tasks_monthly", "cart_tasks_by_day", "cart_items_daily", "cart_items
 REP = "rep-b001-1@bench.example"
 
 
+# Tasks a day per GA4 event, by type: 700, 400, 600 and 150 a day at 1M events.
+TASKS_PER_EVENT = {
+    "purchase_followup": 0.0007,
+    "cart_recovery": 0.0004,
+    "search_followup": 0.0006,
+    "repeat_visitor": 0.00015,
+}
+
+
+def search_terms_statement(e: int) -> str:
+    """INSERT of the history's search_terms_daily rows (parameters :tenant, :start, :end),
+    a day at a time as the pipeline writes them. bench/rollups.py times it too."""
+    return f"""
+        INSERT INTO tenant_data.search_terms_daily (tenant_id, event_date, branch_code, search_term, searches,
+            searching_users, sessions, no_click_sessions, no_result_searches, cart_sessions, purchase_sessions)
+        SELECT :tenant, d, code, term, sum(n), sum(n), sum(n), coalesce(sum(n) FILTER (WHERE r < 0.3), 0),
+               coalesce(sum(n) FILTER (WHERE r > 0.93), 0), coalesce(sum(n) FILTER (WHERE r BETWEEN 0.3 AND 0.45), 0),
+               coalesce(sum(n) FILTER (WHERE r BETWEEN 0.45 AND 0.5), 0)
+        FROM (SELECT d, CASE WHEN random() < 0.4 THEN 'unattributed' ELSE {_branch("(random() * 1000)::int")} END AS code,
+                     'term ' || floor({TERMS} * power(random(), 2.5))::int AS term, 1 + (random() * 3)::int AS n,
+                     random() AS r
+              FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS d,
+                   generate_series(1, {round(e * 0.0075)}) i) g
+        GROUP BY d, code, term
+        ORDER BY d  -- as the pipeline writes it: one day at a time"""
+
+
+def tasks_statement(task_type: str, n: int) -> str:
+    """INSERT of `n` tasks of `task_type` a day over :start..:end (statuses of a year's
+    life: closed before the last 30 days); bench/rollups.py times the cart tasks."""
+    items = (
+        (
+            "jsonb_build_object('items', (SELECT jsonb_agg(jsonb_build_object('item_id', 'SKU-' || "
+            "floor(5000 * power(random(), 2))::int, 'item_name', 'Item', 'quantity', 1 + (random() * 4)::int, "
+            "'price', round((5 + random() * 200)::numeric, 2))) FROM generate_series(1, 1 + (j % 4)) k "
+            "WHERE k > 0 AND j >= 0))"
+        )
+        if task_type == "cart_recovery"
+        else "'{}'::jsonb"
+    )
+    return f"""
+        INSERT INTO tenant_data.tasks (tenant_id, task_key, task_type, account_key, customer_id, company_id,
+            branch_code, assigned_rep_email, assigned_rep_name, source_date, created_date, due_date, horizon_date,
+            priority, status, title, value, context, recovered_revenue, recovered_on)
+        SELECT :tenant, '{task_type}:' || d::date || ':' || j, '{task_type}', 'user:U' || lpad(c::text, 6, '0'),
+               'U' || lpad(c::text, 6, '0'), 'CO' || (c % {COMPANIES}), {_branch("c")},
+               'rep-' || lower({_branch("c")}) || '-' || (c % 2 + 1) || '@bench.example', 'Rep', d, d, d + 2, d + 7,
+               1 + (j % 3),
+               CASE WHEN d < CAST(:end AS date) - 30
+                    THEN (ARRAY['done', 'expired', 'dismissed', 'done', 'expired',
+                                {"'recovered'" if task_type == "cart_recovery" else "'done'"}])[1 + j % 6]
+                    ELSE (ARRAY['open', 'open', 'open', 'in_progress', 'done'])[1 + j % 5] END,
+               'Task ' || j || ' for customer ' || c, round((20 + random() * 900)::numeric, 2), {items},
+               CASE WHEN j % 6 = 5 AND d < CAST(:end AS date) - 30 THEN 100 END,
+               CASE WHEN j % 6 = 5 AND d < CAST(:end AS date) - 30 THEN d + 3 END
+        FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS d0,
+             LATERAL (SELECT d0::date AS d) dd,
+             generate_series(1, {n}) j,
+             LATERAL (SELECT 1 + floor(random() * {CUSTOMERS})::int + j * 0 AS c) cc"""
+
+
 def _branch(expr: str) -> str:
     """SQL: branch code of customer number `expr` (1-based)."""
     return f"('B' || lpad(((({expr}) % {BRANCHES}) + 1)::text, 3, '0'))"
@@ -122,61 +183,9 @@ def _generate(conn, end: dt.date, days: int, raw_days: int, e: int, echo: Callab
                sum(bounced_sessions)::float8 / sum(sessions)
         FROM tenant_data.location_daily_metrics GROUP BY event_date""",
     )
-    step(
-        "search_terms_daily",
-        f"""
-        INSERT INTO tenant_data.search_terms_daily (tenant_id, event_date, branch_code, search_term, searches,
-            searching_users, sessions, no_click_sessions, no_result_searches, cart_sessions, purchase_sessions)
-        SELECT :tenant, d, code, term, sum(n), sum(n), sum(n), coalesce(sum(n) FILTER (WHERE r < 0.3), 0),
-               coalesce(sum(n) FILTER (WHERE r > 0.93), 0), coalesce(sum(n) FILTER (WHERE r BETWEEN 0.3 AND 0.45), 0),
-               coalesce(sum(n) FILTER (WHERE r BETWEEN 0.45 AND 0.5), 0)
-        FROM (SELECT d, CASE WHEN random() < 0.4 THEN 'unattributed' ELSE {_branch("(random() * 1000)::int")} END AS code,
-                     'term ' || floor({TERMS} * power(random(), 2.5))::int AS term, 1 + (random() * 3)::int AS n,
-                     random() AS r
-              FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS d,
-                   generate_series(1, {round(e * 0.0075)}) i) g
-        GROUP BY d, code, term
-        ORDER BY d  -- as the pipeline writes it: one day at a time""",
-    )
-    per_type = {
-        "purchase_followup": round(e * 0.0007),
-        "cart_recovery": round(e * 0.0004),
-        "search_followup": round(e * 0.0006),
-        "repeat_visitor": round(e * 0.00015),
-    }
-    for task_type, n in per_type.items():
-        items = (
-            (
-                "jsonb_build_object('items', (SELECT jsonb_agg(jsonb_build_object('item_id', 'SKU-' || "
-                "floor(5000 * power(random(), 2))::int, 'item_name', 'Item', 'quantity', 1 + (random() * 4)::int, "
-                "'price', round((5 + random() * 200)::numeric, 2))) FROM generate_series(1, 1 + (j % 4)) k "
-                "WHERE k > 0 AND j >= 0))"
-            )
-            if task_type == "cart_recovery"
-            else "'{}'::jsonb"
-        )
-        step(
-            f"tasks ({task_type})",
-            f"""
-            INSERT INTO tenant_data.tasks (tenant_id, task_key, task_type, account_key, customer_id, company_id,
-                branch_code, assigned_rep_email, assigned_rep_name, source_date, created_date, due_date, horizon_date,
-                priority, status, title, value, context, recovered_revenue, recovered_on)
-            SELECT :tenant, '{task_type}:' || d::date || ':' || j, '{task_type}', 'user:U' || lpad(c::text, 6, '0'),
-                   'U' || lpad(c::text, 6, '0'), 'CO' || (c % {COMPANIES}), {_branch("c")},
-                   'rep-' || lower({_branch("c")}) || '-' || (c % 2 + 1) || '@bench.example', 'Rep', d, d, d + 2, d + 7,
-                   1 + (j % 3),
-                   CASE WHEN d < CAST(:end AS date) - 30
-                        THEN (ARRAY['done', 'expired', 'dismissed', 'done', 'expired',
-                                    {"'recovered'" if task_type == "cart_recovery" else "'done'"}])[1 + j % 6]
-                        ELSE (ARRAY['open', 'open', 'open', 'in_progress', 'done'])[1 + j % 5] END,
-                   'Task ' || j || ' for customer ' || c, round((20 + random() * 900)::numeric, 2), {items},
-                   CASE WHEN j % 6 = 5 AND d < CAST(:end AS date) - 30 THEN 100 END,
-                   CASE WHEN j % 6 = 5 AND d < CAST(:end AS date) - 30 THEN d + 3 END
-            FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS d0,
-                 LATERAL (SELECT d0::date AS d) dd,
-                 generate_series(1, {n}) j,
-                 LATERAL (SELECT 1 + floor(random() * {CUSTOMERS})::int + j * 0 AS c) cc""",
-        )
+    step("search_terms_daily", search_terms_statement(e))
+    for task_type, n in TASKS_PER_EVENT.items():
+        step(f"tasks ({task_type})", tasks_statement(task_type, round(e * n)))
     known = "CASE WHEN random() < 0.3 THEN 'U' || lpad((1 + floor(random() * %d)::int)::text, 6, '0') END" % CUSTOMERS
     raw = "FROM generate_series(CAST(:raw_start AS date), CAST(:end AS date), interval '1 day') AS d, generate_series(1, %d) i"
     step(

@@ -404,7 +404,7 @@ def run_cmd(tenant_id: str, start, end, as_of) -> None:
 @click.argument(
     "suites",
     nargs=-1,
-    type=click.Choice(["ingest", "load", "replay", "masterdata", "email", "scale", "dashboard", "api"]),
+    type=click.Choice(["ingest", "load", "replay", "masterdata", "email", "scale", "dashboard", "rollups", "api"]),
 )
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per measurement")
 @click.option("--rows", default=200_000, show_default=True, help="rows for the load-stage benchmark")
@@ -418,7 +418,12 @@ def run_cmd(tenant_id: str, start, end, as_of) -> None:
 )
 @click.option("--tenants", default=50, show_default=True, help="tenants for the scale benchmark")
 @click.option("--days", default=730, show_default=True, help="days of partitions for the scale benchmark")
-@click.option("--history-days", default=365, show_default=True, help="days of history for the dashboard benchmark")
+@click.option(
+    "--history-days",
+    default=365,
+    show_default=True,
+    help="days of history for the dashboard and roll-up benchmarks",
+)
 @click.option(
     "--raw-days",
     default=30,
@@ -429,7 +434,13 @@ def run_cmd(tenant_id: str, start, end, as_of) -> None:
     "--events-per-day",
     default=1_000_000,
     show_default=True,
-    help="GA4 events a day the dashboard benchmark's history is sized for",
+    help="GA4 events a day the dashboard and roll-up benchmarks' history is sized for",
+)
+@click.option(
+    "--rounds",
+    default=3,
+    show_default=True,
+    help="rounds of the roll-up benchmark (each: without triggers, current, former functions)",
 )
 @click.option("--repeats", default=40, show_default=True, help="runs of each page (or API request) for the p95")
 @click.option(
@@ -455,6 +466,7 @@ def bench_cmd(
     history_days: int,
     raw_days: int,
     events_per_day: int,
+    rounds: int,
     repeats: int,
     api_days: int,
     api_events_per_day: int,
@@ -472,7 +484,7 @@ def bench_cmd(
             hint="clone the repository and run `make setup`, then `uv run ga-intel bench` there",
         )
     sys.path.insert(0, str(REPO))
-    from bench import api, dashboard, email, ingest, masterdata, replay, scale
+    from bench import api, dashboard, email, ingest, masterdata, replay, rollups, scale
 
     runs = {
         "ingest": lambda: ingest.run(click.echo, rows=rows, events=events),
@@ -487,6 +499,9 @@ def bench_cmd(
             raw_days=raw_days,
             events_per_day=events_per_day,
             repeats=repeats,
+        ),
+        "rollups": lambda: rollups.run(
+            lambda m: click.echo(m, err=as_json), days=history_days, events_per_day=events_per_day, rounds=rounds
         ),
         "api": lambda: api.run(
             lambda m: click.echo(m, err=as_json), days=api_days, events_per_day=api_events_per_day, repeats=repeats

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from ga_intel.db import tenant_scope
 from ga_intel.insights import tasks as task_rules
 from ga_intel_tests.helpers.pages import insert, task
-from ga_intel_tests.helpers.rollups import FROM_SCRATCH, same_frames
+from ga_intel_tests.helpers.rollups import FROM_SCRATCH, SEARCH_FROM_SCRATCH, same_frames
 from streamlit_app.lib import context, data, pagedata, task_scope
 
 pytestmark = pytest.mark.usefixtures("fresh_cache")
@@ -530,3 +530,64 @@ def test_concurrent_writers_of_a_tenant_wait_for_each_other_instead_of_deadlocki
     assert_rollups_match_tasks()
     with tenant_scope("acme") as conn:
         assert conn.execute(sa.text("SELECT sum(value) FROM tenant_data.tasks_monthly")).scalar() == 8
+
+
+def assert_search_rollup_matches_daily() -> None:
+    want = _frame(SEARCH_FROM_SCRATCH, {})
+    got = _frame(f"SELECT {', '.join(want.columns)} FROM tenant_data.search_terms_rollup", {})
+    same_frames(got, want, ["grain", "period", "search_term"])
+
+
+def test_rollups_follow_bulk_statements(tenants):
+    """Migration 0017's functions on statements of thousands of rows over many weeks,
+    months and quarters (the dashboard bench generator's own INSERTs, scaled down): one
+    INSERT, UPDATEs of counts and statuses across periods, DELETEs of some days and of
+    everything; the roll-ups equal their recomputation after each."""
+    import sys
+
+    from ga_intel.devrun import REPO
+
+    sys.path.insert(0, str(REPO))
+    from bench.dashboard import TASKS_PER_EVENT, search_terms_statement, tasks_statement
+
+    params = {"tenant": "acme", "start": dt.date(2025, 11, 20), "end": dt.date(2026, 5, 10)}  # 3 quarters
+    with tenant_scope("acme") as conn:
+        conn.execute(sa.text("SELECT setseed(0.16)"))
+        searched = conn.execute(sa.text(search_terms_statement(8_000)), params).rowcount
+        for task_type, share in TASKS_PER_EVENT.items():
+            conn.execute(sa.text(tasks_statement(task_type, round(20_000 * share))), params)
+        carts = conn.execute(
+            sa.text("SELECT count(*) FROM tenant_data.tasks WHERE task_type = 'cart_recovery'")
+        ).scalar()
+    assert searched > 5_000 and carts > 1_000
+    assert_search_rollup_matches_daily()
+    assert_rollups_match_tasks()
+    with tenant_scope("acme") as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE tenant_data.search_terms_daily SET searches = searches + 1, no_result_searches = 0 "
+                "WHERE event_date BETWEEN '2026-01-15' AND '2026-03-15'"
+            )
+        )
+        conn.execute(sa.text("DELETE FROM tenant_data.search_terms_daily WHERE extract(dow FROM event_date) IN (1, 4)"))
+        conn.execute(
+            sa.text(
+                "UPDATE tenant_data.tasks SET status = 'recovered', recovered_revenue = 50, recovered_on = created_date + 1 "
+                "WHERE task_type = 'cart_recovery' AND status IN ('open', 'done') AND created_date < '2026-03-01'"
+            )
+        )
+        conn.execute(sa.text("UPDATE tenant_data.tasks SET status = 'expired' WHERE status = 'in_progress'"))
+        conn.execute(
+            sa.text(
+                "UPDATE tenant_data.tasks SET branch_code = 'MKE', assigned_rep_email = 'Rep2@Acme.example' "
+                "WHERE branch_code = 'B007'"
+            )
+        )
+        conn.execute(sa.text("DELETE FROM tenant_data.tasks WHERE extract(dow FROM created_date) = 2"))
+    assert_search_rollup_matches_daily()
+    assert_rollups_match_tasks()
+    with tenant_scope("acme") as conn:
+        conn.execute(sa.text("DELETE FROM tenant_data.search_terms_daily"))
+        conn.execute(sa.text("DELETE FROM tenant_data.tasks"))
+        for table in (*FROM_SCRATCH, "search_terms_rollup"):
+            assert conn.execute(sa.text(f"SELECT count(*) FROM tenant_data.{table}")).scalar() == 0, table

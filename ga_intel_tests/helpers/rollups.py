@@ -32,6 +32,27 @@ FROM_SCRATCH["cart_items_monthly"] = f"""
            sum(quantity) AS quantity, sum(value) AS value, sum(recovered_carts) AS recovered_carts
     FROM ({FROM_SCRATCH["cart_items_daily"]}) d GROUP BY 1, 2, 3"""
 
+# search_terms_rollup recomputed from search_terms_daily: per ISO week, month and quarter.
+SEARCH_COUNTS = (
+    "searches",
+    "searching_users",
+    "sessions",
+    "no_click_sessions",
+    "no_result_searches",
+    "cart_sessions",
+    "purchase_sessions",
+)
+SEARCH_FROM_SCRATCH = " UNION ALL ".join(
+    f"SELECT '{grain}' AS grain, {period} AS period, search_term, "
+    + ", ".join(f"sum({c})::int AS {c}" for c in SEARCH_COUNTS)
+    + ", count(*)::int AS days FROM tenant_data.search_terms_daily GROUP BY 2, 3"
+    for grain, period in {
+        "w": "event_date - (extract(isodow FROM event_date)::int - 1)",
+        "m": "date_trunc('month', event_date::timestamp)::date",
+        "q": "date_trunc('quarter', event_date::timestamp)::date",
+    }.items()
+)
+
 
 def same_frames(got: pd.DataFrame, want: pd.DataFrame, keys: list[str], ordered: bool = False) -> None:
     assert list(got.columns) == list(want.columns)
