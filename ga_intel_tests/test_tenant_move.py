@@ -195,6 +195,39 @@ def test_a_move_is_refused_where_it_cannot_be(db, secret_key, tenant_pg_server, 
     assert journal("stay") is None
 
 
+def test_a_move_to_the_same_database_under_another_name_is_refused_and_loses_nothing(
+    db, secret_key, tenant_pg_server, tmp_path
+):
+    # `localhost` for `127.0.0.1`: another label, the same database. The copy would have
+    # replaced the rows with themselves and the delete of the "old" copy removed them all.
+    database = fresh_db()
+    pg = tenant_pg_server(database)
+    there = tenant_pg_server.url.set(database=database)
+    store.add(tenant_file.validate({**tenant_data("alias"), "postgres": pg}, "test"))
+    fill("alias")
+    before = rows(there, "alias")
+    out = cli("tenant", "move", "alias", "--to-postgres", target_file(tmp_path, {**pg, "host": "localhost"}))
+    assert out.exit_code == 2 and "another spelling of the same server and database" in out.output, out.output
+    assert journal("alias") is None and rows(there, "alias") == before
+    # The platform database by its address, for a tenant that is in it.
+    from ga_intel import settings
+
+    url = settings.database_urls().runtime
+    store.add(tenant_file.validate(tenant_data("home"), "test"))
+    fill("home")
+    home_before = platform("home")
+    same = {
+        "host": "localhost",
+        "port": url.port,
+        "database": url.database,
+        "username": "postgres",
+        "sslmode": "disable",
+    }
+    out = cli("tenant", "move", "home", "--to-postgres", target_file(tmp_path, same))
+    assert out.exit_code == 2 and "another spelling of the same server and database" in out.output, out.output
+    assert journal("home") is None and platform("home") == home_before
+
+
 CRASHES = [(point, "to-postgres") for point in move.CRASH_POINTS] + [
     (point, "to-platform") for point in ("copied-half", "switched", "deleted-half")
 ]

@@ -180,6 +180,7 @@ def move(
                     f"tenant {tenant_id!r}'s data is already in {_describe(target)}; nothing to move",
                     hint="name another database in FILE's postgres section (host, port or database), or --to-platform",
                 )
+            _refuse_same_database(tenant_id, current, target)
             result = MoveResult(tenant_id, _describe(current), _describe(target))
             _prepare_target(tenant_id, target, progress)
             _journal(tenant_id, target, progress)
@@ -254,6 +255,51 @@ def _source_of(journal: _Journal) -> PostgresSettings | None:
 
 
 # --- step 1: the target ---------------------------------------------------------------------
+
+
+def _refuse_same_database(tenant_id: str, current: PostgresSettings | None, target: PostgresSettings | None) -> None:
+    """Refuse a target that is the source under another name (`localhost` for
+    `127.0.0.1`, a DNS alias, the platform database by its address): the copy would
+    replace the rows with themselves and the delete of the "old" copy would then remove
+    them all. Labels are only spellings; the probe is the database itself: a session
+    advisory lock with a random key taken at the source is held at the target too
+    exactly when both are one database (advisory locks are per database)."""
+    import secrets as pysecrets
+
+    key = pysecrets.randbits(62)
+    with placement.begin_at(placement.location_from_section(current), tenant_id) as src:
+        src.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        try:
+            same = _lock_taken(target, key)
+        finally:
+            src.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+    if same:
+        raise GaIntelError(
+            f"tenant {tenant_id!r}'s data is already in {_describe(current)}, which is the database "
+            f"{_describe(target)} names (another spelling of the same server and database); nothing was moved",
+            hint="name another database in FILE's postgres section, or --to-platform",
+        )
+
+
+def _lock_taken(target: PostgresSettings | None, key: int) -> bool:
+    if target is None:
+        from ga_intel.db.engine import runtime_engine
+
+        eng, dispose = runtime_engine(), False
+    else:
+        store._check_target("the move's target", "postgres", target)  # the network guard first
+        eng, dispose = sa.create_engine(placement.owner_url(target), poolclass=sa.pool.NullPool), True
+    try:
+        with eng.connect() as conn:
+            free = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            if free:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            return not free
+    except sa.exc.OperationalError:
+        return False  # not there yet (or not reachable): not the database the source is connected to
+    finally:
+        if dispose:
+            eng.dispose()
 
 
 def _prepare_target(tenant_id: str, target: PostgresSettings | None, progress) -> None:

@@ -244,10 +244,12 @@ def _remember(section: str, typed: dict) -> None:
 
 
 def _check(step: str, action: str | None) -> None:
-    """Test the step, forget later steps' results (they test again), rerun with new keys."""
+    """Test the step, forget its own and later steps' results (they test again), rerun
+    with new keys. Its own result goes first: the new values are already remembered, and
+    a check interrupted by a rerun must not leave the old pass standing for them."""
     index = setup.STEPS.index(step)
-    for later in setup.STEPS[index + 1 :]:
-        state["results"].pop(later, None)
+    for this_or_later in setup.STEPS[index:]:
+        state["results"].pop(this_or_later, None)
     if step == "postgres" and action == "skip":
         state["values"].pop("postgres", None)
         secrets.pop("postgres", None)
