@@ -621,18 +621,24 @@ def _own_database_tenants(conn: Connection) -> set[str]:
     )
 
 
+def _rotated(ring: crypto.Keyring, token: str, what: str) -> str:
+    """`token` re-encrypted under the ring's primary key; a token no key opens stops the
+    rotation, which then re-encrypts nothing."""
+    try:
+        return ring.rotate(token)
+    except InvalidToken:
+        raise SecretKeyError(
+            f"cannot decrypt {what} with the keys from {ring.source}",
+            hint="nothing was re-encrypted; restore the key that encrypted it and retry",
+        ) from None
+
+
 def _rotate_webhook_rows(conn: Connection, tenant_id: str, ring: crypto.Keyring) -> int:
     """One tenant's webhook signing secrets (tenant_data.webhook_endpoints); `conn` is in
     that tenant's scope."""
     rows = conn.execute(sa.text("SELECT endpoint_id, secret FROM tenant_data.webhook_endpoints FOR UPDATE")).all()
     for endpoint_id, token in rows:
-        try:
-            new_token = ring.rotate(token)
-        except InvalidToken:
-            raise SecretKeyError(
-                f"cannot decrypt tenant {tenant_id!r} webhook {endpoint_id} secret with the keys from {ring.source}",
-                hint="nothing was re-encrypted; restore the key that encrypted it and retry",
-            ) from None
+        new_token = _rotated(ring, token, f"tenant {tenant_id!r} webhook {endpoint_id} secret")
         conn.execute(
             sa.text("UPDATE tenant_data.webhook_endpoints SET secret = :x WHERE endpoint_id = :e"),
             {"x": new_token, "e": endpoint_id},
@@ -660,13 +666,7 @@ def _rotate_webhook_secrets(conn: Connection, ring: crypto.Keyring) -> int:
 def _rotate_platform_secrets(conn: Connection, ring: crypto.Keyring) -> int:
     rows = conn.execute(sa.text("SELECT name, token FROM control.platform_secrets FOR UPDATE")).all()
     for name, token in rows:
-        try:
-            new_token = ring.rotate(token)
-        except InvalidToken:
-            raise SecretKeyError(
-                f"cannot decrypt the platform secret {name!r} with the keys from {ring.source}",
-                hint="nothing was re-encrypted; restore the key that encrypted it and retry",
-            ) from None
+        new_token = _rotated(ring, token, f"the platform secret {name!r}")
         conn.execute(
             sa.text("UPDATE control.platform_secrets SET token = :t WHERE name = :n"), {"t": new_token, "n": name}
         )
@@ -681,13 +681,7 @@ def _rotate_move_journal(conn: Connection, ring: crypto.Keyring) -> int:
         )
     ).all()
     for tenant_id, token in rows:
-        try:
-            new_token = ring.rotate(token)
-        except InvalidToken:
-            raise SecretKeyError(
-                f"cannot decrypt tenant {tenant_id!r}'s move target secrets with the keys from {ring.source}",
-                hint="nothing was re-encrypted; restore the key that encrypted them and retry",
-            ) from None
+        new_token = _rotated(ring, token, f"tenant {tenant_id!r}'s move target secrets")
         conn.execute(
             sa.text("UPDATE control.tenant_moves SET target_secrets = :t WHERE tenant_id = :tenant"),
             {"t": new_token, "tenant": tenant_id},
@@ -758,13 +752,7 @@ def _rotate(from_file: bool) -> int:
                 )
             ).all()
             for tenant_id, section, token in rows:
-                try:
-                    new_token = ring.rotate(token)
-                except InvalidToken:
-                    raise SecretKeyError(
-                        f"cannot decrypt tenant {tenant_id!r} {section} secrets with the keys from {ring.source}",
-                        hint="nothing was re-encrypted; restore the key that encrypted them and retry",
-                    ) from None
+                new_token = _rotated(ring, token, f"tenant {tenant_id!r} {section} secrets")
                 conn.execute(
                     sa.text(
                         "UPDATE control.tenant_settings SET secrets = :x, updated_at = now() WHERE tenant_id = :tenant AND section = :s"

@@ -517,9 +517,7 @@ def validate(
         )
     except ValidationError as exc:
         for err in exc.errors(include_input=False, include_url=False):
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown setting (check the spelling; see docs/TENANT_FILE.md)"
+            msg = _error_message(err)
             path = _format_loc(err["loc"])
             # A section-level check that names its field ("subject: ...") reports at that field.
             named = re.match(r"^([a-z_]+): (.+)$", msg, re.S)
@@ -550,18 +548,30 @@ def problems_in(data: dict, fields: tuple[str, ...], source: str, check_paths: b
     return []
 
 
-def load_file(path: str | Path, env: dict[str, str] | None = None) -> TenantConfig:
-    """Read, resolve and validate a tenant YAML file."""
-    path = Path(path)
-    source = str(path)
+def _error_message(err: dict) -> str:
+    """A pydantic error as the tenant file reports it."""
+    if err["type"] == "extra_forbidden":
+        return "unknown setting (check the spelling; see docs/TENANT_FILE.md)"
+    return err["msg"].removeprefix("Value error, ")
+
+
+def _read_yaml(path: Path, source: str):
+    """The file's YAML, or a TenantFileError naming the file, or the line and column."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise TenantFileError(source, [("(file)", "file not found")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
         raise TenantFileError(source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+
+
+def load_file(path: str | Path, env: dict[str, str] | None = None) -> TenantConfig:
+    """Read, resolve and validate a tenant YAML file."""
+    path = Path(path)
+    source = str(path)
+    raw = _read_yaml(path, source)
     problems: list[tuple[str, str]] = []
     if isinstance(raw, dict):
         raw = resolve_env(raw, "", problems, dict(os.environ if env is None else env))
@@ -586,14 +596,7 @@ def load_postgres_section(path: str | Path, env: dict[str, str] | None = None) -
     holds only that section."""
     path = Path(path)
     source = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise TenantFileError(source, [("(file)", "file not found")]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        raise TenantFileError(source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    raw = _read_yaml(path, source)
     if not isinstance(raw, dict) or not isinstance(raw.get("postgres"), dict):
         raise TenantFileError(
             source, [("postgres", "expected a top-level `postgres:` mapping (host, port, database, username, ...)")]
@@ -604,9 +607,7 @@ def load_postgres_section(path: str | Path, env: dict[str, str] | None = None) -
         settings = PostgresSettings.model_validate(section)
     except ValidationError as exc:
         for err in exc.errors(include_input=False, include_url=False):
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown setting (check the spelling; see docs/TENANT_FILE.md)"
+            msg = _error_message(err)
             path_ = _format_loc(("postgres", *err["loc"]))
             if path_ not in {p for p, _ in problems}:
                 problems.append((path_, msg))
