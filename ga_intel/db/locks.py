@@ -1,4 +1,7 @@
-"""Transaction-level advisory locks that serialize the replace of one partition.
+"""Advisory locks: transaction-level ones that serialize the replace of one partition, and
+a session-level one for commands that must run alone (`session_lock`).
+
+The partition locks:
 
 A partition (a tenant's day of GA4 tables, or of metrics) is replaced by DELETE then
 COPY/INSERT in one transaction. Under READ COMMITTED two such transactions for the same
@@ -11,9 +14,13 @@ rollback or a dead connection), so it can never be left behind.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from ga_intel.errors import GaIntelError
 
 
 def partition_lock_key(kind: str, tenant_id: str, day: dt.date | None = None) -> str:
@@ -29,3 +36,25 @@ def lock_partition(conn: Connection, kind: str, tenant_id: str, day: dt.date | N
         sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
         {"k": partition_lock_key(kind, tenant_id, day)},
     )
+
+
+@contextmanager
+def session_lock(key: str, busy: GaIntelError) -> Iterator[None]:
+    """Hold the advisory lock `key` on its own platform connection for the whole block
+    (released by PostgreSQL if the process dies); raise `busy` at once if another
+    session holds it."""
+    from ga_intel.db.engine import engine
+
+    conn = engine().connect()
+    try:
+        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), {"k": key}).scalar()
+        conn.commit()
+        if not got:
+            raise busy
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": key})
+            conn.commit()
+    finally:
+        conn.close()

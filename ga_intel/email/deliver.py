@@ -27,10 +27,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-
 from ga_intel.db import tenant_scope
-from ga_intel.db.engine import engine
 from ga_intel.email import content, ledger
 from ga_intel.email.content import SUMMARY, Report
 from ga_intel.email.render import RenderedEmail, render
@@ -431,31 +428,15 @@ def _try_build(config, rendered, rows, report) -> tuple[EmailMessage | None, str
         return None, f"the message could not be built: {type(exc).__name__}: {exc}"
 
 
-class _day_lock:
+def _day_lock(tenant_id: str, day: dt.date):
     """Session-level advisory lock on (tenant, day), held on its own connection for the
     whole batch; released by PostgreSQL if the process dies."""
+    from ga_intel.db.locks import session_lock
 
-    def __init__(self, tenant_id: str, day: dt.date):
-        self.key = f"ga-intel-email:{tenant_id}:{day.isoformat()}"
-        self.label = f"{tenant_id} {day}"
-
-    def __enter__(self):
-        self.conn = engine().connect()
-        got = self.conn.execute(
-            sa.text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), {"k": self.key}
-        ).scalar()
-        self.conn.commit()
-        if not got:
-            self.conn.close()
-            raise GaIntelError(
-                f"another run is sending the {self.label} reports right now; nothing was done",
-                hint="wait for it to finish (Dagster UI), then check `ga-intel email status`",
-            )
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            self.conn.execute(sa.text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": self.key})
-            self.conn.commit()
-        finally:
-            self.conn.close()
+    return session_lock(
+        f"ga-intel-email:{tenant_id}:{day.isoformat()}",
+        GaIntelError(
+            f"another run is sending the {tenant_id} {day} reports right now; nothing was done",
+            hint="wait for it to finish (Dagster UI), then check `ga-intel email status`",
+        ),
+    )

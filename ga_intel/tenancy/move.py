@@ -36,7 +36,6 @@ from sqlalchemy.engine import Connection
 
 from ga_intel import crypto
 from ga_intel.db import control, migrate, placement, rls
-from ga_intel.db.engine import engine as runtime_engine
 from ga_intel.errors import GaIntelError
 from ga_intel.tenancy import store
 from ga_intel.tenancy.tenant_file import PostgresSettings
@@ -122,22 +121,7 @@ def _describe(pg: PostgresSettings | None) -> str:
 
 def _section_now(conn: Connection, tenant_id: str) -> PostgresSettings | None:
     """The tenant's `postgres` section as the control plane holds it now (None: the platform)."""
-    row = (
-        conn.execute(
-            sa.text(
-                "SELECT config, secrets FROM control.tenant_settings WHERE tenant_id = :t AND section = 'postgres'"
-            ),
-            {"t": tenant_id},
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        return None
-    values = dict(row["config"])
-    if row["secrets"]:
-        values.update(crypto.keyring().decrypt(row["secrets"], f"tenant {tenant_id!r} postgres secrets"))
-    return PostgresSettings.model_validate(values)
+    return store.section(tenant_id, "postgres", conn)
 
 
 # --- the command --------------------------------------------------------------------------
@@ -219,32 +203,18 @@ def move(
     return result
 
 
-class _exclusive:
+def _exclusive(tenant_id: str):
     """One `tenant move` per tenant at a time: a session lock on the platform database,
     released when the command ends or dies."""
+    from ga_intel.db.locks import session_lock
 
-    def __init__(self, tenant_id: str):
-        self.key = f"ga-intel:tenant-move:{tenant_id}"
-        self.tenant_id = tenant_id
-
-    def __enter__(self):
-        self.conn = runtime_engine().connect()
-        got = self.conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), {"k": self.key})
-        if not got.scalar():
-            self.conn.close()
-            raise GaIntelError(
-                f"another `ga-intel tenant move {self.tenant_id}` is running",
-                hint="wait for it to finish; if it was killed, its lock is gone and --resume continues its move",
-            )
-        self.conn.commit()
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            self.conn.execute(sa.text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": self.key})
-            self.conn.commit()
-        finally:
-            self.conn.close()
+    return session_lock(
+        f"ga-intel:tenant-move:{tenant_id}",
+        GaIntelError(
+            f"another `ga-intel tenant move {tenant_id}` is running",
+            hint="wait for it to finish; if it was killed, its lock is gone and --resume continues its move",
+        ),
+    )
 
 
 def _source_of(journal: _Journal) -> PostgresSettings | None:

@@ -333,20 +333,21 @@ def contact(tenant_id: str) -> tuple[str, str, list[str]]:
     return tenant.name, tenant.timezone, list(admins)
 
 
-def section(tenant_id: str, name: str):
+def section(tenant_id: str, name: str, conn: Connection | None = None):
     """One settings section, decrypted and validated alone (None if the tenant has none),
-    for reaching a tenant whose other sections are broken."""
-    with control() as conn:
-        row = (
-            conn.execute(
-                sa.text(
-                    "SELECT config, secrets FROM control.tenant_settings WHERE tenant_id = :tenant AND section = :s"
-                ),
-                {"tenant": tenant_id, "s": name},
-            )
-            .mappings()
-            .first()
+    for reaching a tenant whose other sections are broken. `conn`: read in that control
+    transaction (a move reads it under its own)."""
+    if conn is None:
+        with control() as conn:
+            return section(tenant_id, name, conn)
+    row = (
+        conn.execute(
+            sa.text("SELECT config, secrets FROM control.tenant_settings WHERE tenant_id = :tenant AND section = :s"),
+            {"tenant": tenant_id, "s": name},
         )
+        .mappings()
+        .first()
+    )
     if row is None:
         return None
     values = dict(row["config"])
