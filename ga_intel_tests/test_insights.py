@@ -257,17 +257,9 @@ def test_rollups_follow_a_rerun_of_the_day(shop):
     import pandas as pd
     import sqlalchemy as sa
 
-    from ga_intel_tests.helpers.rollups import FROM_SCRATCH, same_frames
+    from ga_intel_tests.helpers.rollups import FROM_SCRATCH, SEARCH_COUNTS, same_frames
 
-    counts = (
-        "searches",
-        "searching_users",
-        "sessions",
-        "no_click_sessions",
-        "no_result_searches",
-        "cart_sessions",
-        "purchase_sessions",
-    )
+    counts = SEARCH_COUNTS
     periods = {
         "w": "event_date - (extract(isodow FROM event_date)::int - 1)",
         "m": "date_trunc('month', event_date::timestamp)::date",

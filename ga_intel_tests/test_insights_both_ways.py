@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from ga_intel.db import tenant_scope
 from ga_intel.insights import tasks as task_rules
 from ga_intel_tests.helpers.export import Export
-from ga_intel_tests.helpers.rollups import FROM_SCRATCH, SEARCH_FROM_SCRATCH, same_frames
+from ga_intel_tests.helpers.rollups import FROM_SCRATCH, SEARCH_COUNTS, SEARCH_FROM_SCRATCH, same_frames
 from ga_intel_tests.helpers.scenario import ScenarioTenant, customer
 
 TZ = "America/Chicago"
@@ -178,16 +178,7 @@ def assert_rollups_are_their_recomputation(kept_by: str, base_of: str) -> None:
         same_frames(got, want, [c for c in want.columns if c not in measures and c not in SEARCH_MEASURES])
 
 
-SEARCH_MEASURES = {
-    "searches",
-    "searching_users",
-    "sessions",
-    "no_click_sessions",
-    "no_result_searches",
-    "cart_sessions",
-    "purchase_sessions",
-    "days",
-}
+SEARCH_MEASURES = {*SEARCH_COUNTS, "days"}
 
 
 def took_up(tenant: ScenarioTenant, task_key: str, status: str, note: str | None = None) -> None:

@@ -29,15 +29,12 @@ from ga_intel.insights import tasks as task_logic
 from ga_intel.tenancy import move, store, tenant_file
 from ga_intel.tenancy.store import tenant_tables
 from ga_intel_tests.conftest import SMTP_PASSWORD, tenant_data
+from ga_intel_tests.helpers.placement import fresh_db
 from ga_intel_tests.helpers.rows import insert, sample_row
 from ga_intel_tests.servers.fixtures import TENANT_DB_PASSWORD
 
 GA = [os.path.join(os.path.dirname(os.sys.executable), "ga-intel")]
 SECRETS = (TENANT_DB_PASSWORD, SMTP_PASSWORD)
-
-
-def fresh_db() -> str:
-    return f"tenant_{uuid.uuid4().hex[:10]}"
 
 
 def all_tables() -> list[str]:

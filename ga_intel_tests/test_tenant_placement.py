@@ -6,8 +6,6 @@ Each test names a fresh database on the second server, so tests never share rows
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import sqlalchemy as sa
 
@@ -17,12 +15,9 @@ from ga_intel.errors import GaIntelError, TenantFileError
 from ga_intel.tenancy import store, tenant_file
 from ga_intel.tenancy.store import tenant_tables
 from ga_intel_tests.conftest import tenant_data
+from ga_intel_tests.helpers.placement import downgrade_one, fresh_db
 from ga_intel_tests.helpers.rows import insert, sample_row
 from ga_intel_tests.servers.fixtures import TENANT_DB_PASSWORD
-
-
-def fresh_db() -> str:
-    return f"tenant_{uuid.uuid4().hex[:10]}"
 
 
 def add_tenant(tenant_id: str, pg: dict | None, **overrides):
@@ -161,20 +156,11 @@ def test_the_pipeline_email_dashboard_and_api_use_the_tenant_database(
 
 
 def test_a_tenant_database_behind_the_migrations_is_refused_then_upgraded(db, secret_key, tenant_pg_server):
-    from alembic import command
-    from alembic.config import Config
-
     database = fresh_db()
     config = add_tenant("lagging", tenant_pg_server(database))
     loc = placement.location_from_section(config.postgres)
     head = migrate.head()
-    eng = sa.create_engine(loc.owner_url, poolclass=sa.pool.NullPool)
-    with eng.begin() as conn:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(migrate.MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "-1")
-    eng.dispose()
+    downgrade_one(loc)
     placement.forget()
 
     with pytest.raises(GaIntelError) as err:

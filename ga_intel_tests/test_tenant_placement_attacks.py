@@ -22,10 +22,7 @@ from ga_intel.db import control, migrate, placement, tenant_scope
 from ga_intel.errors import GaIntelError
 from ga_intel.tenancy import store, tenant_file
 from ga_intel_tests.conftest import tenant_data
-
-
-def fresh_db() -> str:
-    return f"tenant_{uuid.uuid4().hex[:10]}"
+from ga_intel_tests.helpers.placement import downgrade_one, fresh_db
 
 
 def add_tenant(tenant_id: str, pg: dict | None):
@@ -141,19 +138,6 @@ def test_finding_one_tenant_database_down_does_not_stop_webhooks_of_others(
 # --- finding 3: `db upgrade` stops at the first tenant database that fails -----------------
 
 
-def _downgrade_one(loc) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    eng = sa.create_engine(loc.owner_url, poolclass=sa.pool.NullPool)
-    with eng.begin() as conn:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(migrate.MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "-1")
-    eng.dispose()
-
-
 def test_finding_a_tenant_admin_cannot_keep_other_tenant_databases_behind(db, secret_key, tenant_pg_server):
     """A tenant admin could change the postgres login on the Settings page, and a login
     the server refuses (or its own server shut down) made `db upgrade` stop there, every
@@ -170,7 +154,7 @@ def test_finding_a_tenant_admin_cannot_keep_other_tenant_databases_behind(db, se
         )
     take_database_down("aaa-hostile")  # what it can still do: shut its own server down
     loc = placement.location_from_section(victim.postgres)
-    _downgrade_one(loc)  # a new ga-intel release: the victim's database is one behind
+    downgrade_one(loc)  # a new ga-intel release: the victim's database is one behind
     placement.forget()
     with pytest.raises(GaIntelError, match="1 of 2 tenant database"):
         migrate.upgrade_tenant_databases()
