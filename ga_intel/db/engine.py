@@ -85,9 +85,6 @@ def engine() -> Engine:
     return eng
 
 
-runtime_engine = engine  # the name ga_intel.db.placement uses (`ga_intel.db.engine` is also this module)
-
-
 def owner_engine() -> Engine:
     """The owner's engine: migrations only (and tests that set up or tear down)."""
     urls = settings.database_urls()

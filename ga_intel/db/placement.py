@@ -35,7 +35,8 @@ from functools import lru_cache
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 
-from ga_intel.db.engine import _engine_for, control, enter_tenant, runtime_engine, verify_runtime_login
+from ga_intel.db.engine import _engine_for, control, enter_tenant, verify_runtime_login
+from ga_intel.db.engine import engine as runtime_engine  # `engine` would read as the module
 from ga_intel.errors import GaIntelError
 
 TENANT_RUNTIME_ROLE = "ga_intel_tenant_runtime"

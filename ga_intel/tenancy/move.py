@@ -253,7 +253,7 @@ def _refuse_same_database(tenant_id: str, current: PostgresSettings | None, targ
 
 def _lock_taken(target: PostgresSettings | None, key: int) -> bool:
     if target is None:
-        from ga_intel.db.engine import runtime_engine
+        from ga_intel.db import engine as runtime_engine
 
         eng, dispose = runtime_engine(), False
     else:
